@@ -1,0 +1,6 @@
+namespace FashionGpu.Cli;
+
+public static class Program
+{
+    public static int Main(string[] args) => CliApplication.Run(args);
+}

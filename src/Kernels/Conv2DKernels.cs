@@ -1,0 +1,148 @@
+using ILGPU;
+
+namespace FashionGpu.Kernels;
+
+/// <summary>
+/// A 2-D convolution, stride 1, no padding ("valid"), NCHW: x [Batch, In, H, W] → y [Batch, Out, H-K+1, W-K+1];
+/// weight [Out, In, K, K] (PyTorch's layout), bias [Out].
+/// </summary>
+public readonly struct ConvShape
+{
+    public ConvShape(int batch, int inChannels, int outChannels, int height, int width, int kernelSize)
+    {
+        Batch = batch;
+        InChannels = inChannels;
+        OutChannels = outChannels;
+        Height = height;
+        Width = width;
+        KernelSize = kernelSize;
+    }
+
+    public int Batch { get; }
+    public int InChannels { get; }
+    public int OutChannels { get; }
+    public int Height { get; }
+    public int Width { get; }
+    public int KernelSize { get; }
+    public int OutHeight => Height - KernelSize + 1;
+    public int OutWidth => Width - KernelSize + 1;
+
+    /// <summary>Weights per output channel; the bias is handled as one extra tap in the parameter gradient.</summary>
+    public int Taps => InChannels * KernelSize * KernelSize;
+
+    public int ForwardThreads => Batch * OutChannels * OutHeight;
+    public int BackwardParameterThreads => OutChannels * (Taps + 1);
+    public int BackwardInputThreads => Batch * InChannels * Height;
+}
+
+public static class Conv2DKernels
+{
+    /// <summary>
+    /// One thread per output row (n, co, oy): y[n,co,oy,ox] = b[co] + Σ_{ci,ky,kx} x[n,ci,oy+ky,ox+kx]·w[co,ci,ky,kx],
+    /// then ReLU when <paramref name="relu"/> ≠ 0. Launch: ForwardThreads.
+    /// </summary>
+    public static void Forward(
+        Index1D row, ArrayView<float> x, ArrayView<float> weight, ArrayView<float> bias, ArrayView<float> y,
+        ConvShape s, int relu)
+    {
+        var oh = s.OutHeight;
+        var ow = s.OutWidth;
+        var k = s.KernelSize;
+        var oy = row % oh;
+        var co = (row / oh) % s.OutChannels;
+        var n = row / (oh * s.OutChannels);
+        var outBase = ((n * s.OutChannels + co) * oh + oy) * ow;
+        for (var ox = 0; ox < ow; ox++)
+        {
+            var acc = bias[co];
+            for (var ci = 0; ci < s.InChannels; ci++)
+            {
+                var inBase = ((n * s.InChannels + ci) * s.Height + oy) * s.Width + ox;
+                var wBase = (co * s.InChannels + ci) * k * k;
+                for (var ky = 0; ky < k; ky++)
+                    for (var kx = 0; kx < k; kx++)
+                        acc += x[inBase + ky * s.Width + kx] * weight[wBase + ky * k + kx];
+            }
+            if (relu != 0 && acc < 0f)
+                acc = 0f;
+            y[outBase + ox] = acc;
+        }
+    }
+
+    /// <summary>
+    /// One thread per (co, tap), tap in [0, Taps]: dW[co,ci,ky,kx] = Σ_{n,oy,ox} dy[n,co,oy,ox]·x[n,ci,oy+ky,ox+kx], and
+    /// tap = Taps is the bias, db[co] = Σ dy[n,co,·,·]. Sums run in (n, oy, ox) order; dy is already ReLU-masked.
+    /// Launch: BackwardParameterThreads.
+    /// </summary>
+    public static void BackwardParameters(
+        Index1D thread, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dWeight, ArrayView<float> dBias,
+        ConvShape s)
+    {
+        var taps = s.Taps;
+        var tap = thread % (taps + 1);
+        var co = thread / (taps + 1);
+        var oh = s.OutHeight;
+        var ow = s.OutWidth;
+        var k = s.KernelSize;
+        var isBias = tap == taps;
+        var ci = isBias ? 0 : tap / (k * k);
+        var ky = isBias ? 0 : (tap / k) % k;
+        var kx = isBias ? 0 : tap % k;
+        var sum = 0f;
+        for (var n = 0; n < s.Batch; n++)
+        {
+            var dyBase = (n * s.OutChannels + co) * oh * ow;
+            var xBase = ((n * s.InChannels + ci) * s.Height + ky) * s.Width + kx;
+            for (var oy = 0; oy < oh; oy++)
+            {
+                for (var ox = 0; ox < ow; ox++)
+                {
+                    var g = dy[dyBase + oy * ow + ox];
+                    sum += isBias ? g : g * x[xBase + oy * s.Width + ox];
+                }
+            }
+        }
+        if (isBias)
+            dBias[co] = sum;
+        else
+            dWeight[co * taps + tap] = sum;
+    }
+
+    /// <summary>
+    /// One thread per input row (n, ci, iy): dx[n,ci,iy,ix] = Σ_{co,ky,kx} dy[n,co,iy-ky,ix-kx]·w[co,ci,ky,kx] over the
+    /// taps that land inside dy. Needed by any convolution that is not the first layer. Launch: BackwardInputThreads.
+    /// </summary>
+    public static void BackwardInput(
+        Index1D row, ArrayView<float> dy, ArrayView<float> weight, ArrayView<float> dx, ConvShape s)
+    {
+        var oh = s.OutHeight;
+        var ow = s.OutWidth;
+        var k = s.KernelSize;
+        var iy = row % s.Height;
+        var ci = (row / s.Height) % s.InChannels;
+        var n = row / (s.Height * s.InChannels);
+        var dxBase = ((n * s.InChannels + ci) * s.Height + iy) * s.Width;
+        for (var ix = 0; ix < s.Width; ix++)
+        {
+            var acc = 0f;
+            for (var co = 0; co < s.OutChannels; co++)
+            {
+                var dyBase = (n * s.OutChannels + co) * oh * ow;
+                var wBase = (co * s.InChannels + ci) * k * k;
+                for (var ky = 0; ky < k; ky++)
+                {
+                    var oy = iy - ky;
+                    if (oy < 0 || oy >= oh)
+                        continue;
+                    for (var kx = 0; kx < k; kx++)
+                    {
+                        var ox = ix - kx;
+                        if (ox >= 0 && ox < ow)
+                            acc += dy[dyBase + oy * ow + ox] * weight[wBase + ky * k + kx];
+                    }
+                }
+            }
+            dx[dxBase + ix] = acc;
+        }
+    }
+}
