@@ -1,0 +1,48 @@
+using FashionGpu.Runtime.Data;
+using FashionGpu.Runtime.Model;
+
+namespace FashionGpu.Runtime.Engines;
+
+/// <summary>A dataset held by an engine (on its device).</summary>
+public interface IEngineDataset : IDisposable
+{
+    int Count { get; }
+}
+
+/// <summary>Sums over the samples of an epoch so far, added in sample order (deterministic).</summary>
+public readonly record struct EpochTotals(double LossSum, long Correct, int Samples)
+{
+    public double MeanLoss => Samples == 0 ? double.NaN : LossSum / Samples;
+    public double Accuracy => Samples == 0 ? double.NaN : (double)Correct / Samples;
+}
+
+/// <summary>
+/// The seam between the training loop and the arithmetic: an engine holds datasets and the model state on its
+/// device and runs whole steps. Nothing above it allocates device memory or launches a kernel.
+/// </summary>
+public interface IEngine : IDisposable
+{
+    string DeviceId { get; }
+    string DeviceName { get; }
+    TrainingSettings Settings { get; }
+
+    /// <summary>Kernel launches so far.</summary>
+    long Launches { get; }
+
+    IEngineDataset Upload(LabeledImages data);
+
+    void LoadState(ModelState state);
+    ModelState ReadState();
+
+    /// <summary>Starts an epoch visiting <paramref name="order"/> (indices into <paramref name="data"/>).</summary>
+    void BeginEpoch(IEngineDataset data, int[] order);
+
+    /// <summary>Gather, forward, loss, backward and one Adam step on order[start..start+count).</summary>
+    void TrainStep(int start, int count);
+
+    /// <summary>Loss and correct counts of the epoch's first <paramref name="samples"/> samples (waits for the device).</summary>
+    EpochTotals ReadEpochTotals(int samples);
+
+    /// <summary>Logits [indices.Length, 10] in inference mode (no dropout).</summary>
+    float[] Logits(IEngineDataset data, int[] indices);
+}

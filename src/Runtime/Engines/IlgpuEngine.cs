@@ -1,0 +1,171 @@
+using FashionGpu.Kernels;
+using FashionGpu.Runtime.Data;
+using FashionGpu.Runtime.Devices;
+using FashionGpu.Runtime.Model;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace FashionGpu.Runtime.Engines;
+
+/// <summary>
+/// The engine on an ILGPU accelerator (CUDA, OpenCL or the CPU simulator). Datasets live on the device as bytes and
+/// batches are gathered there; a training step is a fixed sequence of launches with no host synchronisation. Per-sample
+/// losses and hits of an epoch stay on the device until <see cref="ReadEpochTotals"/> sums them in order.
+/// </summary>
+public sealed class IlgpuEngine : IEngine
+{
+    public const int EvaluationBatch = 500;
+
+    private readonly ComputeDevice _device;
+    private readonly IlgpuNetwork _network;
+    private long _step;
+    private DeviceDataset? _epochData;
+    private MemoryBuffer1D<int, Stride1D.Dense>? _order;
+    private MemoryBuffer1D<float, Stride1D.Dense>? _sampleLoss;
+    private MemoryBuffer1D<int, Stride1D.Dense>? _sampleCorrect;
+
+    public IlgpuEngine(ComputeDevice device, TrainingSettings settings)
+    {
+        if (settings.BatchSize < 1)
+            throw new FashionGpuException($"batch size must be at least 1 (got {settings.BatchSize})");
+        _device = device;
+        Settings = settings;
+        _network = new IlgpuNetwork(device, Math.Max(settings.BatchSize, EvaluationBatch));
+        LoadState(ModelState.Fresh(ModelArchitecture.Reference, settings.Seed));
+    }
+
+    public string DeviceId => _device.Id;
+    public string DeviceName => _device.Name;
+    public TrainingSettings Settings { get; }
+    public long Launches => _device.Kernels.Launches;
+    internal IlgpuNetwork Network => _network;
+
+    private sealed class DeviceDataset(MemoryBuffer1D<byte, Stride1D.Dense> images, MemoryBuffer1D<byte, Stride1D.Dense> labels, int count)
+        : IEngineDataset
+    {
+        public ArrayView<byte> Images => images.View;
+        public ArrayView<byte> Labels => labels.View;
+        public int Count => count;
+
+        public void Dispose()
+        {
+            images.Dispose();
+            labels.Dispose();
+        }
+    }
+
+    public IEngineDataset Upload(LabeledImages data)
+    {
+        var a = _device.Accelerator;
+        return new DeviceDataset(a.Allocate1D(data.Pixels), a.Allocate1D(data.Labels), data.Count);
+    }
+
+    public void LoadState(ModelState state)
+    {
+        var n = ModelArchitecture.Reference.ParameterCount;
+        if (state.Parameters.Length != n || state.FirstMoment.Length != n || state.SecondMoment.Length != n)
+            throw new FashionGpuException($"model state has {state.Parameters.Length} parameters, the model needs {n}");
+        _network.Parameters.CopyFromCPU(state.Parameters);
+        _network.FirstMoment.CopyFromCPU(state.FirstMoment);
+        _network.SecondMoment.CopyFromCPU(state.SecondMoment);
+        _step = state.Step;
+        _device.Accelerator.Synchronize();
+    }
+
+    public ModelState ReadState()
+    {
+        _device.Accelerator.Synchronize();
+        var n = ModelArchitecture.Reference.ParameterCount;
+        var (p, m, v) = (new float[n], new float[n], new float[n]);
+        _network.Parameters.CopyToCPU(p);
+        _network.FirstMoment.CopyToCPU(m);
+        _network.SecondMoment.CopyToCPU(v);
+        return new ModelState(p, m, v, _step);
+    }
+
+    public void BeginEpoch(IEngineDataset data, int[] order)
+    {
+        var dataset = (DeviceDataset)data;
+        foreach (var i in order)
+            if ((uint)i >= (uint)dataset.Count)
+                throw new ArgumentOutOfRangeException(nameof(order), $"index {i} outside a dataset of {dataset.Count}");
+        var a = _device.Accelerator;
+        if (_order is null || _order.Length != order.Length)
+        {
+            _order?.Dispose();
+            _sampleLoss?.Dispose();
+            _sampleCorrect?.Dispose();
+            _order = a.Allocate1D<int>(Math.Max(1, order.Length));
+            _sampleLoss = a.Allocate1D<float>(Math.Max(1, order.Length));
+            _sampleCorrect = a.Allocate1D<int>(Math.Max(1, order.Length));
+        }
+        if (order.Length > 0)
+            _order.View.SubView(0, order.Length).CopyFromCPU(order);
+        _epochData = dataset;
+    }
+
+    public void TrainStep(int start, int count)
+    {
+        if (_epochData is null || _order is null || _sampleLoss is null || _sampleCorrect is null)
+            throw new InvalidOperationException("BeginEpoch must come before TrainStep");
+        if (count < 1 || count > Settings.BatchSize || start < 0 || start + count > _order.Length)
+            throw new ArgumentOutOfRangeException(nameof(count), $"batch [{start}, {start + count}) does not fit the epoch");
+        var step = ++_step;
+        var dropout = new DropoutParameters(CounterRng.Key(Settings.Seed, CounterRng.DropoutStream + (ulong)step), Settings.DropoutRate);
+        _network.Gather(_epochData.Images, _epochData.Labels, _order.View.SubView(start, count), count, Settings.PixelScale);
+        _network.Forward(count, dropout);
+        _network.Loss(count, _sampleLoss.View.SubView(start, count), _sampleCorrect.View.SubView(start, count));
+        _network.Backward(count, dropout);
+        _network.Adam(AdamParameters.ForStep(Settings.LearningRate, Settings.Beta1, Settings.Beta2, Settings.Epsilon, step));
+    }
+
+    public EpochTotals ReadEpochTotals(int samples)
+    {
+        if (samples == 0 || _sampleLoss is null || _sampleCorrect is null)
+            return new EpochTotals(0, 0, 0);
+        _device.Accelerator.Synchronize();
+        var loss = new float[samples];
+        var correct = new int[samples];
+        _sampleLoss.View.SubView(0, samples).CopyToCPU(loss);
+        _sampleCorrect.View.SubView(0, samples).CopyToCPU(correct);
+        var sum = 0.0;
+        long hits = 0;
+        for (var i = 0; i < samples; i++)
+        {
+            sum += loss[i];
+            hits += correct[i];
+        }
+        return new EpochTotals(sum, hits, samples);
+    }
+
+    public float[] Logits(IEngineDataset data, int[] indices)
+    {
+        var dataset = (DeviceDataset)data;
+        var a = _device.Accelerator;
+        var classes = ModelArchitecture.Classes;
+        var result = new float[indices.Length * classes];
+        if (indices.Length == 0)
+            return result;
+        using var indexBuffer = a.Allocate1D(indices);
+        using var output = a.Allocate1D<float>(result.Length);
+        for (var start = 0; start < indices.Length; start += EvaluationBatch)
+        {
+            var count = Math.Min(EvaluationBatch, indices.Length - start);
+            _network.Gather(dataset.Images, dataset.Labels, indexBuffer.View.SubView(start, count), count, Settings.PixelScale);
+            _network.Forward(count, dropout: null);
+            ArrayView1D<float, Stride1D.Dense> logits = _network.Logits.SubView(0, (long)count * classes);
+            logits.CopyTo(output.View.SubView((long)start * classes, (long)count * classes));
+        }
+        a.Synchronize();
+        output.View.CopyToCPU(result);
+        return result;
+    }
+
+    public void Dispose()
+    {
+        _order?.Dispose();
+        _sampleLoss?.Dispose();
+        _sampleCorrect?.Dispose();
+        _network.Dispose();
+    }
+}

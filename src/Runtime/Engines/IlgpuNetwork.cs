@@ -1,0 +1,132 @@
+using FashionGpu.Kernels;
+using FashionGpu.Runtime.Devices;
+using FashionGpu.Runtime.Model;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace FashionGpu.Runtime.Engines;
+
+/// <summary>
+/// The reference network on one ILGPU accelerator: its activations for up to <see cref="MaxBatch"/> images and one
+/// allocation holding parameters, gradients and Adam's two moments (four views of ParameterCount floats), so the
+/// optimizer is a single launch. Backward kernels overwrite their gradients: nothing needs zeroing between steps.
+/// </summary>
+internal sealed class IlgpuNetwork : IDisposable
+{
+    private readonly KernelSet _k;
+    private readonly ModelArchitecture _model = ModelArchitecture.Reference;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> _state;
+    private readonly List<IDisposable> _buffers = new();
+
+    public IlgpuNetwork(ComputeDevice device, int maxBatch)
+    {
+        _k = device.Kernels;
+        MaxBatch = maxBatch;
+        var a = device.Accelerator;
+        var p = _model.ParameterCount;
+        _state = a.Allocate1D<float>(4L * p);
+        _state.MemSetToZero();
+        Parameters = _state.View.SubView(0, p);
+        Gradients = _state.View.SubView(p, p);
+        FirstMoment = _state.View.SubView(2L * p, p);
+        SecondMoment = _state.View.SubView(3L * p, p);
+
+        ArrayView<T> Buffer<T>(long length) where T : unmanaged
+        {
+            var buffer = a.Allocate1D<T>(length);
+            _buffers.Add(buffer);
+            return buffer.View;
+        }
+        Input = Buffer<float>((long)maxBatch * ModelArchitecture.ImagePixels);
+        Labels = Buffer<int>(maxBatch);
+        Conv = Buffer<float>((long)maxBatch * ModelArchitecture.Filters * ModelArchitecture.ConvSide * ModelArchitecture.ConvSide);
+        Pool = Buffer<float>((long)maxBatch * ModelArchitecture.Flattened);
+        PoolArgmax = Buffer<int>((long)maxBatch * ModelArchitecture.Flattened);
+        Hidden = Buffer<float>((long)maxBatch * ModelArchitecture.Hidden);
+        Logits = Buffer<float>((long)maxBatch * ModelArchitecture.Classes);
+        DLogits = Buffer<float>((long)maxBatch * ModelArchitecture.Classes);
+        DHidden = Buffer<float>((long)maxBatch * ModelArchitecture.Hidden);
+        DPool = Buffer<float>((long)maxBatch * ModelArchitecture.Flattened);
+        DConv = Buffer<float>(Conv.Length);
+    }
+
+    public int MaxBatch { get; }
+
+    public ArrayView<float> Parameters { get; }
+    public ArrayView<float> Gradients { get; }
+    public ArrayView<float> FirstMoment { get; }
+    public ArrayView<float> SecondMoment { get; }
+
+    public ArrayView<float> Input { get; }
+    public ArrayView<int> Labels { get; }
+    public ArrayView<float> Conv { get; }
+    public ArrayView<float> Pool { get; }
+    public ArrayView<int> PoolArgmax { get; }
+    public ArrayView<float> Hidden { get; }
+    public ArrayView<float> Logits { get; }
+    public ArrayView<float> DLogits { get; }
+    public ArrayView<float> DHidden { get; }
+    public ArrayView<float> DPool { get; }
+    public ArrayView<float> DConv { get; }
+
+    public ArrayView<float> Parameter(string name) => Slice(Parameters, name);
+    public ArrayView<float> Gradient(string name) => Slice(Gradients, name);
+
+    private ArrayView<float> Slice(ArrayView<float> all, string name)
+    {
+        var t = _model[name];
+        return all.SubView(t.Offset, t.Length);
+    }
+
+    private static ArrayView<T> First<T>(ArrayView<T> view, int batch, int perSample) where T : unmanaged =>
+        view.SubView(0, (long)batch * perSample);
+
+    public void Gather(ArrayView<byte> images, ArrayView<byte> labels, ArrayView<int> indices, int batch, float pixelScale) =>
+        _k.Gather(images, labels, indices, Input, Labels,
+            new GatherShape(batch, ModelArchitecture.ImageSide, ModelArchitecture.ImageSide, pixelScale));
+
+    /// <summary>Input → logits. With <paramref name="dropout"/> (training) the pooled activations are dropped in place.</summary>
+    public void Forward(int batch, DropoutParameters? dropout)
+    {
+        _k.ConvForward(Input, Parameter("conv1.weight"), Parameter("conv1.bias"), Conv, _model.Conv(batch), relu: true);
+        _k.PoolForward(Conv, Pool, PoolArgmax, _model.Pool(batch));
+        if (dropout is { } d)
+            _k.DropoutForward(First(Pool, batch, ModelArchitecture.Flattened), d);
+        _k.DenseForward(Pool, Parameter("dense1.weight"), Parameter("dense1.bias"), Hidden, _model.Dense1(batch), relu: true);
+        _k.DenseForward(Hidden, Parameter("dense2.weight"), Parameter("dense2.bias"), Logits, _model.Dense2(batch), relu: false);
+    }
+
+    /// <summary>Per-sample loss and correctness into the given views, and the batch-mean gradient into DLogits.</summary>
+    public void Loss(int batch, ArrayView<float> loss, ArrayView<int> correct) =>
+        _k.SoftmaxCrossEntropy(Logits, Labels, DLogits, loss, correct, new LossShape(batch, ModelArchitecture.Classes));
+
+    /// <summary>DLogits → every parameter gradient (the first layer's input gradient is never needed).</summary>
+    public void Backward(int batch, DropoutParameters dropout)
+    {
+        var dense2 = _model.Dense2(batch);
+        _k.DenseBackwardWeights(DLogits, Hidden, Gradient("dense2.weight"), dense2);
+        _k.DenseBackwardBias(DLogits, Gradient("dense2.bias"), dense2);
+        _k.DenseBackwardInput(DLogits, Parameter("dense2.weight"), DHidden, dense2);
+        _k.ReluBackward(First(Hidden, batch, ModelArchitecture.Hidden), First(DHidden, batch, ModelArchitecture.Hidden));
+
+        var dense1 = _model.Dense1(batch);
+        _k.DenseBackwardWeights(DHidden, Pool, Gradient("dense1.weight"), dense1);
+        _k.DenseBackwardBias(DHidden, Gradient("dense1.bias"), dense1);
+        _k.DenseBackwardInput(DHidden, Parameter("dense1.weight"), DPool, dense1);
+        _k.DropoutBackward(First(DPool, batch, ModelArchitecture.Flattened), dropout);
+
+        var convElements = ModelArchitecture.Filters * ModelArchitecture.ConvSide * ModelArchitecture.ConvSide;
+        _k.PoolBackward(DPool, PoolArgmax, DConv, _model.Pool(batch));
+        _k.ReluBackward(First(Conv, batch, convElements), First(DConv, batch, convElements));
+        _k.ConvBackwardParameters(Input, DConv, Gradient("conv1.weight"), Gradient("conv1.bias"), _model.Conv(batch));
+    }
+
+    public void Adam(AdamParameters adam) => _k.Adam(Parameters, Gradients, FirstMoment, SecondMoment, adam);
+
+    public void Dispose()
+    {
+        foreach (var b in _buffers)
+            b.Dispose();
+        _state.Dispose();
+    }
+}
