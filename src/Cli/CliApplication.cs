@@ -1,10 +1,151 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
+using FashionGpu.Cli.Hosting;
+using FashionGpu.Cli.Jobs;
+using FashionGpu.Runtime.Devices;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Spectre.Console;
+
 namespace FashionGpu.Cli;
 
+/// <summary>
+/// The `fashiongpu` command line. Flags are nullable: a flag that is given overrides the configuration
+/// (appsettings.json, FASHIONGPU__Train__Epochs=…), one that is not leaves it alone. Parse errors and out-of-range
+/// values exit with 2 and one `error:` line.
+/// </summary>
 public static class CliApplication
 {
+    private static readonly Option<bool> Verbose = new("--verbose") { Description = "Log diagnostics and show stack traces on errors", Recursive = true };
+
     public static int Run(string[] args)
     {
-        Console.Error.WriteLine("fashiongpu: commands arrive with the train/evaluate issue");
-        return args.Length == 0 ? 0 : 2;
+        var root = Build();
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            Console.Error.WriteLine($"error: {parse.Errors[0].Message}");
+            var command = parse.CommandResult.Command == root ? "" : " " + parse.CommandResult.Command.Name;
+            Console.Error.WriteLine($"run 'fashiongpu{command} --help' for usage");
+            return ExitCodes.Usage;
+        }
+        return parse.Invoke();
+    }
+
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("Train and evaluate a Fashion-MNIST classifier with ILGPU kernels on CUDA, OpenCL or the CPU.");
+        root.Options.Add(Verbose);
+        root.Subcommands.Add(TrainCommand());
+        root.Subcommands.Add(EvaluateCommand());
+        root.Subcommands.Add(DevicesCommand());
+        return root;
+    }
+
+    private static Option<T> Flag<T>(string name, string description) => new(name) { Description = description };
+
+    private static Option<string?> DeviceFlag() =>
+        Validated(Flag<string?>("--device", $"Accelerator: {DeviceSpec.Syntax} (default: auto = first of cuda, opencl, cpu)"),
+            v => DeviceSpec.TryParse(v, out _, out var error) ? null : error);
+
+    private static Option<T> Validated<T>(Option<T> option, Func<T, string?> check)
+    {
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<T>() is { } value && check(value) is { } error)
+                result.AddError(error);
+        });
+        return option;
+    }
+
+    private static Option<int?> AtLeast(string name, int minimum, string description) =>
+        Validated(Flag<int?>(name, description), v => v < minimum ? $"{name} must be at least {minimum} (got {v})" : null);
+
+    private static Command TrainCommand()
+    {
+        var dataDir = Flag<string?>("--data-dir", "Directory with the IDX or Kaggle CSV files (default: $FASHIONGPU_DATA, ./data/fashion-mnist, /usr/share/datasets/fashion-mnist, then the bundled sample)");
+        var device = DeviceFlag();
+        var epochs = AtLeast("--epochs", 1, "Epochs to train (default: 3)");
+        var batchSize = Validated(Flag<int?>("--batch-size", "Images per step (default: 32)"),
+            v => v is < 1 or > 4096 ? $"--batch-size must be between 1 and 4096 (got {v})" : null);
+        var learningRate = Validated(Flag<double?>("--learning-rate", "Adam's learning rate (default: 0.001)"),
+            v => v is not { } r || !(r > 0) || !double.IsFinite(r) ? $"--learning-rate must be a positive number (got {v})" : null);
+        var validationSplit = Validated(Flag<double?>("--validation-split", "Fraction of the training set held out (default: 0.2)"),
+            v => v is not (>= 0 and < 1) ? $"--validation-split must be in [0, 1) (got {v})" : null);
+        var seed = Flag<ulong?>("--seed", "Seed of the initial weights, hold-out, shuffles and dropout (default: 42)");
+        var normalize = Flag<bool>("--normalize", "Scale pixels to [0, 1] (default: raw 0..255, as the reference)");
+        var limitTrain = AtLeast("--limit-train", 1, "Use only the first N training images (quick runs)");
+        var runDir = Flag<string?>("--run-dir", "Where checkpoints and metrics go (default: runs/<timestamp>)");
+        var resume = Flag<string?>("--resume", "Continue the run in DIR from its last checkpoint");
+        var json = Flag<bool>("--json", "Print one JSON object per epoch on stdout");
+        var command = new Command("train", "Train the reference model; Ctrl+C saves a resumable checkpoint")
+        {
+            dataDir, device, epochs, batchSize, learningRate, validationSplit, seed, normalize, limitTrain, runDir, resume, json,
+        };
+        command.SetAction(parse => JobHost.Run<TrainJob>(parse.GetValue(Verbose), builder =>
+        {
+            builder.Services.Configure<TrainOptions>(builder.Configuration.GetSection("Train"));
+            builder.Services.PostConfigure<TrainOptions>(o =>
+            {
+                o.DataDir = parse.GetValue(dataDir) ?? o.DataDir;
+                o.Device = parse.GetValue(device) ?? o.Device;
+                o.EpochsFromFlag = parse.GetValue(epochs) is not null;
+                o.Epochs = parse.GetValue(epochs) ?? o.Epochs;
+                o.BatchSize = parse.GetValue(batchSize) ?? o.BatchSize;
+                o.LearningRate = parse.GetValue(learningRate) ?? o.LearningRate;
+                o.ValidationSplit = parse.GetValue(validationSplit) ?? o.ValidationSplit;
+                o.Seed = parse.GetValue(seed) ?? o.Seed;
+                o.Normalize |= parse.GetValue(normalize);
+                o.LimitTrain = parse.GetValue(limitTrain) ?? o.LimitTrain;
+                o.RunDir = parse.GetValue(runDir) ?? o.RunDir;
+                o.Resume = parse.GetValue(resume) ?? o.Resume;
+                o.Json |= parse.GetValue(json);
+            });
+        }));
+        return command;
+    }
+
+    private static Command EvaluateCommand()
+    {
+        var run = Flag<string?>("--run", "Run directory: evaluates its best.safetensors");
+        var checkpoint = Flag<string?>("--checkpoint", "A .safetensors checkpoint to evaluate");
+        var dataDir = Flag<string?>("--data-dir", "Directory with the test files (same search order as train)");
+        var device = DeviceFlag();
+        var output = Flag<string?>("--output", "Write the text report here (and the JSON beside it); default: report.txt in the run directory");
+        var json = Flag<bool>("--json", "Print the report as JSON on stdout");
+        var command = new Command("evaluate", "Report accuracy, precision, recall, per-class metrics and the confusion matrix on the test set")
+        {
+            run, checkpoint, dataDir, device, output, json,
+        };
+        command.SetAction(parse => JobHost.Run<EvaluateJob>(parse.GetValue(Verbose), builder =>
+        {
+            builder.Services.Configure<EvaluateOptions>(builder.Configuration.GetSection("Evaluate"));
+            builder.Services.PostConfigure<EvaluateOptions>(o =>
+            {
+                o.Run = parse.GetValue(run) ?? o.Run;
+                o.Checkpoint = parse.GetValue(checkpoint) ?? o.Checkpoint;
+                o.DataDir = parse.GetValue(dataDir) ?? o.DataDir;
+                o.Device = parse.GetValue(device) ?? o.Device;
+                o.Output = parse.GetValue(output) ?? o.Output;
+                o.Json |= parse.GetValue(json);
+            });
+        }));
+        return command;
+    }
+
+    private static Command DevicesCommand()
+    {
+        var command = new Command("devices", "List the accelerators ILGPU finds and which one --device auto picks");
+        command.SetAction(_ =>
+        {
+            var table = new Table().AddColumns("Device", "Name", "Memory", "auto");
+            foreach (var d in ComputeDevice.List())
+                table.AddRow(d.Id, Markup.Escape(d.Name), (d.MemoryBytes / (1024.0 * 1024 * 1024)).ToString("F1", CultureInfo.InvariantCulture) + " GiB",
+                    d.IsAutoChoice ? "yes" : "");
+            AnsiConsole.Write(table);
+            return ExitCodes.Ok;
+        });
+        return command;
     }
 }

@@ -12,6 +12,9 @@ public interface IEngineDataset : IDisposable
 /// <summary>Sums over the samples of an epoch so far, added in sample order (deterministic).</summary>
 public readonly record struct EpochTotals(double LossSum, long Correct, int Samples)
 {
+    public static EpochTotals operator +(EpochTotals a, EpochTotals b) =>
+        new(a.LossSum + b.LossSum, a.Correct + b.Correct, a.Samples + b.Samples);
+
     public double MeanLoss => Samples == 0 ? double.NaN : LossSum / Samples;
     public double Accuracy => Samples == 0 ? double.NaN : (double)Correct / Samples;
 }
@@ -29,6 +32,9 @@ public interface IEngine : IDisposable
     /// <summary>Kernel launches so far.</summary>
     long Launches { get; }
 
+    /// <summary>Host-device synchronisations for reading epoch totals so far.</summary>
+    long Synchronizations { get; }
+
     IEngineDataset Upload(LabeledImages data);
 
     void LoadState(ModelState state);
@@ -40,8 +46,8 @@ public interface IEngine : IDisposable
     /// <summary>Gather, forward, loss, backward and one Adam step on order[start..start+count).</summary>
     void TrainStep(int start, int count);
 
-    /// <summary>Loss and correct counts of the epoch's first <paramref name="samples"/> samples (waits for the device).</summary>
-    EpochTotals ReadEpochTotals(int samples);
+    /// <summary>Loss and correct counts of the epoch's samples [start, end), summed in order (waits for the device).</summary>
+    EpochTotals ReadEpochTotals(int start, int end);
 
     /// <summary>Logits [indices.Length, 10] in inference mode (no dropout).</summary>
     float[] Logits(IEngineDataset data, int[] indices);

@@ -38,6 +38,7 @@ public sealed class IlgpuEngine : IEngine
     public string DeviceName => _device.Name;
     public TrainingSettings Settings { get; }
     public long Launches => _device.Kernels.Launches;
+    public long Synchronizations { get; private set; }
     internal IlgpuNetwork Network => _network;
 
     private sealed class DeviceDataset(MemoryBuffer1D<byte, Stride1D.Dense> images, MemoryBuffer1D<byte, Stride1D.Dense> labels, int count)
@@ -119,15 +120,17 @@ public sealed class IlgpuEngine : IEngine
         _network.Adam(AdamParameters.ForStep(Settings.LearningRate, Settings.Beta1, Settings.Beta2, Settings.Epsilon, step));
     }
 
-    public EpochTotals ReadEpochTotals(int samples)
+    public EpochTotals ReadEpochTotals(int start, int end)
     {
-        if (samples == 0 || _sampleLoss is null || _sampleCorrect is null)
+        var samples = end - start;
+        if (samples <= 0 || _sampleLoss is null || _sampleCorrect is null)
             return new EpochTotals(0, 0, 0);
         _device.Accelerator.Synchronize();
+        Synchronizations++;
         var loss = new float[samples];
         var correct = new int[samples];
-        _sampleLoss.View.SubView(0, samples).CopyToCPU(loss);
-        _sampleCorrect.View.SubView(0, samples).CopyToCPU(correct);
+        _sampleLoss.View.SubView(start, samples).CopyToCPU(loss);
+        _sampleCorrect.View.SubView(start, samples).CopyToCPU(correct);
         var sum = 0.0;
         long hits = 0;
         for (var i = 0; i < samples; i++)

@@ -1,0 +1,107 @@
+using System.Globalization;
+using System.Text.Json;
+using FashionGpu.Cli.Hosting;
+using FashionGpu.Runtime.Checkpoints;
+using FashionGpu.Runtime.Data;
+using FashionGpu.Runtime.Devices;
+using FashionGpu.Runtime.Engines;
+using FashionGpu.Runtime.Evaluation;
+using FashionGpu.Runtime.Model;
+using Microsoft.Extensions.Options;
+using Spectre.Console;
+
+namespace FashionGpu.Cli.Jobs;
+
+/// <summary>`fashiongpu evaluate`: a checkpoint on the test set; prints and writes report.txt and report.json.</summary>
+public sealed class EvaluateJob(IOptions<EvaluateOptions> options) : IJob
+{
+    public int Run(CancellationToken stopping)
+    {
+        var o = options.Value;
+        o.Validate();
+        var output = o.Json ? Console.Error : Console.Out;
+        var checkpointPath = o.Checkpoint ?? Checkpoint.PathOf(o.Run!, "best");
+        if (o.Run is not null && !Directory.Exists(o.Run))
+            throw new UsageException($"--run {o.Run}: no such run directory");
+        if (!File.Exists(checkpointPath))
+            throw new UsageException($"{checkpointPath} does not exist; give a run directory written by 'fashiongpu train' or a .safetensors file");
+        var (state, info) = Checkpoint.Load(checkpointPath);
+        var settings = info?.Config.Settings ?? new TrainingSettings();
+
+        var source = DataLocator.Locate(o.DataDir, [Split.Test]);
+        var test = FashionMnist.Load(source, Split.Test);
+        RunAnnouncer.Data(output, source, test);
+        using var device = ComputeDevice.Open(DeviceSpec.Parse(o.Device));
+        output.WriteLine($"device: {device.Id} ({device.Name}); checkpoint: {checkpointPath}");
+        using var engine = new IlgpuEngine(device, settings with { BatchSize = 1 });
+        engine.LoadState(state);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var report = Evaluator.Evaluate(engine, test.Data);
+        var seconds = clock.Elapsed.TotalSeconds;
+
+        var model = ModelArchitecture.Reference;
+        var text = ModelSummary.ToText(model) + Environment.NewLine + report.ToText();
+        var json = JsonSerializer.Serialize(new
+        {
+            checkpoint = Path.GetFullPath(checkpointPath),
+            epoch = info?.Epoch,
+            data = source.Directory,
+            data_verification = test.Verification,
+            test_pixels_sha256 = test.PixelsSha256,
+            device = device.Id,
+            seconds,
+            parameters = model.ParameterCount,
+            samples = report.Samples,
+            accuracy = report.Accuracy,
+            macro_precision = report.MacroPrecision,
+            macro_recall = report.MacroRecall,
+            macro_f1 = report.MacroF1,
+            loss = report.MeanLoss,
+            classes = report.Classes.Select(c => new { name = c.Name, precision = c.Precision, recall = c.Recall, f1 = c.F1, support = c.Support }),
+            confusion = report.Confusion,
+        }, new JsonSerializerOptions { WriteIndented = true });
+
+        var textPath = o.Output ?? Path.Combine(o.Run ?? Path.GetDirectoryName(Path.GetFullPath(checkpointPath))!, "report.txt");
+        var jsonPath = Path.ChangeExtension(textPath, ".json");
+        AtomicFile.WriteAllText(textPath, text);
+        AtomicFile.WriteAllText(jsonPath, json + "\n");
+
+        if (o.Json)
+            Console.Out.WriteLine(json);
+        else
+            Print(report, model);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"evaluated {report.Samples:N0} images in {seconds:F2} s; wrote {textPath} and {jsonPath}"));
+        return ExitCodes.Ok;
+    }
+
+    private static void Print(ClassificationReport report, ModelArchitecture model)
+    {
+        var summary = new Table().Title("Model").AddColumns("Layer", "Output shape").AddColumn("Param #", c => c.RightAligned());
+        foreach (var layer in model.Summary)
+            summary.AddRow(Markup.Escape(layer.Name), layer.OutputShape, layer.Parameters.ToString("N0", CultureInfo.InvariantCulture));
+        summary.Caption($"Total params: {model.ParameterCount:N0}");
+        AnsiConsole.Write(summary);
+
+        var inv = CultureInfo.InvariantCulture;
+        AnsiConsole.WriteLine(string.Create(inv, $"Accuracy: {report.Accuracy:F3}"));
+        AnsiConsole.WriteLine(string.Create(inv, $"Precision: {report.MacroPrecision:F3}"));
+        AnsiConsole.WriteLine(string.Create(inv, $"Recall: {report.MacroRecall:F3}"));
+
+        var classes = new Table().Title("Per class").AddColumn("Class");
+        foreach (var h in new[] { "Precision", "Recall", "F1", "Support" })
+            classes.AddColumn(h, c => c.RightAligned());
+        foreach (var c in report.Classes)
+            classes.AddRow(Markup.Escape(c.Name), c.Precision.ToString("F3", inv), c.Recall.ToString("F3", inv), c.F1.ToString("F3", inv), c.Support.ToString(inv));
+        classes.AddRow("[bold]macro avg[/]", report.MacroPrecision.ToString("F3", inv), report.MacroRecall.ToString("F3", inv),
+            report.MacroF1.ToString("F3", inv), report.Samples.ToString(inv));
+        AnsiConsole.Write(classes);
+
+        var confusion = new Table().Title("Confusion matrix (rows: true, columns: predicted)").AddColumn("");
+        for (var p = 0; p < report.Classes.Count; p++)
+            confusion.AddColumn(p.ToString(inv), c => c.RightAligned());
+        for (var t = 0; t < report.Classes.Count; t++)
+            confusion.AddRow([Markup.Escape($"{t} {report.Classes[t].Name}"), .. report.Confusion[t].Select(v => v.ToString(inv))]);
+        AnsiConsole.Write(confusion);
+    }
+}

@@ -1,0 +1,32 @@
+using FashionGpu.Runtime.Model;
+
+namespace FashionGpu.Runtime.Training;
+
+/// <summary>Mean cross-entropy, accuracy and predictions from logits, in double on the host.</summary>
+public static class LogitMetrics
+{
+    public static (double MeanLoss, double Accuracy, int[] Predictions) Evaluate(float[] logits, IReadOnlyList<byte> labels)
+    {
+        const int classes = ModelArchitecture.Classes;
+        var n = labels.Count;
+        var predictions = new int[n];
+        var loss = 0.0;
+        var correct = 0;
+        for (var i = 0; i < n; i++)
+        {
+            var row = logits.AsSpan(i * classes, classes);
+            var best = 0;
+            for (var c = 1; c < classes; c++)
+                if (row[c] > row[best])
+                    best = c;
+            var sum = 0.0;
+            for (var c = 0; c < classes; c++)
+                sum += Math.Exp((double)row[c] - row[best]);
+            loss += Math.Log(sum) + row[best] - row[labels[i]];
+            predictions[i] = best;
+            if (best == labels[i])
+                correct++;
+        }
+        return n == 0 ? (double.NaN, double.NaN, predictions) : (loss / n, (double)correct / n, predictions);
+    }
+}

@@ -1,0 +1,138 @@
+using System.Diagnostics;
+using System.Text.Json;
+using FashionGpu.Runtime.Checkpoints;
+using FashionGpu.Runtime.Data;
+using FashionGpu.Runtime.Engines;
+using FashionGpu.Runtime.Model;
+
+namespace FashionGpu.Runtime.Training;
+
+public enum TrainOutcome
+{
+    Completed,
+    Interrupted,
+}
+
+public sealed record TrainResult(TrainOutcome Outcome, IReadOnlyList<EpochMetrics> Epochs, CheckpointInfo Last);
+
+/// <summary>
+/// The training loop: epochs of shuffled batches through an <see cref="IEngine"/>, validation after each epoch, and
+/// checkpoints in the run directory (last after every epoch and on interruption, best on a new best validation
+/// accuracy). It reads results back from the device only to report progress (at most every
+/// <see cref="ProgressInterval"/>) and at the end of an epoch. Cancellation stops after the current step, saves
+/// `last` with the position inside the epoch, and returns <see cref="TrainOutcome.Interrupted"/>.
+/// </summary>
+public sealed class Trainer(IEngine engine)
+{
+    public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    public TrainResult Run(LabeledImages trainingSet, RunConfiguration config, string runDirectory, CheckpointInfo? resume,
+        ITrainingObserver observer, CancellationToken cancellation)
+    {
+        var settings = config.Settings;
+        var (train, validation) = DataSplit.Create(trainingSet.Count, config.ValidationSplit, settings.Seed);
+        if (train.Length == 0)
+            throw new FashionGpuException($"no training images left after holding out {config.ValidationSplit:P0} of {trainingSet.Count}; lower --validation-split or raise --limit-train");
+        var validationLabels = validation.Select(i => trainingSet.Labels[i]).ToArray();
+        Directory.CreateDirectory(runDirectory);
+        var metricsPath = Path.Combine(runDirectory, "metrics.jsonl");
+        if (resume is null)
+        {
+            AtomicFile.WriteAllText(Path.Combine(runDirectory, "config.json"), JsonSerializer.Serialize(config, CheckpointInfo.Json) + "\n");
+            AtomicFile.WriteAllText(metricsPath, "");
+        }
+
+        using var data = engine.Upload(trainingSet);
+        var epoch = resume?.Epoch ?? 0;
+        var position = resume?.Position ?? 0;
+        var carried = new EpochTotals(resume?.PartialLossSum ?? 0, resume?.PartialCorrect ?? 0, position);
+        var best = resume?.BestValidationAccuracy ?? -1;
+        var bestEpoch = resume?.BestEpoch ?? 0;
+        var history = new List<EpochMetrics>();
+        var last = resume ?? new CheckpointInfo { Config = config };
+
+        CheckpointInfo Save(string name, int savedEpoch, int savedPosition, EpochTotals partial, double? validationAccuracy)
+        {
+            var state = engine.ReadState();
+            var info = new CheckpointInfo
+            {
+                Epoch = savedEpoch, Position = savedPosition, Step = state.Step, PartialLossSum = partial.LossSum,
+                PartialCorrect = partial.Correct, ValidationAccuracy = validationAccuracy, BestValidationAccuracy = best,
+                BestEpoch = bestEpoch, Config = config, SavedAt = DateTimeOffset.UtcNow,
+            };
+            Checkpoint.Save(runDirectory, name, state, info);
+            return info;
+        }
+
+        while (epoch < config.Epochs)
+        {
+            var order = DataSplit.EpochOrder(train, settings.Seed, epoch);
+            engine.BeginEpoch(data, order);
+            observer.EpochStarted(epoch + 1, config.Epochs, order.Length, position);
+            var clock = Stopwatch.StartNew();
+            var lastReport = TimeSpan.Zero;
+            var start = position;
+            while (start < order.Length)
+            {
+                var count = Math.Min(settings.BatchSize, order.Length - start);
+                engine.TrainStep(start, count);
+                start += count;
+                var interrupted = cancellation.IsCancellationRequested && start < order.Length;
+                if (interrupted || start == order.Length || clock.Elapsed - lastReport >= ProgressInterval)
+                {
+                    var soFar = carried + engine.ReadEpochTotals(position, start);
+                    EnsureFinite(soFar.LossSum, epoch + 1, start, runDirectory, last);
+                    lastReport = clock.Elapsed;
+                    observer.Progress(epoch + 1, start, order.Length, soFar, (start - position) / clock.Elapsed.TotalSeconds);
+                    if (interrupted)
+                    {
+                        last = Save("last", epoch, start, soFar, null);
+                        return new TrainResult(TrainOutcome.Interrupted, history, last);
+                    }
+                }
+            }
+            var trainSeconds = clock.Elapsed.TotalSeconds;
+            var totals = carried + engine.ReadEpochTotals(position, order.Length);
+            var (validationLoss, validationAccuracy, _) = LogitMetrics.Evaluate(engine.Logits(data, validation), validationLabels);
+            EnsureFinite(totals.LossSum + (validation.Length > 0 ? validationLoss : 0), epoch + 1, order.Length, runDirectory, last);
+            epoch++;
+            var isBest = validation.Length == 0 || validationAccuracy > best;
+            if (isBest)
+            {
+                best = validation.Length == 0 ? totals.Accuracy : validationAccuracy;
+                bestEpoch = epoch;
+            }
+            last = Save("last", epoch, 0, default, validation.Length > 0 ? validationAccuracy : null);
+            if (isBest)
+                Save("best", epoch, 0, default, validation.Length > 0 ? validationAccuracy : null);
+            var metrics = new EpochMetrics(epoch, config.Epochs, last.Step, totals.MeanLoss, totals.Accuracy, validationLoss,
+                validationAccuracy, clock.Elapsed.TotalSeconds, (order.Length - position) / trainSeconds, isBest);
+            File.AppendAllText(metricsPath, JsonSerializer.Serialize(metrics, MetricsJson) + "\n");
+            history.Add(metrics);
+            observer.EpochFinished(metrics);
+            position = 0;
+            carried = default;
+            if (cancellation.IsCancellationRequested && epoch < config.Epochs)
+                return new TrainResult(TrainOutcome.Interrupted, history, last);
+        }
+        return new TrainResult(TrainOutcome.Completed, history, last);
+    }
+
+    public static readonly JsonSerializerOptions MetricsJson = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    private static void EnsureFinite(double loss, int epoch, int sample, string runDirectory, CheckpointInfo last)
+    {
+        if (double.IsFinite(loss))
+            return;
+        var kept = last.Step > 0
+            ? $"the last good checkpoint ({Checkpoint.PathOf(runDirectory, "last")}, epoch {last.Epoch}) is kept"
+            : "no checkpoint was written yet";
+        throw new TrainingDivergedException(
+            $"the loss became {(double.IsNaN(loss) ? "NaN" : "infinite")} in epoch {epoch} by sample {sample}; {kept}; " +
+            "try --normalize or a lower --learning-rate");
+    }
+}

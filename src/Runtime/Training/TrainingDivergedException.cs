@@ -1,0 +1,3 @@
+namespace FashionGpu.Runtime.Training;
+
+public sealed class TrainingDivergedException(string message) : FashionGpuException(message);

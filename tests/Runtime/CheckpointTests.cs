@@ -1,0 +1,116 @@
+using FashionGpu.Runtime;
+using FashionGpu.Runtime.Checkpoints;
+using FashionGpu.Runtime.Model;
+using FashionGpu.Tests.Support;
+
+namespace FashionGpu.Tests.Runtime;
+
+public sealed class CheckpointTests : IDisposable
+{
+    private readonly TempDirectory _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    private static ModelState RandomState(int seed)
+    {
+        var model = ModelArchitecture.Reference;
+        var random = new Random(seed);
+        return new ModelState(ParameterInitializer.GlorotUniform(model, (ulong)seed),
+            TestData.Uniform(random, model.ParameterCount), TestData.Uniform(random, model.ParameterCount, 0, 1), 1234);
+    }
+
+    [Fact]
+    public void A_checkpoint_round_trips_bit_exactly_with_its_training_position()
+    {
+        var state = RandomState(1);
+        var info = new CheckpointInfo { Epoch = 2, Position = 640, Step = 1234, PartialLossSum = 12.5, BestValidationAccuracy = 0.875,
+            Config = new RunConfiguration { Settings = new TrainingSettings { Seed = 99, Normalize = true }, Epochs = 5 } };
+        Checkpoint.Save(_temp.Path, "last", state, info);
+
+        var (loaded, loadedInfo) = Checkpoint.Load(Checkpoint.PathOf(_temp.Path, "last"));
+
+        Assert.Equal(state.Parameters, loaded.Parameters);
+        Assert.Equal(state.FirstMoment, loaded.FirstMoment);
+        Assert.Equal(state.SecondMoment, loaded.SecondMoment);
+        Assert.Equal(1234, loaded.Step);
+        Assert.Equal(info with { SavedAt = loadedInfo!.SavedAt }, loadedInfo);
+        Assert.True(File.Exists(Path.Combine(_temp.Path, "last.json")));
+        Assert.Empty(Directory.GetFiles(_temp.Path, "*.tmp"));
+    }
+
+    [Fact]
+    public void The_file_is_real_safetensors_with_PyTorch_names_and_shapes()
+    {
+        Checkpoint.Save(_temp.Path, "best", RandomState(2), new CheckpointInfo());
+        var bytes = File.ReadAllBytes(Checkpoint.PathOf(_temp.Path, "best"));
+        var headerLength = BitConverter.ToInt64(bytes, 0);
+        Assert.Equal(0, headerLength % 8);
+        var header = System.Text.Json.JsonDocument.Parse(bytes.AsMemory(8, (int)headerLength)).RootElement;
+        var dense1 = header.GetProperty("dense1.weight");
+        Assert.Equal("F32", dense1.GetProperty("dtype").GetString());
+        Assert.Equal([128, 5408], dense1.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()));
+        Assert.Equal([32, 1, 3, 3], header.GetProperty("optimizer.m.conv1.weight").GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()));
+        Assert.Equal([10], header.GetProperty("optimizer.v.dense2.bias").GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()));
+        Assert.Equal(8 + headerLength + 3L * 4 * ModelArchitecture.Reference.ParameterCount, bytes.Length);
+    }
+
+    [Fact]
+    public void An_interrupted_write_leaves_the_previous_checkpoint_loadable()
+    {
+        var path = Checkpoint.PathOf(_temp.Path, "last");
+        var good = RandomState(3);
+        Checkpoint.Save(_temp.Path, "last", good, new CheckpointInfo { Step = 1234 });
+
+        Assert.Throws<IOException>(() => AtomicFile.Write(path, stream =>
+        {
+            stream.Write(new byte[1000]);
+            throw new IOException("disk unplugged");
+        }));
+
+        Assert.Equal(good.Parameters, Checkpoint.Load(path).State.Parameters);
+        Assert.Empty(Directory.GetFiles(_temp.Path, "*.tmp", SearchOption.AllDirectories));
+        Assert.Empty(Directory.GetFiles(_temp.Path, ".*"));
+    }
+
+    [Fact]
+    public void Corrupt_and_foreign_checkpoints_get_clear_errors()
+    {
+        Checkpoint.Save(_temp.Path, "good", RandomState(4), new CheckpointInfo());
+        var bytes = File.ReadAllBytes(Checkpoint.PathOf(_temp.Path, "good"));
+
+        var truncated = _temp.File("truncated.safetensors");
+        File.WriteAllBytes(truncated, bytes[..(bytes.Length / 2)]);
+        var e = Assert.Throws<FashionGpuException>(() => Checkpoint.Load(truncated));
+        Assert.Contains("not a valid safetensors file", e.Message);
+        Assert.Contains("truncated", e.Message);
+
+        var garbage = _temp.File("garbage.safetensors");
+        File.WriteAllText(garbage, "this is not a checkpoint at all");
+        Assert.Contains("header length", Assert.Throws<FashionGpuException>(() => Checkpoint.Load(garbage)).Message);
+
+        var wrongShape = _temp.File("wrong.safetensors");
+        var model = ModelArchitecture.Reference;
+        SafeTensors.Write(wrongShape, model.Parameters.Select(p =>
+            new NamedTensor(p.Name, p.Name == "dense1.weight" ? [64, 5408] : p.Shape, new float[p.Name == "dense1.weight" ? 64 * 5408 : p.Length])).ToArray(),
+            new Dictionary<string, string>());
+        Assert.Equal($"checkpoint {wrongShape}: dense1.weight has shape [64,5408], the model needs [128,5408]",
+            Assert.Throws<FashionGpuException>(() => Checkpoint.Load(wrongShape)).Message);
+
+        var missing = _temp.File("missing.safetensors");
+        SafeTensors.Write(missing, [new NamedTensor("conv1.weight", [32, 1, 3, 3], new float[288])], new Dictionary<string, string>());
+        Assert.Contains("has no tensor conv1.bias", Assert.Throws<FashionGpuException>(() => Checkpoint.Load(missing)).Message);
+    }
+
+    [Fact]
+    public void Parameters_alone_are_enough_to_evaluate()
+    {
+        var model = ModelArchitecture.Reference;
+        var state = RandomState(5);
+        var path = _temp.File("weights.safetensors");
+        SafeTensors.Write(path, state.Tensors(model).Take(model.Parameters.Count).ToArray(), new Dictionary<string, string>());
+        var (loaded, info) = Checkpoint.Load(path);
+        Assert.Equal(state.Parameters, loaded.Parameters);
+        Assert.All(loaded.FirstMoment, v => Assert.Equal(0f, v));
+        Assert.Null(info);
+    }
+}

@@ -1,0 +1,130 @@
+using FashionGpu.Runtime.Checkpoints;
+using FashionGpu.Runtime.Data;
+using FashionGpu.Runtime.Engines;
+using FashionGpu.Runtime.Model;
+using FashionGpu.Runtime.Training;
+using FashionGpu.Tests.Support;
+
+namespace FashionGpu.Tests.Runtime;
+
+/// <summary>Short training runs on the bundled sample, on the CPU accelerator.</summary>
+[Collection(CpuAcceleratorCollection.Name)]
+public sealed class TrainerTests(CpuDeviceFixture gpu) : IDisposable
+{
+    private readonly TempDirectory _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    private static readonly LabeledImages Sample =
+        FashionMnist.Load(DataLocator.Locate(RepoPaths.Sample, [Split.Train]), Split.Train).Data;
+
+    private static RunConfiguration Config(int epochs, double learningRate = 1e-3) => new()
+    {
+        Settings = new TrainingSettings { BatchSize = 32, Seed = 5, LearningRate = learningRate },
+        Epochs = epochs, ValidationSplit = 0.25,
+    };
+
+    /// <summary>Cancels the run once it has trained <paramref name="samples"/> samples of epoch <paramref name="epoch"/>.</summary>
+    private sealed class CancelAt(int epoch, int samples, CancellationTokenSource source) : ITrainingObserver
+    {
+        public void EpochStarted(int e, int epochs, int n, int position) { }
+        public void Progress(int e, int done, int n, EpochTotals totals, double rate)
+        {
+            if (e == epoch && done >= samples)
+                source.Cancel();
+        }
+        public void EpochFinished(EpochMetrics metrics) { }
+    }
+
+    [Fact]
+    public void Training_on_the_sample_lowers_the_loss_and_beats_chance()
+    {
+        using var engine = new IlgpuEngine(gpu.Device, Config(2).Settings);
+        var result = new Trainer(engine).Run(Sample.Take(640), Config(2), _temp.Path, null, NullTrainingObserver.Instance, CancellationToken.None);
+
+        Assert.Equal(TrainOutcome.Completed, result.Outcome);
+        Assert.Equal(2, result.Epochs.Count);
+        Assert.True(result.Epochs[1].TrainLoss < result.Epochs[0].TrainLoss,
+            $"loss went from {result.Epochs[0].TrainLoss} to {result.Epochs[1].TrainLoss}");
+        Assert.True(result.Epochs[1].ValidationAccuracy > 0.4, $"validation accuracy {result.Epochs[1].ValidationAccuracy}");
+        Assert.Equal(2 * 15, result.Last.Step);
+        Assert.Equal(2, File.ReadAllLines(Path.Combine(_temp.Path, "metrics.jsonl")).Length);
+        foreach (var file in new[] { "config.json", "last.safetensors", "last.json", "best.safetensors", "best.json" })
+            Assert.True(File.Exists(Path.Combine(_temp.Path, file)), file);
+    }
+
+    [Fact]
+    public void An_interrupted_run_resumed_ends_with_the_same_bits_as_an_uninterrupted_one()
+    {
+        var images = Sample.Take(256);
+        var config = Config(2);
+        var straight = Path.Combine(_temp.Path, "straight");
+        var interrupted = Path.Combine(_temp.Path, "interrupted");
+
+        ModelState expected;
+        using (var engine = new IlgpuEngine(gpu.Device, config.Settings))
+        {
+            new Trainer(engine).Run(images, config, straight, null, NullTrainingObserver.Instance, CancellationToken.None);
+            expected = engine.ReadState();
+        }
+
+        using (var engine = new IlgpuEngine(gpu.Device, config.Settings))
+        using (var cancel = new CancellationTokenSource())
+        {
+            var trainer = new Trainer(engine) { ProgressInterval = TimeSpan.Zero };
+            var first = trainer.Run(images, config, interrupted, null, new CancelAt(2, 96, cancel), cancel.Token);
+            Assert.Equal(TrainOutcome.Interrupted, first.Outcome);
+            // Cancelled once 96 samples were reported: the step under way (to 128) finishes, then `last` is saved.
+            Assert.Equal((1, 128), (first.Last.Epoch, first.Last.Position));
+        }
+
+        var (state, info) = Checkpoint.Load(Checkpoint.PathOf(interrupted, "last"));
+        using (var engine = new IlgpuEngine(gpu.Device, info!.Config.Settings))
+        {
+            engine.LoadState(state);
+            var resumed = new Trainer(engine).Run(images, info.Config, interrupted, info, NullTrainingObserver.Instance, CancellationToken.None);
+            Assert.Equal(TrainOutcome.Completed, resumed.Outcome);
+            var actual = engine.ReadState();
+            Assert.Equal(expected.Step, actual.Step);
+            Assert.True(expected.Parameters.AsSpan().SequenceEqual(actual.Parameters), "parameters differ after resuming");
+            Assert.True(expected.FirstMoment.AsSpan().SequenceEqual(actual.FirstMoment), "Adam's m differs after resuming");
+            Assert.True(expected.SecondMoment.AsSpan().SequenceEqual(actual.SecondMoment), "Adam's v differs after resuming");
+        }
+        Assert.Equal(File.ReadAllLines(Path.Combine(straight, "metrics.jsonl"))[1].Split("\"seconds\"")[0],
+            File.ReadAllLines(Path.Combine(interrupted, "metrics.jsonl"))[1].Split("\"seconds\"")[0]);
+    }
+
+    [Fact]
+    public void A_diverging_loss_stops_the_run_and_keeps_the_last_good_checkpoint()
+    {
+        var images = Sample.Take(128);
+        var directory = _temp.Path;
+        using (var engine = new IlgpuEngine(gpu.Device, Config(1).Settings))
+            new Trainer(engine).Run(images, Config(1), directory, null, NullTrainingObserver.Instance, CancellationToken.None);
+        var (good, goodInfo) = Checkpoint.Load(Checkpoint.PathOf(directory, "last"));
+
+        var exploding = Config(2, learningRate: 1e30);
+        using var diverging = new IlgpuEngine(gpu.Device, exploding.Settings);
+        diverging.LoadState(good);
+        var e = Assert.Throws<TrainingDivergedException>(() =>
+            new Trainer(diverging).Run(images, exploding, directory, goodInfo! with { Config = exploding }, NullTrainingObserver.Instance, CancellationToken.None));
+
+        Assert.Contains("the loss became", e.Message);
+        Assert.Contains("epoch 2", e.Message);
+        Assert.Contains("last good checkpoint", e.Message);
+        Assert.Equal(good.Parameters, Checkpoint.Load(Checkpoint.PathOf(directory, "last")).State.Parameters);
+    }
+
+    [Fact]
+    public void Splits_and_epoch_orders_are_pure_functions_of_the_seed()
+    {
+        var (train, validation) = DataSplit.Create(1000, 0.2, 42);
+        Assert.Equal((800, 200), (train.Length, validation.Length));
+        Assert.Equal(Enumerable.Range(0, 1000), train.Concat(validation).Order());
+        Assert.Equal(train, DataSplit.Create(1000, 0.2, 42).Train);
+        Assert.NotEqual(train, DataSplit.Create(1000, 0.2, 43).Train);
+        Assert.Equal(DataSplit.EpochOrder(train, 42, 3), DataSplit.EpochOrder(train, 42, 3));
+        Assert.NotEqual(DataSplit.EpochOrder(train, 42, 3), DataSplit.EpochOrder(train, 42, 4));
+        Assert.Equal(train.Order(), DataSplit.EpochOrder(train, 42, 3).Order());
+    }
+}

@@ -1,0 +1,67 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace FashionGpu.Tests.Support;
+
+/// <summary>Runs the real `fashiongpu` (the Cli project's build output beside the tests) as a child process.</summary>
+public sealed class CliProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _stdout = new();
+    private readonly StringBuilder _stderr = new();
+
+    private CliProcess(string workingDirectory, IDictionary<string, string?>? environment, string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "fashiongpu.dll"));
+        foreach (var a in args)
+            start.ArgumentList.Add(a);
+        start.Environment.Remove("FASHIONGPU_DATA");
+        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("FASHIONGPU__", StringComparison.Ordinal)).ToArray())
+            start.Environment.Remove(key);
+        foreach (var (key, value) in environment ?? new Dictionary<string, string?>())
+            start.Environment[key] = value;
+        _process = new Process { StartInfo = start };
+        _process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_stdout) _stdout.AppendLine(e.Data); };
+        _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_stderr) _stderr.AppendLine(e.Data); };
+        _process.Start();
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+    }
+
+    public static CliProcess Start(string workingDirectory, string[] args, IDictionary<string, string?>? environment = null) =>
+        new(workingDirectory, environment, args);
+
+    public static (int ExitCode, string Stdout, string Stderr) Run(string workingDirectory, params string[] args) =>
+        Run(workingDirectory, null, args);
+
+    public static (int ExitCode, string Stdout, string Stderr) Run(string workingDirectory, IDictionary<string, string?>? environment, params string[] args)
+    {
+        using var p = Start(workingDirectory, args, environment);
+        return p.WaitForExit(TimeSpan.FromMinutes(3));
+    }
+
+    public string Stdout { get { lock (_stdout) return _stdout.ToString(); } }
+
+    public void Interrupt() => Process.Start("kill", ["-INT", _process.Id.ToString()])!.WaitForExit();
+
+    public (int ExitCode, string Stdout, string Stderr) WaitForExit(TimeSpan timeout)
+    {
+        if (!_process.WaitForExit(timeout))
+        {
+            _process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"fashiongpu did not exit within {timeout}; output so far:\n{Stdout}\n{_stderr}");
+        }
+        _process.WaitForExit();
+        lock (_stderr)
+            return (_process.ExitCode, Stdout, _stderr.ToString());
+    }
+
+    public void Dispose() => _process.Dispose();
+}
