@@ -47,26 +47,33 @@ public static class Conv2DKernels
     {
         var oh = s.OutHeight;
         var ow = s.OutWidth;
-        var k = s.KernelSize;
         var oy = row % oh;
         var co = (row / oh) % s.OutChannels;
         var n = row / (oh * s.OutChannels);
         var outBase = ((n * s.OutChannels + co) * oh + oy) * ow;
         for (var ox = 0; ox < ow; ox++)
         {
-            var acc = bias[co];
-            for (var ci = 0; ci < s.InChannels; ci++)
-            {
-                var inBase = ((n * s.InChannels + ci) * s.Height + oy) * s.Width + ox;
-                var wBase = (co * s.InChannels + ci) * k * k;
-                for (var ky = 0; ky < k; ky++)
-                    for (var kx = 0; kx < k; kx++)
-                        acc += x[inBase + ky * s.Width + kx] * weight[wBase + ky * k + kx];
-            }
+            var acc = At(x, weight, bias, s, n, co, oy, ox);
             if (relu != 0 && acc < 0f)
                 acc = 0f;
             y[outBase + ox] = acc;
         }
+    }
+
+    /// <summary>One conv output before activation: b[co] + Σ_{ci,ky,kx} x[n,ci,oy+ky,ox+kx]·w[co,ci,ky,kx].</summary>
+    public static float At(ArrayView<float> x, ArrayView<float> weight, ArrayView<float> bias, ConvShape s, int n, int co, int oy, int ox)
+    {
+        var k = s.KernelSize;
+        var acc = bias[co];
+        for (var ci = 0; ci < s.InChannels; ci++)
+        {
+            var inBase = ((n * s.InChannels + ci) * s.Height + oy) * s.Width + ox;
+            var wBase = (co * s.InChannels + ci) * k * k;
+            for (var ky = 0; ky < k; ky++)
+                for (var kx = 0; kx < k; kx++)
+                    acc += x[inBase + ky * s.Width + kx] * weight[wBase + ky * k + kx];
+        }
+        return acc;
     }
 
     /// <summary>

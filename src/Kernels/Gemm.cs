@@ -18,16 +18,21 @@ public readonly struct MatrixLayout
     public static MatrixLayout Transposed(int columnsOfStored) => new(1, columnsOfStored);
 }
 
-/// <summary>C[M,N] (dense, row-major) = A[M,K]·B[K,N] with A and B read through their layouts.</summary>
+/// <summary>
+/// C[M,N] (dense, row-major) = A[M,K]·B[K,N] with A and B read through their layouts. With KSplits &gt; 1 the K range
+/// is cut into slices whose partial products go to a workspace [KSplits, M, N] and are summed, slice by slice in a
+/// fixed order, by <see cref="GemmKernels.ReduceSplits"/>: more threads for long, thin products, still deterministic.
+/// </summary>
 public readonly struct GemmShape
 {
-    public GemmShape(int m, int n, int k, MatrixLayout a, MatrixLayout b)
+    public GemmShape(int m, int n, int k, MatrixLayout a, MatrixLayout b, int kSplits = 1)
     {
         M = m;
         N = n;
         K = k;
         A = a;
         B = b;
+        KSplits = Math.Max(1, Math.Min(kSplits, k));
     }
 
     public int M { get; }
@@ -35,30 +40,65 @@ public readonly struct GemmShape
     public int K { get; }
     public MatrixLayout A { get; }
     public MatrixLayout B { get; }
+    public int KSplits { get; }
+    public int KPerSplit => (K + KSplits - 1) / KSplits;
 
-    /// <summary>Threads to launch: one per 4x4 block of C.</summary>
-    public int BlockCount => ((M + 3) / 4) * ((N + 3) / 4);
+    /// <summary>Threads of the register-blocked kernel: one per 4x4 block of C and K slice.</summary>
+    public int BlockCount => ((M + 3) / 4) * ((N + 3) / 4) * KSplits;
+
+    public GemmShape WithKSplits(int kSplits) => new(M, N, K, A, B, kSplits);
+}
+
+/// <summary>What happens to each C element after the sum: + bias[col], ReLU, or zeroed where mask[row, col] ≤ 0.</summary>
+public readonly struct GemmEpilogue
+{
+    public GemmEpilogue(bool addBias, bool relu, bool maskByPositive)
+    {
+        AddBias = addBias ? 1 : 0;
+        Relu = relu ? 1 : 0;
+        MaskByPositive = maskByPositive ? 1 : 0;
+    }
+
+    public int AddBias { get; }
+    public int Relu { get; }
+    public int MaskByPositive { get; }
+
+    public static GemmEpilogue None => default;
+
+    public float Apply(float value, ArrayView<float> bias, ArrayView<float> mask, int row, int col, int n)
+    {
+        if (AddBias != 0)
+            value += bias[col];
+        if (Relu != 0 && value < 0f)
+            value = 0f;
+        if (MaskByPositive != 0 && !(mask[row * n + col] > 0f))
+            value = 0f;
+        return value;
+    }
 }
 
 /// <summary>
-/// The register-blocked matrix product every dense kernel is built on: one thread computes a 4x4 block of C with 16
-/// accumulators, summing over k in increasing order (fixed order: deterministic). Rows and columns past the edge are
-/// clamped for loading, so the loop has no branches, and dropped at the store.
+/// The register-blocked matrix product the dense kernels are built on: one thread computes a 4x4 block of C (of one
+/// K slice) with 16 accumulators, summing over k in increasing order (fixed order: deterministic). Rows and columns
+/// past the edge are clamped for loading, so the loop has no branches, and dropped at the store. This is the shape
+/// that runs well on the CPU accelerator; <see cref="GemmKernels.Tiled"/> is the GPU one.
 /// </summary>
 public static class Gemm
 {
-    public const int NoBias = 0;
-    public const int AddBias = 1;
-
     public static void Block4x4(
-        int blockIndex, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmShape s,
-        ArrayView<float> columnBias, int biasMode, int relu)
+        int thread, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmShape s,
+        ArrayView<float> bias, ArrayView<float> mask, GemmEpilogue epilogue)
     {
         var blocksN = (s.N + 3) / 4;
-        var i0 = (blockIndex / blocksN) * 4;
-        var j0 = (blockIndex % blocksN) * 4;
+        var blocks = blocksN * ((s.M + 3) / 4);
+        var slice = thread / blocks;
+        var block = thread % blocks;
+        var i0 = (block / blocksN) * 4;
+        var j0 = (block % blocksN) * 4;
         var lastRow = s.M - 1;
         var lastCol = s.N - 1;
+        var kBegin = slice * s.KPerSplit;
+        var kEnd = IntrinsicMath.Min(s.K, kBegin + s.KPerSplit);
 
         var ra0 = i0 * s.A.RowStride;
         var ra1 = IntrinsicMath.Min(i0 + 1, lastRow) * s.A.RowStride;
@@ -74,7 +114,7 @@ public static class Gemm
         float c20 = 0, c21 = 0, c22 = 0, c23 = 0;
         float c30 = 0, c31 = 0, c32 = 0, c33 = 0;
 
-        for (var k = 0; k < s.K; k++)
+        for (var k = kBegin; k < kEnd; k++)
         {
             var ka = k * s.A.ColStride;
             var kb = k * s.B.RowStride;
@@ -92,34 +132,31 @@ public static class Gemm
             c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
         }
 
-        StoreRow(c, s, i0, j0, c00, c01, c02, c03, columnBias, biasMode, relu);
-        StoreRow(c, s, i0 + 1, j0, c10, c11, c12, c13, columnBias, biasMode, relu);
-        StoreRow(c, s, i0 + 2, j0, c20, c21, c22, c23, columnBias, biasMode, relu);
-        StoreRow(c, s, i0 + 3, j0, c30, c31, c32, c33, columnBias, biasMode, relu);
+        // Partial sums of a split product go to the workspace raw; the reduction applies the epilogue.
+        var target = s.KSplits > 1 ? c.SubView((long)slice * s.M * s.N, (long)s.M * s.N) : c;
+        var e = s.KSplits > 1 ? GemmEpilogue.None : epilogue;
+        StoreRow(target, s, i0, j0, c00, c01, c02, c03, bias, mask, e);
+        StoreRow(target, s, i0 + 1, j0, c10, c11, c12, c13, bias, mask, e);
+        StoreRow(target, s, i0 + 2, j0, c20, c21, c22, c23, bias, mask, e);
+        StoreRow(target, s, i0 + 3, j0, c30, c31, c32, c33, bias, mask, e);
     }
 
-    private static void StoreRow(
+    internal static void StoreRow(
         ArrayView<float> c, GemmShape s, int i, int j0, float v0, float v1, float v2, float v3,
-        ArrayView<float> columnBias, int biasMode, int relu)
+        ArrayView<float> bias, ArrayView<float> mask, GemmEpilogue e)
     {
         if (i >= s.M)
             return;
-        var row = i * s.N;
-        Store(c, row, j0, s.N, v0, columnBias, biasMode, relu);
-        Store(c, row, j0 + 1, s.N, v1, columnBias, biasMode, relu);
-        Store(c, row, j0 + 2, s.N, v2, columnBias, biasMode, relu);
-        Store(c, row, j0 + 3, s.N, v3, columnBias, biasMode, relu);
+        Store(c, s, i, j0, v0, bias, mask, e);
+        Store(c, s, i, j0 + 1, v1, bias, mask, e);
+        Store(c, s, i, j0 + 2, v2, bias, mask, e);
+        Store(c, s, i, j0 + 3, v3, bias, mask, e);
     }
 
-    private static void Store(
-        ArrayView<float> c, int row, int j, int n, float value, ArrayView<float> columnBias, int biasMode, int relu)
+    private static void Store(ArrayView<float> c, GemmShape s, int i, int j, float value, ArrayView<float> bias,
+        ArrayView<float> mask, GemmEpilogue e)
     {
-        if (j >= n)
-            return;
-        if (biasMode == AddBias)
-            value += columnBias[j];
-        if (relu != 0 && value < 0f)
-            value = 0f;
-        c[row + j] = value;
+        if (j < s.N)
+            c[i * s.N + j] = e.Apply(value, bias, mask, i, j, s.N);
     }
 }

@@ -119,6 +119,7 @@ def main():
     pool = F.max_pool2d(conv, 2).reshape(BATCH, 5408)
     pool.retain_grad()
     dropped = pool * mask
+    dropped.retain_grad()
     hidden_pre = dropped @ p["dense1.weight"].T + p["dense1.bias"]
     hidden_pre.retain_grad()
     hidden = F.relu(hidden_pre)
@@ -135,7 +136,8 @@ def main():
     tensors = {
         "conv": conv, "pool": pool, "dropout": dropped, "hidden": hidden, "logits": logits,
         "eval_logits": eval_logits, "sample_loss": sample_loss,
-        "d_logits": logits.grad, "d_hidden": hidden_pre.grad, "d_pool": pool.grad, "d_conv": conv_pre.grad,
+        "d_logits": logits.grad, "d_hidden": hidden_pre.grad, "d_dropout": dropped.grad, "d_pool": pool.grad,
+        "d_conv": conv_pre.grad,
     }
     # One Adam step in the Keras form: lr_t = lr·sqrt(1-β2^t)/(1-β1^t), p -= lr_t·m/(sqrt(v)+ε).
     lr_t = LR * np.sqrt(1 - BETA2 ** STEP) / (1 - BETA1 ** STEP)

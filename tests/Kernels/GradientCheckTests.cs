@@ -97,9 +97,8 @@ public sealed class GradientCheckTests(CpuDeviceFixture gpu)
 
         gpu.Kernels.DenseForward(xv, wv, gpu.Upload(b), y, s, relu: true);
         gpu.Kernels.ReluBackward(y, dy);
-        gpu.Kernels.DenseBackwardInput(dy, wv, dx, s);
-        gpu.Kernels.DenseBackwardWeights(dy, xv, dw, s);
-        gpu.Kernels.DenseBackwardBias(dy, db, s);
+        gpu.Kernels.DenseBackwardInput(dy, wv, dx, reluMask: null, s);
+        gpu.Kernels.DenseBackwardParameters(dy, xv, dw, db, s);
 
         double Loss(double[] xs, double[] ws, double[] bs) =>
             Dot(rd, Reference.MatMul(xs, Reference.Transpose(ws, 6, 11), 3, 6, 11, bs, relu: true).C);

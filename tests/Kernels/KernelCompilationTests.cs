@@ -23,22 +23,27 @@ public sealed partial class KernelCompilationTests(ITestOutputHelper output)
 
     private static MethodInfo Kernel(string name) => KernelCatalog.All.Single(k => KernelCatalog.NameOf(k) == name);
 
+    private static EntryPointDescription EntryPoint(MethodInfo kernel) => KernelCatalog.IsGrouped(kernel)
+        ? EntryPointDescription.FromExplicitlyGroupedKernel(kernel)
+        : EntryPointDescription.FromImplicitlyGroupedKernel(kernel);
+
     private static Context CreateContext() => Context.Create(b => b.EnableAlgorithms().Optimize(OptimizationLevel.O2));
 
     public static string CompilePtx(MethodInfo kernel, CudaArchitecture architecture)
     {
         using var context = CreateContext();
         using var backend = new PTXBackend(context, architecture, CudaInstructionSet.ISA_78, null!);
-        var compiled = (PTXCompiledKernel)backend.Compile(
-            EntryPointDescription.FromImplicitlyGroupedKernel(kernel), new KernelSpecialization());
+        var compiled = (PTXCompiledKernel)backend.Compile(EntryPoint(kernel), new KernelSpecialization());
         return compiled.PTXAssembly;
     }
 
     [Fact]
     public void The_catalog_lists_every_kernel()
     {
-        Assert.Equal(16, KernelCatalog.All.Count);
+        Assert.Equal(20, KernelCatalog.All.Count);
         Assert.Contains("Conv2D.BackwardInput", KernelCatalog.All.Select(KernelCatalog.NameOf));
+        Assert.Contains("Gemm.Tiled", KernelCatalog.All.Select(KernelCatalog.NameOf));
+        Assert.Single(KernelCatalog.All, KernelCatalog.IsGrouped);
     }
 
     [Theory]
@@ -70,7 +75,8 @@ public sealed partial class KernelCompilationTests(ITestOutputHelper output)
                 Assert.All(spills, s => Assert.True(s == 0, $"{name} spills registers on sm_{sm}:\n{log}"));
                 var registers = RegisterPattern().Match(log);
                 Assert.True(registers.Success, $"no register report from ptxas for {name}:\n{log}");
-                output.WriteLine($"{name} sm_{sm}: {registers.Groups[1].Value} registers, 0 spills");
+                var shared = SharedPattern().Match(log);
+                output.WriteLine($"{name} sm_{sm}: {registers.Groups[1].Value} registers, {(shared.Success ? shared.Groups[1].Value : "0")} bytes shared memory, 0 spills");
             }
             finally
             {
@@ -86,8 +92,7 @@ public sealed partial class KernelCompilationTests(ITestOutputHelper output)
         using var context = CreateContext();
         using var backend = new CLBackend(context, new CLCapabilityContext(false, true, true, true, false),
             CLDeviceVendor.Nvidia, CLCVersion.CL20);
-        var compiled = (CLCompiledKernel)backend.Compile(
-            EntryPointDescription.FromImplicitlyGroupedKernel(Kernel(name)), new KernelSpecialization());
+        var compiled = (CLCompiledKernel)backend.Compile(EntryPoint(Kernel(name)), new KernelSpecialization());
         Assert.Contains("kernel void", compiled.Source);
 
         var clang = ExternalTool.Find("clang-14");
@@ -118,4 +123,7 @@ public sealed partial class KernelCompilationTests(ITestOutputHelper output)
 
     [GeneratedRegex(@"Used (\d+) registers")]
     private static partial Regex RegisterPattern();
+
+    [GeneratedRegex(@"(\d+) bytes smem")]
+    private static partial Regex SharedPattern();
 }

@@ -1,23 +1,23 @@
 using FashionGpu.Runtime.Devices;
 using ILGPU;
 using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
 
 namespace FashionGpu.Tests.Support;
 
-/// <summary>One ILGPU CPU accelerator shared by every test in the collection (kernels compile once).</summary>
-public sealed class CpuDeviceFixture : IDisposable
+/// <summary>An accelerator shared by the tests of a collection (kernels compile once), with upload/download helpers.</summary>
+public abstract class DeviceFixture(ComputeDevice device) : IDisposable
 {
     private readonly List<IDisposable> _buffers = new();
 
-    public CpuDeviceFixture() => Device = ComputeDevice.Open(new DeviceSpec(DeviceKind.Cpu, null));
-
-    public ComputeDevice Device { get; }
+    public ComputeDevice Device { get; } = device;
     public KernelSet Kernels => Device.Kernels;
 
     public ArrayView<T> Upload<T>(T[] data) where T : unmanaged
     {
         var buffer = Device.Accelerator.Allocate1D(data.Length == 0 ? new T[1] : data);
-        _buffers.Add(buffer);
+        lock (_buffers)
+            _buffers.Add(buffer);
         return buffer.View.SubView(0, data.Length);
     }
 
@@ -39,8 +39,30 @@ public sealed class CpuDeviceFixture : IDisposable
     }
 }
 
+/// <summary>The CPU accelerator as `--device cpu` opens it: register-blocked GEMMs.</summary>
+public sealed class CpuDeviceFixture() : DeviceFixture(ComputeDevice.Open(new DeviceSpec(DeviceKind.Cpu, null)));
+
+/// <summary>
+/// A CPU accelerator with 64-thread groups (8 threads x 8 warps), big enough for the explicitly grouped, shared-memory
+/// kernels that GPUs run, with the kernel set switched to the tiled GEMM and split-K forced on for small products.
+/// </summary>
+public sealed class GroupedCpuDeviceFixture : DeviceFixture
+{
+    public GroupedCpuDeviceFixture() : base(ComputeDevice.OpenCpu(new CPUDevice(8, 8, 1)))
+    {
+        Kernels.GemmPath = GemmPath.Tiled;
+        Kernels.MinimumGroups = 16;
+    }
+}
+
 [CollectionDefinition(Name)]
 public sealed class CpuAcceleratorCollection : ICollectionFixture<CpuDeviceFixture>
 {
     public const string Name = "cpu-accelerator";
+}
+
+[CollectionDefinition(Name)]
+public sealed class GroupedCpuAcceleratorCollection : ICollectionFixture<GroupedCpuDeviceFixture>
+{
+    public const string Name = "grouped-cpu-accelerator";
 }

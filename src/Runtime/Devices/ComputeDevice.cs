@@ -102,8 +102,16 @@ public sealed class ComputeDevice : IDisposable
         _ => DeviceKind.Cpu,
     };
 
+    /// <summary>A CPU accelerator of a chosen shape (tests use one with 64-thread groups for the tiled kernels).</summary>
+    internal static ComputeDevice OpenCpu(CPUDevice shape)
+    {
+        var context = Context.Create(builder => builder.CPU(shape).EnableAlgorithms().Optimize(OptimizationLevel.O2));
+        return new ComputeDevice(context, context.GetCPUDevice(0).CreateAccelerator(context), "cpu");
+    }
+
     public void Dispose()
     {
+        _kernels?.Dispose();
         Accelerator.Dispose();
         _context.Dispose();
     }

@@ -1,28 +1,41 @@
+using System.Diagnostics;
 using FashionGpu.Kernels;
 using ILGPU;
 using ILGPU.Runtime;
 
 namespace FashionGpu.Runtime.Devices;
 
+/// <summary>How dense products run: register blocks per thread (the CPU accelerator) or shared-memory tiles (GPUs).</summary>
+public enum GemmPath
+{
+    Blocked,
+    Tiled,
+}
+
 /// <summary>
 /// The kernels of <see cref="FashionGpu.Kernels"/> loaded once for one accelerator, each behind a method that knows
-/// its launch size. Element-wise kernels give each thread one element on a GPU and a few thousand on the CPU
-/// accelerator, where a simulated thread costs far more than an element's arithmetic.
+/// its launch size. Element-wise kernels give each thread one element on a GPU and thousands on the CPU accelerator,
+/// where a simulated thread costs far more than an element's arithmetic. Dense products take the tiled GEMM on GPUs,
+/// split along K when the output alone would leave multiprocessors idle.
 /// </summary>
-public sealed class KernelSet
+public sealed class KernelSet : IDisposable
 {
     private const int CpuElementsPerThread = 4096;
 
+    private readonly Accelerator _accelerator;
     private readonly int _elementsPerThread;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, int> _convForward;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape> _convBackwardParameters;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape> _convBackwardInput;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ConvShape, DropoutParameters> _convBlockForward;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, DropoutParameters> _convBlockBackward;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, PoolShape> _poolForward;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, PoolShape> _poolBackward;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseShape, int> _denseForward;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseShape> _denseBackwardInput;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseShape> _denseBackwardWeights;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseShape, int> _denseBackwardInput;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseShape> _denseBackwardParameters;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, DenseShape> _denseBackwardBias;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, GemmShape, ArrayView<float>, ArrayView<float>, GemmEpilogue, ElementRange> _reduceSplits;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ElementRange> _reluBackward;
     private readonly Action<Index1D, ArrayView<float>, DropoutParameters, ElementRange> _dropoutForward;
     private readonly Action<Index1D, ArrayView<float>, DropoutParameters, ElementRange> _dropoutBackward;
@@ -30,20 +43,27 @@ public sealed class KernelSet
     private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, LossShape> _argmax;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamParameters, ElementRange> _adam;
     private readonly Action<Index1D, ArrayView<byte>, ArrayView<byte>, ArrayView<int>, ArrayView<float>, ArrayView<int>, GatherShape> _gather;
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, ArrayView<float>, ArrayView<float>, GemmEpilogue>? _tiled;
+    private MemoryBuffer1D<float, Stride1D.Dense>? _workspace;
 
     internal KernelSet(ComputeDevice device)
     {
-        var a = device.Accelerator;
+        var a = _accelerator = device.Accelerator;
         _elementsPerThread = device.IsCpu ? CpuElementsPerThread : 1;
+        GemmPath = device.IsCpu ? GemmPath.Blocked : GemmPath.Tiled;
+        MinimumGroups = 2 * Math.Max(1, a.NumMultiprocessors);
         _convForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, int>(Conv2DKernels.Forward);
         _convBackwardParameters = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape>(Conv2DKernels.BackwardParameters);
         _convBackwardInput = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape>(Conv2DKernels.BackwardInput);
+        _convBlockForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ConvShape, DropoutParameters>(ConvBlockKernels.Forward);
+        _convBlockBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, DropoutParameters>(ConvBlockKernels.BackwardParameters);
         _poolForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, PoolShape>(MaxPoolKernels.Forward);
         _poolBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, PoolShape>(MaxPoolKernels.Backward);
         _denseForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseShape, int>(DenseKernels.Forward);
-        _denseBackwardInput = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseShape>(DenseKernels.BackwardInput);
-        _denseBackwardWeights = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseShape>(DenseKernels.BackwardWeights);
+        _denseBackwardInput = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseShape, int>(DenseKernels.BackwardInput);
+        _denseBackwardParameters = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseShape>(DenseKernels.BackwardParameters);
         _denseBackwardBias = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, DenseShape>(DenseKernels.BackwardBias);
+        _reduceSplits = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, GemmShape, ArrayView<float>, ArrayView<float>, GemmEpilogue, ElementRange>(GemmKernels.ReduceSplits);
         _reluBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ElementRange>(ActivationKernels.ReluBackward);
         _dropoutForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, DropoutParameters, ElementRange>(DropoutKernels.Forward);
         _dropoutBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, DropoutParameters, ElementRange>(DropoutKernels.Backward);
@@ -56,73 +76,146 @@ public sealed class KernelSet
     /// <summary>Kernel launches issued so far (for `fashiongpu bench`).</summary>
     public long Launches { get; private set; }
 
-    private ElementRange Range(long count) => ElementRange.For(checked((int)count), _elementsPerThread);
+    /// <summary>When set, every launch is followed by a synchronisation and timed into it.</summary>
+    public KernelProfile? Profile { get; set; }
 
-    private int Count(int threads)
+    /// <summary>Blocked on the CPU accelerator, tiled elsewhere; tests switch it to prove both on the CPU.</summary>
+    public GemmPath GemmPath { get; set; }
+
+    /// <summary>A tiled product with fewer 32x32 output tiles than this is split along K (2 per multiprocessor).</summary>
+    public int MinimumGroups { get; set; }
+
+    private void Launch(string kernel, Action launch)
     {
         Launches++;
-        return threads;
+        if (Profile is null)
+        {
+            launch();
+            return;
+        }
+        var start = Stopwatch.GetTimestamp();
+        launch();
+        _accelerator.Synchronize();
+        Profile.Add(kernel, Stopwatch.GetElapsedTime(start));
     }
 
+    private ElementRange Range(long count) => ElementRange.For(checked((int)count), _elementsPerThread);
+
     public void ConvForward(ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, ArrayView<float> y, ConvShape s, bool relu) =>
-        _convForward(Count(s.ForwardThreads), x, w, b, y, s, relu ? 1 : 0);
+        Launch("Conv2D.Forward", () => _convForward(s.ForwardThreads, x, w, b, y, s, relu ? 1 : 0));
 
     public void ConvBackwardParameters(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dw, ArrayView<float> db, ConvShape s) =>
-        _convBackwardParameters(Count(s.BackwardParameterThreads), x, dy, dw, db, s);
+        Launch("Conv2D.BackwardParameters", () => _convBackwardParameters(s.BackwardParameterThreads, x, dy, dw, db, s));
 
     public void ConvBackwardInput(ArrayView<float> dy, ArrayView<float> w, ArrayView<float> dx, ConvShape s) =>
-        _convBackwardInput(Count(s.BackwardInputThreads), dy, w, dx, s);
+        Launch("Conv2D.BackwardInput", () => _convBackwardInput(s.BackwardInputThreads, dy, w, dx, s));
+
+    public void ConvBlockForward(ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, ArrayView<float> y, ArrayView<int> argmax,
+        ConvShape s, DropoutParameters dropout) =>
+        Launch("ConvBlock.Forward", () => _convBlockForward(ConvBlockKernels.ForwardThreads(s), x, w, b, y, argmax, s, dropout));
+
+    public void ConvBlockBackward(ArrayView<float> x, ArrayView<float> y, ArrayView<int> argmax, ArrayView<float> dy,
+        ArrayView<float> dw, ArrayView<float> db, ConvShape s, DropoutParameters dropout) =>
+        Launch("ConvBlock.BackwardParameters", () => _convBlockBackward(s.BackwardParameterThreads, x, y, argmax, dy, dw, db, s, dropout));
 
     public void PoolForward(ArrayView<float> x, ArrayView<float> y, ArrayView<int> argmax, PoolShape s) =>
-        _poolForward(Count(s.ForwardThreads), x, y, argmax, s);
+        Launch("MaxPool.Forward", () => _poolForward(s.ForwardThreads, x, y, argmax, s));
 
     public void PoolBackward(ArrayView<float> dy, ArrayView<int> argmax, ArrayView<float> dx, PoolShape s) =>
-        _poolBackward(Count(s.BackwardThreads), dy, argmax, dx, s);
+        Launch("MaxPool.Backward", () => _poolBackward(s.BackwardThreads, dy, argmax, dx, s));
 
-    public void DenseForward(ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, ArrayView<float> y, DenseShape s, bool relu) =>
-        _denseForward(Count(s.Forward.BlockCount), x, w, b, y, s, relu ? 1 : 0);
+    public void DenseForward(ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, ArrayView<float> y, DenseShape s, bool relu)
+    {
+        if (GemmPath == GemmPath.Tiled)
+            Gemm(x, w, y, s.Forward, b, y, new GemmEpilogue(addBias: true, relu, maskByPositive: false));
+        else
+            Launch("Dense.Forward", () => _denseForward(s.Forward.BlockCount, x, w, b, y, s, relu ? 1 : 0));
+    }
 
-    public void DenseBackwardInput(ArrayView<float> dy, ArrayView<float> w, ArrayView<float> dx, DenseShape s) =>
-        _denseBackwardInput(Count(s.BackwardInput.BlockCount), dy, w, dx, s);
+    /// <summary>dx = dy·W, zeroed where <paramref name="reluMask"/> (the layer below's ReLU output) is not positive.</summary>
+    public void DenseBackwardInput(ArrayView<float> dy, ArrayView<float> w, ArrayView<float> dx, ArrayView<float>? reluMask, DenseShape s)
+    {
+        var mask = reluMask ?? dx;
+        if (GemmPath == GemmPath.Tiled)
+            Gemm(dy, w, dx, s.BackwardInput, dx, mask, new GemmEpilogue(false, false, reluMask is not null));
+        else
+            Launch("Dense.BackwardInput", () => _denseBackwardInput(s.BackwardInput.BlockCount, dy, w, dx, mask, s, reluMask is null ? 0 : 1));
+    }
 
-    public void DenseBackwardWeights(ArrayView<float> dy, ArrayView<float> x, ArrayView<float> dw, DenseShape s) =>
-        _denseBackwardWeights(Count(s.BackwardWeights.BlockCount), dy, x, dw, s);
+    public void DenseBackwardParameters(ArrayView<float> dy, ArrayView<float> x, ArrayView<float> dw, ArrayView<float> db, DenseShape s)
+    {
+        if (GemmPath == GemmPath.Tiled)
+        {
+            Gemm(dy, x, dw, s.BackwardWeights, dw, dw, GemmEpilogue.None);
+            Launch("Dense.BackwardBias", () => _denseBackwardBias(s.Outputs, dy, db, s));
+        }
+        else
+        {
+            Launch("Dense.BackwardParameters", () => _denseBackwardParameters(s.BackwardParameterThreads, dy, x, dw, db, s));
+        }
+    }
 
-    public void DenseBackwardBias(ArrayView<float> dy, ArrayView<float> db, DenseShape s) =>
-        _denseBackwardBias(Count(s.Outputs), dy, db, s);
+    /// <summary>The tiled product, split along K when its output has fewer tiles than <see cref="MinimumGroups"/>.</summary>
+    private void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmShape s, ArrayView<float> bias,
+        ArrayView<float> mask, GemmEpilogue epilogue)
+    {
+        _tiled ??= _accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, ArrayView<float>, ArrayView<float>, GemmEpilogue>(GemmKernels.Tiled);
+        var tilesM = (s.M + GemmKernels.Tile - 1) / GemmKernels.Tile;
+        var tilesN = (s.N + GemmKernels.Tile - 1) / GemmKernels.Tile;
+        var splits = Math.Clamp(MinimumGroups / (tilesM * tilesN), 1, Math.Max(1, s.K / (4 * GemmKernels.TileK)));
+        s = s.WithKSplits(splits);
+        var config = new KernelConfig(new Index3D(tilesN, tilesM, s.KSplits), new Index3D(GemmKernels.GroupSize, 1, 1));
+        if (s.KSplits == 1)
+        {
+            Launch("Gemm.Tiled", () => _tiled(config, a, b, c, s, bias, mask, epilogue));
+            return;
+        }
+        var partial = (long)s.KSplits * s.M * s.N;
+        if (_workspace is null || _workspace.Length < partial)
+        {
+            _workspace?.Dispose();
+            _workspace = _accelerator.Allocate1D<float>(partial);
+        }
+        var workspace = _workspace.View.SubView(0, partial);
+        var range = Range((long)s.M * s.N);
+        Launch("Gemm.Tiled", () => _tiled(config, a, b, workspace, s, bias, mask, epilogue));
+        Launch("Gemm.ReduceSplits", () => _reduceSplits(range.Stride, workspace, c, s, bias, mask, epilogue, range));
+    }
 
     public void ReluBackward(ArrayView<float> y, ArrayView<float> dy)
     {
         var range = Range(y.Length);
-        _reluBackward(Count(range.Stride), y, dy, range);
+        Launch("Activation.ReluBackward", () => _reluBackward(range.Stride, y, dy, range));
     }
 
     public void DropoutForward(ArrayView<float> x, DropoutParameters p)
     {
         var range = Range(x.Length);
-        _dropoutForward(Count(range.Stride), x, p, range);
+        Launch("Dropout.Forward", () => _dropoutForward(range.Stride, x, p, range));
     }
 
     public void DropoutBackward(ArrayView<float> dy, DropoutParameters p)
     {
         var range = Range(dy.Length);
-        _dropoutBackward(Count(range.Stride), dy, p, range);
+        Launch("Dropout.Backward", () => _dropoutBackward(range.Stride, dy, p, range));
     }
 
     public void SoftmaxCrossEntropy(ArrayView<float> logits, ArrayView<int> labels, ArrayView<float> dLogits,
         ArrayView<float> loss, ArrayView<int> correct, LossShape s) =>
-        _softmaxCrossEntropy(Count(s.Batch), logits, labels, dLogits, loss, correct, s);
+        Launch("SoftmaxCrossEntropy.ForwardBackward", () => _softmaxCrossEntropy(s.Batch, logits, labels, dLogits, loss, correct, s));
 
     public void Argmax(ArrayView<float> logits, ArrayView<int> predictions, LossShape s) =>
-        _argmax(Count(s.Batch), logits, predictions, s);
+        Launch("SoftmaxCrossEntropy.Argmax", () => _argmax(s.Batch, logits, predictions, s));
 
     public void Adam(ArrayView<float> parameters, ArrayView<float> gradients, ArrayView<float> m, ArrayView<float> v, AdamParameters p)
     {
         var range = Range(parameters.Length);
-        _adam(Count(range.Stride), parameters, gradients, m, v, p, range);
+        Launch("Adam.Update", () => _adam(range.Stride, parameters, gradients, m, v, p, range));
     }
 
     public void Gather(ArrayView<byte> images, ArrayView<byte> labels, ArrayView<int> indices, ArrayView<float> x,
         ArrayView<int> y, GatherShape s) =>
-        _gather(Count(s.Threads), images, labels, indices, x, y, s);
+        Launch("Batch.Gather", () => _gather(s.Threads, images, labels, indices, x, y, s));
+
+    public void Dispose() => _workspace?.Dispose();
 }

@@ -155,7 +155,7 @@ public sealed class IlgpuEngine : IEngine
         {
             var count = Math.Min(EvaluationBatch, indices.Length - start);
             _network.Gather(dataset.Images, dataset.Labels, indexBuffer.View.SubView(start, count), count, Settings.PixelScale);
-            _network.Forward(count, dropout: null);
+            _network.Forward(count, IlgpuNetwork.NoDropout);
             ArrayView1D<float, Stride1D.Dense> logits = _network.Logits.SubView(0, (long)count * classes);
             logits.CopyTo(output.View.SubView((long)start * classes, (long)count * classes));
         }

@@ -39,7 +39,6 @@ internal sealed class IlgpuNetwork : IDisposable
         }
         Input = Buffer<float>((long)maxBatch * ModelArchitecture.ImagePixels);
         Labels = Buffer<int>(maxBatch);
-        Conv = Buffer<float>((long)maxBatch * ModelArchitecture.Filters * ModelArchitecture.ConvSide * ModelArchitecture.ConvSide);
         Pool = Buffer<float>((long)maxBatch * ModelArchitecture.Flattened);
         PoolArgmax = Buffer<int>((long)maxBatch * ModelArchitecture.Flattened);
         Hidden = Buffer<float>((long)maxBatch * ModelArchitecture.Hidden);
@@ -47,7 +46,6 @@ internal sealed class IlgpuNetwork : IDisposable
         DLogits = Buffer<float>((long)maxBatch * ModelArchitecture.Classes);
         DHidden = Buffer<float>((long)maxBatch * ModelArchitecture.Hidden);
         DPool = Buffer<float>((long)maxBatch * ModelArchitecture.Flattened);
-        DConv = Buffer<float>(Conv.Length);
     }
 
     public int MaxBatch { get; }
@@ -59,15 +57,15 @@ internal sealed class IlgpuNetwork : IDisposable
 
     public ArrayView<float> Input { get; }
     public ArrayView<int> Labels { get; }
-    public ArrayView<float> Conv { get; }
+    /// <summary>The conv block's output: conv + ReLU + pool, and dropout while training (flattened C,H,W).</summary>
     public ArrayView<float> Pool { get; }
     public ArrayView<int> PoolArgmax { get; }
     public ArrayView<float> Hidden { get; }
     public ArrayView<float> Logits { get; }
     public ArrayView<float> DLogits { get; }
     public ArrayView<float> DHidden { get; }
+    /// <summary>Gradient with respect to the conv block's output (after dropout).</summary>
     public ArrayView<float> DPool { get; }
-    public ArrayView<float> DConv { get; }
 
     public ArrayView<float> Parameter(string name) => Slice(Parameters, name);
     public ArrayView<float> Gradient(string name) => Slice(Gradients, name);
@@ -78,20 +76,17 @@ internal sealed class IlgpuNetwork : IDisposable
         return all.SubView(t.Offset, t.Length);
     }
 
-    private static ArrayView<T> First<T>(ArrayView<T> view, int batch, int perSample) where T : unmanaged =>
-        view.SubView(0, (long)batch * perSample);
-
     public void Gather(ArrayView<byte> images, ArrayView<byte> labels, ArrayView<int> indices, int batch, float pixelScale) =>
         _k.Gather(images, labels, indices, Input, Labels,
             new GatherShape(batch, ModelArchitecture.ImageSide, ModelArchitecture.ImageSide, pixelScale));
 
-    /// <summary>Input → logits. With <paramref name="dropout"/> (training) the pooled activations are dropped in place.</summary>
-    public void Forward(int batch, DropoutParameters? dropout)
+    /// <summary>Dropout that keeps everything: inference.</summary>
+    public static DropoutParameters NoDropout { get; } = new(0, 0f);
+
+    /// <summary>Input → logits in three launches; <paramref name="dropout"/> is applied to the pooled activations.</summary>
+    public void Forward(int batch, DropoutParameters dropout)
     {
-        _k.ConvForward(Input, Parameter("conv1.weight"), Parameter("conv1.bias"), Conv, _model.Conv(batch), relu: true);
-        _k.PoolForward(Conv, Pool, PoolArgmax, _model.Pool(batch));
-        if (dropout is { } d)
-            _k.DropoutForward(First(Pool, batch, ModelArchitecture.Flattened), d);
+        _k.ConvBlockForward(Input, Parameter("conv1.weight"), Parameter("conv1.bias"), Pool, PoolArgmax, _model.Conv(batch), dropout);
         _k.DenseForward(Pool, Parameter("dense1.weight"), Parameter("dense1.bias"), Hidden, _model.Dense1(batch), relu: true);
         _k.DenseForward(Hidden, Parameter("dense2.weight"), Parameter("dense2.bias"), Logits, _model.Dense2(batch), relu: false);
     }
@@ -100,25 +95,19 @@ internal sealed class IlgpuNetwork : IDisposable
     public void Loss(int batch, ArrayView<float> loss, ArrayView<int> correct) =>
         _k.SoftmaxCrossEntropy(Logits, Labels, DLogits, loss, correct, new LossShape(batch, ModelArchitecture.Classes));
 
-    /// <summary>DLogits → every parameter gradient (the first layer's input gradient is never needed).</summary>
+    /// <summary>
+    /// DLogits → every parameter gradient: dense2's parameters and input (masked by dense1's ReLU), dense1's parameters
+    /// and input, then the conv block (pool routing, ReLU and dropout folded in). The image gradient is never needed.
+    /// </summary>
     public void Backward(int batch, DropoutParameters dropout)
     {
         var dense2 = _model.Dense2(batch);
-        _k.DenseBackwardWeights(DLogits, Hidden, Gradient("dense2.weight"), dense2);
-        _k.DenseBackwardBias(DLogits, Gradient("dense2.bias"), dense2);
-        _k.DenseBackwardInput(DLogits, Parameter("dense2.weight"), DHidden, dense2);
-        _k.ReluBackward(First(Hidden, batch, ModelArchitecture.Hidden), First(DHidden, batch, ModelArchitecture.Hidden));
-
+        _k.DenseBackwardParameters(DLogits, Hidden, Gradient("dense2.weight"), Gradient("dense2.bias"), dense2);
+        _k.DenseBackwardInput(DLogits, Parameter("dense2.weight"), DHidden, reluMask: Hidden, dense2);
         var dense1 = _model.Dense1(batch);
-        _k.DenseBackwardWeights(DHidden, Pool, Gradient("dense1.weight"), dense1);
-        _k.DenseBackwardBias(DHidden, Gradient("dense1.bias"), dense1);
-        _k.DenseBackwardInput(DHidden, Parameter("dense1.weight"), DPool, dense1);
-        _k.DropoutBackward(First(DPool, batch, ModelArchitecture.Flattened), dropout);
-
-        var convElements = ModelArchitecture.Filters * ModelArchitecture.ConvSide * ModelArchitecture.ConvSide;
-        _k.PoolBackward(DPool, PoolArgmax, DConv, _model.Pool(batch));
-        _k.ReluBackward(First(Conv, batch, convElements), First(DConv, batch, convElements));
-        _k.ConvBackwardParameters(Input, DConv, Gradient("conv1.weight"), Gradient("conv1.bias"), _model.Conv(batch));
+        _k.DenseBackwardParameters(DHidden, Pool, Gradient("dense1.weight"), Gradient("dense1.bias"), dense1);
+        _k.DenseBackwardInput(DHidden, Parameter("dense1.weight"), DPool, reluMask: null, dense1);
+        _k.ConvBlockBackward(Input, Pool, PoolArgmax, DPool, Gradient("conv1.weight"), Gradient("conv1.bias"), _model.Conv(batch), dropout);
     }
 
     public void Adam(AdamParameters adam) => _k.Adam(Parameters, Gradients, FirstMoment, SecondMoment, adam);

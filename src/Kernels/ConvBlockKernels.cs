@@ -1,0 +1,91 @@
+using ILGPU;
+
+namespace FashionGpu.Kernels;
+
+/// <summary>
+/// The model's first block fused: Conv2D (stride 1, valid) + bias + ReLU + MaxPool 2x2 + inverted dropout. Only the
+/// pooled, dropped output and its argmax are stored: a quarter of the conv activations, and one launch each way.
+/// Output [Batch, Out, OutHeight/2, OutWidth/2]; element i of it (flat) is dropped by <see cref="DropoutParameters"/>.
+/// </summary>
+public static class ConvBlockKernels
+{
+    public static int PooledHeight(ConvShape s) => s.OutHeight / 2;
+    public static int PooledWidth(ConvShape s) => s.OutWidth / 2;
+    public static int ForwardThreads(ConvShape s) => s.Batch * s.OutChannels * PooledHeight(s);
+
+    /// <summary>
+    /// One thread per pooled row (n, co, py): the four ReLU'd conv outputs of each 2x2 window, their first maximum
+    /// (argmax 0..3 as <see cref="MaxPoolKernels"/>), then dropout. Launch: ForwardThreads.
+    /// </summary>
+    public static void Forward(
+        Index1D row, ArrayView<float> x, ArrayView<float> weight, ArrayView<float> bias, ArrayView<float> y,
+        ArrayView<int> argmax, ConvShape s, DropoutParameters dropout)
+    {
+        var ph = PooledHeight(s);
+        var pw = PooledWidth(s);
+        var py = row % ph;
+        var co = (row / ph) % s.OutChannels;
+        var n = row / (ph * s.OutChannels);
+        var outRow = ((n * s.OutChannels + co) * ph + py) * pw;
+        for (var px = 0; px < pw; px++)
+        {
+            var best = IntrinsicMath.Max(Conv2DKernels.At(x, weight, bias, s, n, co, 2 * py, 2 * px), 0f);
+            var which = 0;
+            var v = IntrinsicMath.Max(Conv2DKernels.At(x, weight, bias, s, n, co, 2 * py, 2 * px + 1), 0f);
+            if (v > best) { best = v; which = 1; }
+            v = IntrinsicMath.Max(Conv2DKernels.At(x, weight, bias, s, n, co, 2 * py + 1, 2 * px), 0f);
+            if (v > best) { best = v; which = 2; }
+            v = IntrinsicMath.Max(Conv2DKernels.At(x, weight, bias, s, n, co, 2 * py + 1, 2 * px + 1), 0f);
+            if (v > best) { best = v; which = 3; }
+            var i = outRow + px;
+            y[i] = dropout.Keeps(i) ? best * dropout.Scale : 0f;
+            argmax[i] = which;
+        }
+    }
+
+    /// <summary>
+    /// One thread per (co, tap) as <see cref="Conv2DKernels.BackwardParameters"/> (tap = Taps is the bias), but
+    /// walking only the pooled outputs: a pooled output y &gt; 0 was kept by dropout and passed ReLU, so its gradient
+    /// dy·scale flows to the conv output at its argmax; every other conv output gets none. Sums run in (n, py, px)
+    /// order. Launch: s.BackwardParameterThreads.
+    /// </summary>
+    public static void BackwardParameters(
+        Index1D thread, ArrayView<float> x, ArrayView<float> y, ArrayView<int> argmax, ArrayView<float> dy,
+        ArrayView<float> dWeight, ArrayView<float> dBias, ConvShape s, DropoutParameters dropout)
+    {
+        var taps = s.Taps;
+        var tap = thread % (taps + 1);
+        var co = thread / (taps + 1);
+        var k = s.KernelSize;
+        var isBias = tap == taps;
+        var ci = isBias ? 0 : tap / (k * k);
+        var ky = isBias ? 0 : (tap / k) % k;
+        var kx = isBias ? 0 : tap % k;
+        var ph = PooledHeight(s);
+        var pw = PooledWidth(s);
+        var sum = 0f;
+        for (var n = 0; n < s.Batch; n++)
+        {
+            var outBase = (n * s.OutChannels + co) * ph * pw;
+            var xBase = ((n * s.InChannels + ci) * s.Height + ky) * s.Width + kx;
+            for (var py = 0; py < ph; py++)
+            {
+                for (var px = 0; px < pw; px++)
+                {
+                    var i = outBase + py * pw + px;
+                    if (!(y[i] > 0f))
+                        continue;
+                    var g = dy[i] * dropout.Scale;
+                    var a = argmax[i];
+                    var oy = 2 * py + a / 2;
+                    var ox = 2 * px + a % 2;
+                    sum += isBias ? g : g * x[xBase + oy * s.Width + ox];
+                }
+            }
+        }
+        if (isBias)
+            dBias[co] = sum;
+        else
+            dWeight[co * taps + tap] = sum;
+    }
+}

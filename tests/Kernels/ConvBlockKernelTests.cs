@@ -1,0 +1,50 @@
+using FashionGpu.Kernels;
+using FashionGpu.Tests.Support;
+
+namespace FashionGpu.Tests.Kernels;
+
+/// <summary>
+/// The fused conv block against the reference layers composed in double: conv + ReLU → 2x2 max-pool → dropout, and
+/// backward as dropout → pool routing → ReLU mask → conv parameter gradients. Tolerance: 1e-6 + 1e-5·Σ|terms|.
+/// </summary>
+[Collection(CpuAcceleratorCollection.Name)]
+public sealed class ConvBlockKernelTests(CpuDeviceFixture gpu)
+{
+    [Theory]
+    [InlineData(1, 1, 1, 4, 4, 3, 0.0f)]
+    [InlineData(2, 1, 32, 28, 28, 3, 0.2f)]
+    [InlineData(3, 2, 5, 9, 8, 3, 0.5f)]
+    [InlineData(2, 3, 4, 6, 7, 2, 0.2f)]
+    public void Forward_and_backward_match_the_composed_reference(int batch, int cin, int cout, int h, int w, int k, float rate)
+    {
+        var s = new ConvShape(batch, cin, cout, h, w, k);
+        var random = new Random(batch * 100 + cout * 10 + h);
+        var x = TestData.Uniform(random, batch * cin * h * w);
+        var weight = TestData.Uniform(random, cout * s.Taps);
+        var bias = TestData.Uniform(random, cout, -0.5f, 0.5f);
+        var pool = new PoolShape(batch, cout, s.OutHeight, s.OutWidth);
+        var outputs = batch * cout * pool.OutHeight * pool.OutWidth;
+        var dy = TestData.Uniform(random, outputs);
+        var dropout = new DropoutParameters(CounterRng.Key(3, CounterRng.DropoutStream + 9), rate);
+        var (xView, y, argmax) = (gpu.Upload(x), gpu.Allocate<float>(outputs), gpu.Allocate<int>(outputs));
+        var (dw, db) = (gpu.Allocate<float>(weight.Length), gpu.Allocate<float>(cout));
+
+        gpu.Kernels.ConvBlockForward(xView, gpu.Upload(weight), gpu.Upload(bias), y, argmax, s, dropout);
+        gpu.Kernels.ConvBlockBackward(xView, y, argmax, gpu.Upload(dy), dw, db, s, dropout);
+
+        var (xd, wd) = (TestData.ToDouble(x), TestData.ToDouble(weight));
+        var (conv, convScale) = Reference.ConvForward(xd, wd, TestData.ToDouble(bias), s, relu: true);
+        var (pooled, wantArgmax) = Reference.PoolForward(conv, pool);
+        var keep = Enumerable.Range(0, outputs).Select(dropout.Keeps).ToArray();
+        var want = pooled.Select((v, i) => keep[i] ? v * dropout.Scale : 0).ToArray();
+        var outScale = Enumerable.Range(0, outputs).Select(i => want[i] == 0 ? 1.0 : convScale.Max() * dropout.Scale).ToArray();
+        Close.All("conv block forward", want, gpu.Download(y), outScale, 1e-5);
+        Assert.Equal(wantArgmax, gpu.Download(argmax));
+
+        var dPooled = dy.Select((g, i) => keep[i] ? g * (double)dropout.Scale : 0).ToArray();
+        var dConv = Reference.PoolBackward(dPooled, wantArgmax, pool).Select((g, i) => conv[i] > 0 ? g : 0).ToArray();
+        var wantGrad = Reference.ConvBackwardParameters(xd, dConv, s);
+        Close.All("conv block dW", wantGrad.DW, gpu.Download(dw), wantGrad.DWScale, 1e-5);
+        Close.All("conv block db", wantGrad.DB, gpu.Download(db), wantGrad.DBScale, 1e-5);
+    }
+}
