@@ -39,6 +39,7 @@ public static class CliApplication
         root.Options.Add(Verbose);
         root.Subcommands.Add(TrainCommand());
         root.Subcommands.Add(EvaluateCommand());
+        root.Subcommands.Add(BenchCommand());
         root.Subcommands.Add(DevicesCommand());
         return root;
     }
@@ -128,6 +129,33 @@ public static class CliApplication
                 o.DataDir = parse.GetValue(dataDir) ?? o.DataDir;
                 o.Device = parse.GetValue(device) ?? o.Device;
                 o.Output = parse.GetValue(output) ?? o.Output;
+                o.Json |= parse.GetValue(json);
+            });
+        }));
+        return command;
+    }
+
+    private static Command BenchCommand()
+    {
+        var dataDir = Flag<string?>("--data-dir", "Directory with the training files (same search order as train)");
+        var device = DeviceFlag();
+        var batchSize = Validated(Flag<int?>("--batch-size", "Images per step (default: 32)"),
+            v => v is < 1 or > 4096 ? $"--batch-size must be between 1 and 4096 (got {v})" : null);
+        var steps = AtLeast("--steps", 1, "Timed training steps (default: 40 on the CPU accelerator, 500 on a GPU)");
+        var json = Flag<bool>("--json", "Print the results as one JSON object on stdout");
+        var command = new Command("bench", "Time training steps and evaluation; count launches and syncs; profile each kernel")
+        {
+            dataDir, device, batchSize, steps, json,
+        };
+        command.SetAction(parse => JobHost.Run<BenchJob>(parse.GetValue(Verbose), builder =>
+        {
+            builder.Services.Configure<BenchOptions>(builder.Configuration.GetSection("Bench"));
+            builder.Services.PostConfigure<BenchOptions>(o =>
+            {
+                o.DataDir = parse.GetValue(dataDir) ?? o.DataDir;
+                o.Device = parse.GetValue(device) ?? o.Device;
+                o.BatchSize = parse.GetValue(batchSize) ?? o.BatchSize;
+                o.Steps = parse.GetValue(steps) ?? o.Steps;
                 o.Json |= parse.GetValue(json);
             });
         }));

@@ -27,16 +27,40 @@ public static class ConvBlockKernels
         var co = (row / ph) % s.OutChannels;
         var n = row / (ph * s.OutChannels);
         var outRow = ((n * s.OutChannels + co) * ph + py) * pw;
+        var k = s.KernelSize;
         for (var px = 0; px < pw; px++)
         {
-            var best = IntrinsicMath.Max(Conv2DKernels.At(x, weight, bias, s, n, co, 2 * py, 2 * px), 0f);
+            // The window's four conv outputs together: each weight is loaded once; each sum runs in the same order as
+            // Conv2DKernels.At, so the results are bit-identical to the unfused layers.
+            var v0 = bias[co];
+            var v1 = v0;
+            var v2 = v0;
+            var v3 = v0;
+            for (var ci = 0; ci < s.InChannels; ci++)
+            {
+                var inBase = ((n * s.InChannels + ci) * s.Height + 2 * py) * s.Width + 2 * px;
+                var wBase = (co * s.InChannels + ci) * k * k;
+                for (var ky = 0; ky < k; ky++)
+                {
+                    for (var kx = 0; kx < k; kx++)
+                    {
+                        var w = weight[wBase + ky * k + kx];
+                        var p = inBase + ky * s.Width + kx;
+                        v0 += x[p] * w;
+                        v1 += x[p + 1] * w;
+                        v2 += x[p + s.Width] * w;
+                        v3 += x[p + s.Width + 1] * w;
+                    }
+                }
+            }
+            var best = IntrinsicMath.Max(v0, 0f);
             var which = 0;
-            var v = IntrinsicMath.Max(Conv2DKernels.At(x, weight, bias, s, n, co, 2 * py, 2 * px + 1), 0f);
-            if (v > best) { best = v; which = 1; }
-            v = IntrinsicMath.Max(Conv2DKernels.At(x, weight, bias, s, n, co, 2 * py + 1, 2 * px), 0f);
-            if (v > best) { best = v; which = 2; }
-            v = IntrinsicMath.Max(Conv2DKernels.At(x, weight, bias, s, n, co, 2 * py + 1, 2 * px + 1), 0f);
-            if (v > best) { best = v; which = 3; }
+            v1 = IntrinsicMath.Max(v1, 0f);
+            if (v1 > best) { best = v1; which = 1; }
+            v2 = IntrinsicMath.Max(v2, 0f);
+            if (v2 > best) { best = v2; which = 2; }
+            v3 = IntrinsicMath.Max(v3, 0f);
+            if (v3 > best) { best = v3; which = 3; }
             var i = outRow + px;
             y[i] = dropout.Keeps(i) ? best * dropout.Scale : 0f;
             argmax[i] = which;

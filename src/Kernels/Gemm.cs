@@ -65,6 +65,8 @@ public readonly struct GemmEpilogue
 
     public static GemmEpilogue None => default;
 
+    public bool IsNone => AddBias == 0 && Relu == 0 && MaskByPositive == 0;
+
     public float Apply(float value, ArrayView<float> bias, ArrayView<float> mask, int row, int col, int n)
     {
         if (AddBias != 0)
@@ -135,6 +137,19 @@ public static class Gemm
         // Partial sums of a split product go to the workspace raw; the reduction applies the epilogue.
         var target = s.KSplits > 1 ? c.SubView((long)slice * s.M * s.N, (long)s.M * s.N) : c;
         var e = s.KSplits > 1 ? GemmEpilogue.None : epilogue;
+        if (e.IsNone && i0 + 3 < s.M && j0 + 3 < s.N)
+        {
+            // A whole block with nothing to apply: plain stores (the common case; per-element calls are costly on the CPU accelerator).
+            var r = i0 * s.N + j0;
+            target[r] = c00; target[r + 1] = c01; target[r + 2] = c02; target[r + 3] = c03;
+            r += s.N;
+            target[r] = c10; target[r + 1] = c11; target[r + 2] = c12; target[r + 3] = c13;
+            r += s.N;
+            target[r] = c20; target[r + 1] = c21; target[r + 2] = c22; target[r + 3] = c23;
+            r += s.N;
+            target[r] = c30; target[r + 1] = c31; target[r + 2] = c32; target[r + 3] = c33;
+            return;
+        }
         StoreRow(target, s, i0, j0, c00, c01, c02, c03, bias, mask, e);
         StoreRow(target, s, i0 + 1, j0, c10, c11, c12, c13, bias, mask, e);
         StoreRow(target, s, i0 + 2, j0, c20, c21, c22, c23, bias, mask, e);

@@ -49,6 +49,9 @@ public interface IEngine : IDisposable
     /// <summary>Loss and correct counts of the epoch's samples [start, end), summed in order (waits for the device).</summary>
     EpochTotals ReadEpochTotals(int start, int end);
 
+    /// <summary>Waits until all queued work is done (for timing; training never needs it).</summary>
+    void Synchronize();
+
     /// <summary>Logits [indices.Length, 10] in inference mode (no dropout).</summary>
     float[] Logits(IEngineDataset data, int[] indices);
 }

@@ -141,6 +141,8 @@ public sealed class IlgpuEngine : IEngine
         return new EpochTotals(sum, hits, samples);
     }
 
+    public void Synchronize() => _device.Accelerator.Synchronize();
+
     public float[] Logits(IEngineDataset data, int[] indices)
     {
         var dataset = (DeviceDataset)data;

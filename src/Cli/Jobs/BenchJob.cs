@@ -1,0 +1,125 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using FashionGpu.Cli.Hosting;
+using FashionGpu.Runtime.Data;
+using FashionGpu.Runtime.Devices;
+using FashionGpu.Runtime.Engines;
+using FashionGpu.Runtime.Model;
+using FashionGpu.Runtime.Training;
+using Microsoft.Extensions.Options;
+using Spectre.Console;
+
+namespace FashionGpu.Cli.Jobs;
+
+public sealed class BenchOptions
+{
+    public string? DataDir { get; set; }
+    public string Device { get; set; } = "auto";
+    public int BatchSize { get; set; } = 32;
+    public int? Steps { get; set; }
+    public bool Json { get; set; }
+}
+
+/// <summary>
+/// `fashiongpu bench`: after a warm-up, times training steps and evaluation batches on the real data (or the sample),
+/// counts kernel launches and host synchronisations per step, then profiles each kernel by synchronising after every
+/// launch (a separate pass, so the timings above are not slowed by it).
+/// </summary>
+public sealed class BenchJob(IOptions<BenchOptions> options) : IJob
+{
+    public int Run(CancellationToken stopping)
+    {
+        var o = options.Value;
+        if (o.BatchSize is < 1 or > 4096)
+            throw new UsageException($"--batch-size must be between 1 and 4096 (got {o.BatchSize})");
+        var human = o.Json ? Console.Error : Console.Out;
+        var source = DataLocator.Locate(o.DataDir, [Split.Train]);
+        var loaded = FashionMnist.Load(source, Split.Train);
+        RunAnnouncer.Data(human, source, loaded);
+        using var device = ComputeDevice.Open(DeviceSpec.Parse(o.Device));
+        human.WriteLine($"device: {device.Id} ({device.Name})");
+        var steps = o.Steps ?? (device.IsCpu ? 40 : 500);
+        var batch = o.BatchSize;
+        using var engine = new IlgpuEngine(device, new TrainingSettings { BatchSize = batch });
+        using var data = engine.Upload(loaded.Data);
+        var order = DataSplit.EpochOrder(Enumerable.Range(0, loaded.Data.Count).ToArray(), 42, 0);
+        var perEpoch = order.Length / batch;
+        engine.BeginEpoch(data, order);
+        var step = 0;
+        void TrainSteps(int count)
+        {
+            for (var i = 0; i < count && !stopping.IsCancellationRequested; i++, step++)
+                engine.TrainStep(step % perEpoch * batch, batch);
+        }
+
+        TrainSteps(3);
+        engine.Synchronize();
+        var (launches, syncs) = (engine.Launches, engine.Synchronizations);
+        var clock = Stopwatch.StartNew();
+        TrainSteps(steps);
+        engine.Synchronize();
+        var trainSeconds = clock.Elapsed.TotalSeconds;
+        var launchesPerStep = (double)(engine.Launches - launches) / steps;
+        var syncsPerStep = (double)(engine.Synchronizations - syncs) / steps;
+
+        var evalIndices = order[..Math.Min(order.Length, device.IsCpu ? 2000 : 10000)];
+        engine.Logits(data, evalIndices[..Math.Min(evalIndices.Length, IlgpuEngine.EvaluationBatch)]);
+        clock.Restart();
+        engine.Logits(data, evalIndices);
+        var evalSeconds = clock.Elapsed.TotalSeconds;
+
+        var profile = new KernelProfile();
+        device.Kernels.Profile = profile;
+        var profiledSteps = Math.Min(steps, 20);
+        TrainSteps(profiledSteps);
+        device.Kernels.Profile = null;
+
+        var trainRate = steps * batch / trainSeconds;
+        var evalRate = evalIndices.Length / evalSeconds;
+        var kernels = profile.Kernels.OrderByDescending(k => k.Value.Time).Select(k => new
+        {
+            name = k.Key,
+            launches_per_step = (double)k.Value.Launches / profiledSteps,
+            ms_per_step = k.Value.Time.TotalMilliseconds / profiledSteps,
+            share = k.Value.Time / profile.Total,
+        }).ToArray();
+        var result = new
+        {
+            device = device.Id,
+            device_name = device.Name,
+            batch_size = batch,
+            steps,
+            train_images_per_s = trainRate,
+            eval_images_per_s = evalRate,
+            train_gflops = trainRate * ModelArchitecture.TrainingFlopsPerImage / 1e9,
+            eval_gflops = evalRate * ModelArchitecture.ForwardFlopsPerImage / 1e9,
+            seconds_per_60000_image_epoch = 60000 / trainRate,
+            launches_per_step = launchesPerStep,
+            syncs_per_step = syncsPerStep,
+            kernels,
+        };
+        if (o.Json)
+        {
+            Console.Out.WriteLine(JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true }));
+            return ExitCodes.Ok;
+        }
+        var inv = CultureInfo.InvariantCulture;
+        var summary = new Table().Title($"{device.Id}, batch {batch}, {steps} timed steps").AddColumn("measure").AddColumn("value", c => c.RightAligned());
+        summary.AddRow("training images/s", trainRate.ToString("N0", inv));
+        summary.AddRow("evaluation images/s", evalRate.ToString("N0", inv));
+        summary.AddRow("training GFLOP/s (5.33 MFLOP/image)", result.train_gflops.ToString("F2", inv));
+        summary.AddRow("evaluation GFLOP/s (1.776 MFLOP/image)", result.eval_gflops.ToString("F2", inv));
+        summary.AddRow("seconds per 60,000-image epoch", result.seconds_per_60000_image_epoch.ToString("F1", inv));
+        summary.AddRow("kernel launches per step", launchesPerStep.ToString("F1", inv));
+        summary.AddRow("host synchronisations per step", syncsPerStep.ToString("F2", inv));
+        AnsiConsole.Write(summary);
+        var table = new Table().Title($"per kernel ({profiledSteps} steps, synchronised after each launch)").AddColumn("kernel");
+        foreach (var h in new[] { "launches/step", "ms/step", "share" })
+            table.AddColumn(h, c => c.RightAligned());
+        foreach (var k in kernels)
+            table.AddRow(k.name, k.launches_per_step.ToString("F0", inv), k.ms_per_step.ToString("F3", inv), k.share.ToString("P1", inv));
+        AnsiConsole.Write(table);
+        return ExitCodes.Ok;
+    }
+}
