@@ -134,4 +134,33 @@ public sealed class CommandLineTests : IDisposable
         Assert.Contains("resuming", resumed.Stdout);
         Assert.Equal(info.Epoch + 1, Checkpoint.Load(Checkpoint.PathOf(run, "last")).Info!.Epoch);
     }
+
+    [Fact]
+    public void Bench_reports_rates_launches_and_a_kernel_profile_as_json()
+    {
+        var bench = Run("bench", "--device", "cpu", "--data-dir", RepoPaths.Sample, "--steps", "3", "--json");
+        Assert.True(bench.ExitCode == 0, bench.Stderr);
+        var r = JsonDocument.Parse(bench.Stdout).RootElement;
+        Assert.Equal("cpu", r.GetProperty("device").GetString());
+        Assert.Equal(32, r.GetProperty("batch_size").GetInt32());
+        Assert.True(r.GetProperty("train_images_per_s").GetDouble() > 0);
+        Assert.True(r.GetProperty("eval_images_per_s").GetDouble() > 0);
+        Assert.Equal(r.GetProperty("train_images_per_s").GetDouble() * 5.329152e-3, r.GetProperty("train_gflops").GetDouble(), 6);
+        // The fused step on the CPU path: gather, conv block, 2 dense forwards, loss, 2x (dense parameters + input),
+        // conv block backward, Adam; and no host synchronisation inside the timed steps.
+        Assert.Equal(11.0, r.GetProperty("launches_per_step").GetDouble());
+        Assert.Equal(0.0, r.GetProperty("syncs_per_step").GetDouble());
+        var kernels = r.GetProperty("kernels").EnumerateArray().ToArray();
+        Assert.Equal(11.0, kernels.Sum(k => k.GetProperty("launches_per_step").GetDouble()));
+        Assert.Equal(1.0, kernels.Sum(k => k.GetProperty("share").GetDouble()), 6);
+    }
+
+    [Fact]
+    public void Devices_lists_the_cpu_accelerator()
+    {
+        var devices = Run("devices");
+        Assert.Equal(0, devices.ExitCode);
+        Assert.Contains("cpu", devices.Stdout);
+        Assert.Contains("CPUAccelerator", devices.Stdout);
+    }
 }

@@ -89,7 +89,9 @@ public sealed class ComputeDevice : IDisposable
                 var kind = KindOf(type);
                 var id = kind == DeviceKind.Cpu ? "cpu" : $"{kind.ToString().ToLowerInvariant()}:{i}";
                 var isAuto = type == autoKind && i == 0;
-                result.Add((ofType[i], new DeviceInfo(id, ofType[i].Name, kind, ofType[i].MemorySize, isAuto)));
+                // ILGPU reports 2^63 bytes for its CPU accelerator; what it can really use is the host's memory.
+                var memory = kind == DeviceKind.Cpu ? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes : ofType[i].MemorySize;
+                result.Add((ofType[i], new DeviceInfo(id, ofType[i].Name, kind, memory, isAuto)));
             }
         }
         return result;
