@@ -50,6 +50,10 @@ public static class CliApplication
         Validated(Flag<string?>("--device", $"Accelerator: {DeviceSpec.Syntax} (default: auto = first of cuda, opencl, cpu)"),
             v => DeviceSpec.TryParse(v, out _, out var error) ? null : error);
 
+    private static Option<int?> BatchSizeFlag() =>
+        Validated(Flag<int?>("--batch-size", "Images per step (default: 32)"),
+            v => v is < 1 or > 4096 ? $"--batch-size must be between 1 and 4096 (got {v})" : null);
+
     private static Option<T> Validated<T>(Option<T> option, Func<T, string?> check)
     {
         option.Validators.Add(result =>
@@ -68,8 +72,7 @@ public static class CliApplication
         var dataDir = Flag<string?>("--data-dir", "Directory with the IDX or Kaggle CSV files (default: $FASHIONGPU_DATA, ./data/fashion-mnist, /usr/share/datasets/fashion-mnist, then the bundled sample)");
         var device = DeviceFlag();
         var epochs = AtLeast("--epochs", 1, "Epochs to train (default: 3)");
-        var batchSize = Validated(Flag<int?>("--batch-size", "Images per step (default: 32)"),
-            v => v is < 1 or > 4096 ? $"--batch-size must be between 1 and 4096 (got {v})" : null);
+        var batchSize = BatchSizeFlag();
         var learningRate = Validated(Flag<double?>("--learning-rate", "Adam's learning rate (default: 0.001)"),
             v => v is not { } r || !(r > 0) || !double.IsFinite(r) ? $"--learning-rate must be a positive number (got {v})" : null);
         var validationSplit = Validated(Flag<double?>("--validation-split", "Fraction of the training set held out (default: 0.2)"),
@@ -139,8 +142,7 @@ public static class CliApplication
     {
         var dataDir = Flag<string?>("--data-dir", "Directory with the training files (same search order as train)");
         var device = DeviceFlag();
-        var batchSize = Validated(Flag<int?>("--batch-size", "Images per step (default: 32)"),
-            v => v is < 1 or > 4096 ? $"--batch-size must be between 1 and 4096 (got {v})" : null);
+        var batchSize = BatchSizeFlag();
         var steps = AtLeast("--steps", 1, "Timed training steps (default: 40 on the CPU accelerator, 500 on a GPU)");
         var json = Flag<bool>("--json", "Print the results as one JSON object on stdout");
         var command = new Command("bench", "Time training steps and evaluation; count launches and syncs; profile each kernel")

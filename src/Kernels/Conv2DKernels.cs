@@ -31,8 +31,49 @@ public readonly struct ConvShape
     public int Taps => InChannels * KernelSize * KernelSize;
 
     public int ForwardThreads => Batch * OutChannels * OutHeight;
+
+    /// <summary>What thread <paramref name="thread"/> of a parameter-gradient kernel computes (see <see cref="ParameterTap"/>).</summary>
+    public ParameterTap TapOf(int thread) => new(this, thread);
     public int BackwardParameterThreads => OutChannels * (Taps + 1);
     public int BackwardInputThreads => Batch * InChannels * Height;
+}
+
+/// <summary>
+/// One weight tap (co, ci, ky, kx) of a convolution, or its bias when <see cref="IsBias"/>: thread t of a
+/// parameter-gradient kernel handles tap t mod (Taps + 1) of output channel t div (Taps + 1).
+/// </summary>
+public readonly struct ParameterTap
+{
+    public ParameterTap(ConvShape s, int thread)
+    {
+        var k = s.KernelSize;
+        Tap = thread % (s.Taps + 1);
+        OutChannel = thread / (s.Taps + 1);
+        IsBias = Tap == s.Taps;
+        InChannel = IsBias ? 0 : Tap / (k * k);
+        Ky = IsBias ? 0 : (Tap / k) % k;
+        Kx = IsBias ? 0 : Tap % k;
+        WeightIndex = OutChannel * s.Taps + Tap;
+    }
+
+    public int Tap { get; }
+    public int OutChannel { get; }
+    public bool IsBias { get; }
+    public int InChannel { get; }
+    public int Ky { get; }
+    public int Kx { get; }
+    public int WeightIndex { get; }
+
+    /// <summary>Where input element (n, InChannel, oy + Ky, ox + Kx) is, less oy·Width + ox.</summary>
+    public int InputBase(ConvShape s, int n) => ((n * s.InChannels + InChannel) * s.Height + Ky) * s.Width + Kx;
+
+    public void Store(ArrayView<float> dWeight, ArrayView<float> dBias, float sum)
+    {
+        if (IsBias)
+            dBias[OutChannel] = sum;
+        else
+            dWeight[WeightIndex] = sum;
+    }
 }
 
 public static class Conv2DKernels
@@ -85,34 +126,24 @@ public static class Conv2DKernels
         Index1D thread, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dWeight, ArrayView<float> dBias,
         ConvShape s)
     {
-        var taps = s.Taps;
-        var tap = thread % (taps + 1);
-        var co = thread / (taps + 1);
+        var tap = s.TapOf(thread);
         var oh = s.OutHeight;
         var ow = s.OutWidth;
-        var k = s.KernelSize;
-        var isBias = tap == taps;
-        var ci = isBias ? 0 : tap / (k * k);
-        var ky = isBias ? 0 : (tap / k) % k;
-        var kx = isBias ? 0 : tap % k;
         var sum = 0f;
         for (var n = 0; n < s.Batch; n++)
         {
-            var dyBase = (n * s.OutChannels + co) * oh * ow;
-            var xBase = ((n * s.InChannels + ci) * s.Height + ky) * s.Width + kx;
+            var dyBase = (n * s.OutChannels + tap.OutChannel) * oh * ow;
+            var xBase = tap.InputBase(s, n);
             for (var oy = 0; oy < oh; oy++)
             {
                 for (var ox = 0; ox < ow; ox++)
                 {
                     var g = dy[dyBase + oy * ow + ox];
-                    sum += isBias ? g : g * x[xBase + oy * s.Width + ox];
+                    sum += tap.IsBias ? g : g * x[xBase + oy * s.Width + ox];
                 }
             }
         }
-        if (isBias)
-            dBias[co] = sum;
-        else
-            dWeight[co * taps + tap] = sum;
+        tap.Store(dWeight, dBias, sum);
     }
 
     /// <summary>

@@ -77,21 +77,14 @@ public static class ConvBlockKernels
         Index1D thread, ArrayView<float> x, ArrayView<float> y, ArrayView<int> argmax, ArrayView<float> dy,
         ArrayView<float> dWeight, ArrayView<float> dBias, ConvShape s, DropoutParameters dropout)
     {
-        var taps = s.Taps;
-        var tap = thread % (taps + 1);
-        var co = thread / (taps + 1);
-        var k = s.KernelSize;
-        var isBias = tap == taps;
-        var ci = isBias ? 0 : tap / (k * k);
-        var ky = isBias ? 0 : (tap / k) % k;
-        var kx = isBias ? 0 : tap % k;
+        var tap = s.TapOf(thread);
         var ph = PooledHeight(s);
         var pw = PooledWidth(s);
         var sum = 0f;
         for (var n = 0; n < s.Batch; n++)
         {
-            var outBase = (n * s.OutChannels + co) * ph * pw;
-            var xBase = ((n * s.InChannels + ci) * s.Height + ky) * s.Width + kx;
+            var outBase = (n * s.OutChannels + tap.OutChannel) * ph * pw;
+            var xBase = tap.InputBase(s, n);
             for (var py = 0; py < ph; py++)
             {
                 for (var px = 0; px < pw; px++)
@@ -103,13 +96,10 @@ public static class ConvBlockKernels
                     var a = argmax[i];
                     var oy = 2 * py + a / 2;
                     var ox = 2 * px + a % 2;
-                    sum += isBias ? g : g * x[xBase + oy * s.Width + ox];
+                    sum += tap.IsBias ? g : g * x[xBase + oy * s.Width + ox];
                 }
             }
         }
-        if (isBias)
-            dBias[co] = sum;
-        else
-            dWeight[co * taps + tap] = sum;
+        tap.Store(dWeight, dBias, sum);
     }
 }
