@@ -39,6 +39,9 @@ public static class CliApplication
         root.Options.Add(Verbose);
         root.Subcommands.Add(TrainCommand());
         root.Subcommands.Add(EvaluateCommand());
+        root.Subcommands.Add(PredictCommand());
+        root.Subcommands.Add(ReportCommand());
+        root.Subcommands.Add(CompareCommand());
         root.Subcommands.Add(BenchCommand());
         root.Subcommands.Add(DevicesCommand());
         return root;
@@ -135,6 +138,55 @@ public static class CliApplication
                 o.Json |= parse.GetValue(json);
             });
         }));
+        return command;
+    }
+
+    private static Command PredictCommand()
+    {
+        var run = Flag<string?>("--run", "Run directory: predicts with its best.safetensors");
+        var checkpoint = Flag<string?>("--checkpoint", "A .safetensors checkpoint");
+        var device = DeviceFlag();
+        var json = Flag<bool>("--json", "Print the predictions as JSON on stdout");
+        var images = new Argument<string[]>("IMAGE") { Description = "PNG or JPEG images, IDX image files or Kaggle CSV files", Arity = ArgumentArity.OneOrMore };
+        var command = new Command("predict", "The top 3 classes for your own images (PNG/JPEG, inverted when the background is light) or IDX/CSV files")
+        {
+            run, checkpoint, device, json, images,
+        };
+        command.SetAction(parse => JobHost.Run<PredictJob>(parse.GetValue(Verbose), builder =>
+        {
+            builder.Services.Configure<PredictOptions>(builder.Configuration.GetSection("Predict"));
+            builder.Services.PostConfigure<PredictOptions>(o =>
+            {
+                o.Run = parse.GetValue(run) ?? o.Run;
+                o.Checkpoint = parse.GetValue(checkpoint) ?? o.Checkpoint;
+                o.Device = parse.GetValue(device) ?? o.Device;
+                o.Json |= parse.GetValue(json);
+                o.Images = parse.GetValue(images) ?? [];
+            });
+        }));
+        return command;
+    }
+
+    private static Command ReportCommand()
+    {
+        var run = Flag<string?>("--run", "Run directory to report on");
+        var dataDir = Flag<string?>("--data-dir", "Where the test images are, for the grid of misclassified ones (same search order as train)");
+        var command = new Command("report", "Write the run's figures (PNG) and report.html; train and evaluate do this themselves") { run, dataDir };
+        command.SetAction(parse => JobHost.Run<ReportJob>(parse.GetValue(Verbose), builder =>
+            builder.Services.Configure<ReportOptions>(o =>
+            {
+                o.Run = parse.GetValue(run);
+                o.DataDir = parse.GetValue(dataDir);
+            })));
+        return command;
+    }
+
+    private static Command CompareCommand()
+    {
+        var runs = new Argument<string[]>("RUN") { Description = "Two run directories", Arity = new ArgumentArity(2, 2) };
+        var command = new Command("compare", "Two runs side by side: accuracy, per-class F1, speed") { runs };
+        command.SetAction(parse => JobHost.Run<CompareJob>(parse.GetValue(Verbose), builder =>
+            builder.Services.Configure<CompareRunsOptions>(o => o.Runs = parse.GetValue(runs) ?? [])));
         return command;
     }
 

@@ -109,6 +109,16 @@ public sealed class CommandLineTests : IDisposable
         Assert.Contains($"Accuracy: {report.GetProperty("accuracy").GetDouble():F3}", text);
         Assert.Contains("Ankle boot", text);
         Assert.True(File.Exists(Path.Combine(run, "report.json")));
+        foreach (var file in new[] { "report.html", "loss.png", "accuracy.png", "confusion.png", "per_class.png", "misclassified.png" })
+            Assert.True(File.Exists(Path.Combine(run, file)), file);
+
+        var other = _temp.File("other");
+        Assert.Equal(0, Run("train", "--data-dir", RepoPaths.Sample, "--device", "cpu", "--limit-train", "320", "--epochs", "1", "--run-dir", other, "--seed", "7").ExitCode);
+        var compare = Run("compare", run, other);
+        Assert.True(compare.ExitCode == 0, compare.Stderr);
+        foreach (var part in new[] { "best validation accuracy", "test accuracy", "F1 Ankle boot", "training images/s" })
+            Assert.Contains(part, compare.Stdout);
+        Assert.Equal(2, Run("compare", run).ExitCode);
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using FashionGpu.Cli.Hosting;
+using FashionGpu.Cli.Reports;
 using FashionGpu.Runtime.Checkpoints;
 using FashionGpu.Runtime.Data;
 using FashionGpu.Runtime.Devices;
@@ -36,30 +37,23 @@ public sealed class EvaluateJob(IOptions<EvaluateOptions> options) : IJob
         using var engine = new IlgpuEngine(device, settings with { BatchSize = 1 });
         engine.LoadState(state);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var report = Evaluator.Evaluate(engine, test.Data);
+        var evaluation = Evaluator.Evaluate(engine, test.Data);
+        var report = evaluation.Report;
         var seconds = clock.Elapsed.TotalSeconds;
 
         var model = ModelArchitecture.Reference;
         var text = ModelSummary.ToText(model) + Environment.NewLine + report.ToText();
-        var json = JsonSerializer.Serialize(new
+        var file = new EvaluationReportFile
         {
-            checkpoint = Path.GetFullPath(checkpointPath),
-            epoch = info?.Epoch,
-            data = source.Directory,
-            data_verification = test.Verification,
-            test_pixels_sha256 = test.PixelsSha256,
-            device = device.Id,
-            seconds,
-            parameters = model.ParameterCount,
-            samples = report.Samples,
-            accuracy = report.Accuracy,
-            macro_precision = report.MacroPrecision,
-            macro_recall = report.MacroRecall,
-            macro_f1 = report.MacroF1,
-            loss = report.MeanLoss,
-            classes = report.Classes.Select(c => new { name = c.Name, precision = c.Precision, recall = c.Recall, f1 = c.F1, support = c.Support }),
-            confusion = report.Confusion,
-        }, new JsonSerializerOptions { WriteIndented = true });
+            Checkpoint = Path.GetFullPath(checkpointPath), Epoch = info?.Epoch, Data = source.Directory, DataVerification = test.Verification,
+            TestPixelsSha256 = test.PixelsSha256, Device = device.Id, Seconds = seconds, Parameters = model.ParameterCount,
+            Samples = report.Samples, Accuracy = report.Accuracy, MacroPrecision = report.MacroPrecision, MacroRecall = report.MacroRecall,
+            MacroF1 = report.MacroF1, Loss = report.MeanLoss,
+            Classes = report.Classes.Select(c => new ClassRow(c.Name, c.Precision, c.Recall, c.F1, c.Support)).ToArray(),
+            Confusion = report.Confusion,
+            Misclassified = evaluation.Misclassified(test.Data.Labels, 32).Select(m => new MisclassifiedRow(m.Index, m.Label, m.Predicted, m.Confidence)).ToArray(),
+        };
+        var json = JsonSerializer.Serialize(file, EvaluationReportFile.Json);
 
         var textPath = o.Output ?? Path.Combine(o.Run ?? Path.GetDirectoryName(Path.GetFullPath(checkpointPath))!, "report.txt");
         var jsonPath = Path.ChangeExtension(textPath, ".json");
@@ -72,6 +66,9 @@ public sealed class EvaluateJob(IOptions<EvaluateOptions> options) : IJob
             Print(report, model);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"evaluated {report.Samples:N0} images in {seconds:F2} s; wrote {textPath} and {jsonPath}"));
+        var runDirectory = o.Run ?? Path.GetDirectoryName(Path.GetFullPath(checkpointPath))!;
+        if (o.Output is null && File.Exists(Path.Combine(runDirectory, "config.json")))
+            RunReports.WriteQuietly(runDirectory, o.DataDir, output, test.Data);
         return ExitCodes.Ok;
     }
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using FashionGpu.Cli.Hosting;
 using FashionGpu.Cli.Output;
+using FashionGpu.Cli.Reports;
 using FashionGpu.Runtime;
 using FashionGpu.Runtime.Checkpoints;
 using FashionGpu.Runtime.Data;
@@ -87,6 +88,7 @@ public sealed class TrainJob(IOptions<TrainOptions> options, ILogger<TrainJob> l
 
         var trainer = new Trainer(engine);
         var result = console.Run(observer => trainer.Run(images, config, runDirectory, resume, observer, stopping));
+        RunReports.WriteQuietly(runDirectory, o.DataDir, output);
         if (result.Outcome == TrainOutcome.Interrupted)
         {
             output.WriteLine($"interrupted: saved {Checkpoint.PathOf(runDirectory, "last")} (epoch {result.Last.Epoch + 1}, sample {result.Last.Position:N0}). " +

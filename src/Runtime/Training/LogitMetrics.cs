@@ -29,4 +29,21 @@ public static class LogitMetrics
         }
         return n == 0 ? (double.NaN, double.NaN, predictions) : (loss / n, (double)correct / n, predictions);
     }
+
+    /// <summary>softmax(logits[row]) in double, max-subtracted.</summary>
+    public static double[] Probabilities(float[] logits, int row)
+    {
+        const int classes = ModelArchitecture.Classes;
+        var z = logits.AsSpan(row * classes, classes);
+        var max = double.NegativeInfinity;
+        foreach (var v in z)
+            max = Math.Max(max, v);
+        var p = new double[classes];
+        var sum = 0.0;
+        for (var c = 0; c < classes; c++)
+            sum += p[c] = Math.Exp(z[c] - max);
+        for (var c = 0; c < classes; c++)
+            p[c] /= sum;
+        return p;
+    }
 }

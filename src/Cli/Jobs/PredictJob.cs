@@ -1,0 +1,90 @@
+using System.Globalization;
+using System.Text.Json;
+using FashionGpu.Cli.Hosting;
+using FashionGpu.Cli.Prediction;
+using FashionGpu.Runtime;
+using FashionGpu.Runtime.Checkpoints;
+using FashionGpu.Runtime.Data;
+using FashionGpu.Runtime.Devices;
+using FashionGpu.Runtime.Engines;
+using FashionGpu.Runtime.Model;
+using FashionGpu.Runtime.Training;
+using Microsoft.Extensions.Options;
+
+namespace FashionGpu.Cli.Jobs;
+
+public sealed class PredictOptions
+{
+    public string? Run { get; set; }
+    public string? Checkpoint { get; set; }
+    public string Device { get; set; } = "auto";
+    public string[] Images { get; set; } = [];
+    public bool Json { get; set; }
+}
+
+/// <summary>
+/// `fashiongpu predict`: the top 3 classes of each image. A file that cannot be read is reported on stderr and the
+/// rest are still predicted; the exit code is then 1.
+/// </summary>
+public sealed class PredictJob(IOptions<PredictOptions> options) : IJob
+{
+    public int Run(CancellationToken stopping)
+    {
+        var o = options.Value;
+        if (o.Run is null == o.Checkpoint is null)
+            throw new UsageException("give exactly one of --run DIR or --checkpoint FILE");
+        if (o.Images.Length == 0)
+            throw new UsageException("give at least one image: fashiongpu predict --run DIR IMAGE...");
+        var checkpointPath = o.Checkpoint ?? Checkpoint.PathOf(o.Run!, "best");
+        if (!File.Exists(checkpointPath))
+            throw new UsageException($"{checkpointPath} does not exist; give a run directory written by 'fashiongpu train' or a .safetensors file");
+        var (state, info) = Checkpoint.Load(checkpointPath);
+
+        var inputs = new List<ImageInput>();
+        var failed = 0;
+        foreach (var path in o.Images)
+        {
+            try
+            {
+                inputs.AddRange(ImageInputs.Read(path));
+            }
+            catch (FashionGpuException e)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                failed++;
+            }
+        }
+        if (inputs.Count == 0)
+            return ExitCodes.Failure;
+
+        using var device = ComputeDevice.Open(DeviceSpec.Parse(o.Device));
+        using var engine = new IlgpuEngine(device, (info?.Config.Settings ?? new TrainingSettings()) with { BatchSize = 1 });
+        engine.LoadState(state);
+        var images = new LabeledImages(inputs.SelectMany(i => i.Pixels).ToArray(), new byte[inputs.Count], "predict");
+        using var data = engine.Upload(images);
+        var logits = engine.Logits(data, Enumerable.Range(0, inputs.Count).ToArray());
+        var names = ModelArchitecture.ClassNames;
+        var results = inputs.Select((input, i) =>
+        {
+            var p = LogitMetrics.Probabilities(logits, i);
+            var top = Enumerable.Range(0, p.Length).OrderByDescending(c => p[c]).Take(3).Select(c => new { @class = names[c], probability = p[c] }).ToArray();
+            return new { file = input.Name, label = input.Label is { } l ? names[l] : null, inverted = input.Inverted, top };
+        }).ToArray();
+
+        if (o.Json)
+        {
+            Console.Out.WriteLine(JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
+        }
+        else
+        {
+            var inv = CultureInfo.InvariantCulture;
+            foreach (var r in results)
+            {
+                var top = string.Join(", ", r.top.Select(t => string.Create(inv, $"{t.@class} {t.probability:F3}")));
+                var notes = new[] { r.label is null ? null : $"label: {r.label}", r.inverted ? "inverted: light background" : null }.OfType<string>().ToArray();
+                Console.Out.WriteLine($"{r.file}: {top}{(notes.Length > 0 ? $"  ({string.Join("; ", notes)})" : "")}");
+            }
+        }
+        return failed > 0 ? ExitCodes.Failure : ExitCodes.Ok;
+    }
+}
