@@ -20,7 +20,8 @@ public readonly struct DropoutParameters
     public float Rate { get; }
     public float Scale { get; }
 
-    public bool Keeps(int element) => CounterRng.UniformFloat(Key, (ulong)element) >= Rate;
+    /// <summary>u ≥ rate keeps; at rate 0 (inference) every element is kept without drawing.</summary>
+    public bool Keeps(int element) => Rate <= 0f || CounterRng.UniformFloat(Key, (ulong)element) >= Rate;
 }
 
 public static class DropoutKernels

@@ -26,7 +26,7 @@ public sealed class CommandLineTests : IDisposable
     [InlineData("--epochs", "0", "--epochs must be at least 1 (got 0)")]
     [InlineData("--validation-split", "1.5", "--validation-split must be in [0, 1) (got 1.5)")]
     [InlineData("--learning-rate", "-1", "--learning-rate must be a positive number (got -1)")]
-    [InlineData("--device", "tpu", "unknown device 'tpu'; use auto, cpu, cuda, cuda:N, opencl or opencl:N")]
+    [InlineData("--device", "tpu", "unknown device 'tpu'; use auto, simd, cpu, cuda, cuda:N, opencl or opencl:N")]
     [InlineData("--limit-train", "0", "--limit-train must be at least 1 (got 0)")]
     public void Impossible_flags_are_usage_errors(string flag, string value, string message)
     {
@@ -166,11 +166,27 @@ public sealed class CommandLineTests : IDisposable
     }
 
     [Fact]
-    public void Devices_lists_the_cpu_accelerator()
+    public void Devices_lists_the_cpu_accelerator_and_the_SIMD_engine_which_auto_picks_without_a_GPU()
     {
         var devices = Run("devices");
         Assert.Equal(0, devices.ExitCode);
-        Assert.Contains("cpu", devices.Stdout);
         Assert.Contains("CPUAccelerator", devices.Stdout);
+        var simd = devices.Stdout.Split('\n').Single(l => l.Contains("│ simd"));
+        Assert.Contains("SIMD engine", simd);
+        Assert.Contains("yes", simd);
+    }
+
+    [Fact]
+    public void The_SIMD_engine_trains_and_evaluates_through_the_command_line()
+    {
+        var run = _temp.File("simd");
+        var train = Run("train", "--data-dir", RepoPaths.Sample, "--device", "simd", "--limit-train", "640", "--epochs", "2", "--run-dir", run, "--json");
+        Assert.True(train.ExitCode == 0, train.Stderr);
+        Assert.Contains("device: simd (SIMD engine", train.Stderr);
+        var epochs = train.Stdout.Trim().Split('\n').Select(l => JsonDocument.Parse(l).RootElement).ToArray();
+        Assert.True(epochs[1].GetProperty("train_loss").GetDouble() < epochs[0].GetProperty("train_loss").GetDouble());
+        var evaluate = Run("evaluate", "--run", run, "--data-dir", RepoPaths.Sample, "--json");
+        Assert.True(evaluate.ExitCode == 0, evaluate.Stderr);
+        Assert.Equal("simd", JsonDocument.Parse(evaluate.Stdout).RootElement.GetProperty("device").GetString());
     }
 }

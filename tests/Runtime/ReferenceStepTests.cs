@@ -3,6 +3,7 @@ using FashionGpu.Kernels;
 using FashionGpu.Runtime.Data;
 using FashionGpu.Runtime.Devices;
 using FashionGpu.Runtime.Engines;
+using FashionGpu.Runtime.Engines.Simd;
 using FashionGpu.Runtime.Model;
 using FashionGpu.Tests.Support;
 using ILGPU;
@@ -88,33 +89,32 @@ public static class ReferenceStep
         return state;
     }
 
-    /// <summary>The engine's network (the production path) through one step, checked tensor by tensor.</summary>
-    public static void CheckEngineStep(ComputeDevice device)
+    /// <summary>An engine (the production path) through one step, checked tensor by tensor.</summary>
+    public static void CheckEngineStep(IEngine engine)
     {
         var model = ModelArchitecture.Reference;
         var batch = Batch;
-        using var engine = new IlgpuEngine(device, Settings);
+        var inspect = (IEngineInspection)engine;
         using var data = engine.Upload(new LabeledImages(Images, Labels, "fixture"));
         var before = InitialState(model);
         engine.LoadState(before);
         var all = Enumerable.Range(0, batch).ToArray();
-        var net = engine.Network;
         var poolLength = batch * ModelArchitecture.Flattened;
 
         // Inference first: no dropout, so the block's output is the pooled activation itself.
         Check("eval_logits", engine.Logits(data, all));
-        Check("pool", Read<float>(device, net.Pool, poolLength));
+        Check("pool", inspect.Inspect("pool", poolLength));
 
         engine.BeginEpoch(data, all);
         engine.TrainStep(0, batch);
-        Check("dropout", Read<float>(device, net.Pool, poolLength));
-        Check("hidden", Read<float>(device, net.Hidden, batch * 128));
-        Check("logits", Read<float>(device, net.Logits, batch * 10));
-        Check("d_logits", Read<float>(device, net.DLogits, batch * 10));
-        Check("d_hidden", Read<float>(device, net.DHidden, batch * 128));
-        Check("d_dropout", Read<float>(device, net.DPool, poolLength));
+        Check("dropout", inspect.Inspect("pool", poolLength));
+        Check("hidden", inspect.Inspect("hidden", batch * 128));
+        Check("logits", inspect.Inspect("logits", batch * 10));
+        Check("d_logits", inspect.Inspect("d_logits", batch * 10));
+        Check("d_hidden", inspect.Inspect("d_hidden", batch * 128));
+        Check("d_dropout", inspect.Inspect("d_dropout", poolLength));
         foreach (var p in model.Parameters)
-            Check("grad." + p.Name, Read<float>(device, net.Gradient(p.Name), p.Length));
+            Check("grad." + p.Name, inspect.Inspect("grad." + p.Name, p.Length));
 
         var totals = engine.ReadEpochTotals(0, batch);
         var loss = Fixture.GetProperty("loss").GetDouble();
@@ -134,7 +134,18 @@ public static class ReferenceStep
 public sealed class ReferenceStepTests(CpuDeviceFixture gpu)
 {
     [Fact]
-    public void The_engine_step_matches_PyTorch_activation_by_activation() => ReferenceStep.CheckEngineStep(gpu.Device);
+    public void The_engine_step_matches_PyTorch_activation_by_activation()
+    {
+        using var engine = new IlgpuEngine(gpu.Device, ReferenceStep.Settings);
+        ReferenceStep.CheckEngineStep(engine);
+    }
+
+    [Fact]
+    public void The_SIMD_engine_step_matches_PyTorch_activation_by_activation()
+    {
+        using var engine = new SimdEngine(ReferenceStep.Settings);
+        ReferenceStep.CheckEngineStep(engine);
+    }
 
     [Fact]
     public void The_per_layer_kernels_chained_match_PyTorch_including_the_conv_activations()
@@ -198,5 +209,9 @@ public sealed class ReferenceStepTests(CpuDeviceFixture gpu)
 public sealed class TiledReferenceStepTests(GroupedCpuDeviceFixture grouped)
 {
     [Fact]
-    public void The_engine_step_on_tiled_split_K_GEMMs_matches_PyTorch() => ReferenceStep.CheckEngineStep(grouped.Device);
+    public void The_engine_step_on_tiled_split_K_GEMMs_matches_PyTorch()
+    {
+        using var engine = new IlgpuEngine(grouped.Device, ReferenceStep.Settings);
+        ReferenceStep.CheckEngineStep(engine);
+    }
 }

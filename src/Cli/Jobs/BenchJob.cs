@@ -37,11 +37,11 @@ public sealed class BenchJob(IOptions<BenchOptions> options) : IJob
         var source = DataLocator.Locate(o.DataDir, [Split.Train]);
         var loaded = FashionMnist.Load(source, Split.Train);
         RunAnnouncer.Data(human, source, loaded);
-        using var device = ComputeDevice.Open(DeviceSpec.Parse(o.Device));
-        human.WriteLine($"device: {device.Id} ({device.Name})");
-        var steps = o.Steps ?? (device.IsCpu ? 40 : 500);
         var batch = o.BatchSize;
-        using var engine = new IlgpuEngine(device, new TrainingSettings { BatchSize = batch });
+        using var engine = EngineFactory.Open(DeviceSpec.Parse(o.Device), new TrainingSettings { BatchSize = batch });
+        human.WriteLine($"device: {engine.DeviceId} ({engine.DeviceName})");
+        var simulated = engine is IlgpuEngine { Device.IsCpu: true };
+        var steps = o.Steps ?? (simulated ? 40 : 300);
         using var data = engine.Upload(loaded.Data);
         var order = DataSplit.EpochOrder(Enumerable.Range(0, loaded.Data.Count).ToArray(), 42, 0);
         var perEpoch = order.Length / batch;
@@ -53,7 +53,7 @@ public sealed class BenchJob(IOptions<BenchOptions> options) : IJob
                 engine.TrainStep(step % perEpoch * batch, batch);
         }
 
-        TrainSteps(3);
+        TrainSteps(simulated ? 3 : 10);
         engine.Synchronize();
         var (launches, syncs) = (engine.Launches, engine.Synchronizations);
         var clock = Stopwatch.StartNew();
@@ -63,18 +63,31 @@ public sealed class BenchJob(IOptions<BenchOptions> options) : IJob
         var launchesPerStep = (double)(engine.Launches - launches) / steps;
         var syncsPerStep = (double)(engine.Synchronizations - syncs) / steps;
 
-        var evalIndices = order[..Math.Min(order.Length, device.IsCpu ? 2000 : 10000)];
+        var evalIndices = order[..Math.Min(order.Length, simulated ? 2000 : 10000)];
         engine.Logits(data, evalIndices[..Math.Min(evalIndices.Length, IlgpuEngine.EvaluationBatch)]);
         clock.Restart();
         engine.Logits(data, evalIndices);
         var evalSeconds = clock.Elapsed.TotalSeconds;
 
+        // Per-kernel times: ILGPU synchronises after each launch; the SIMD engine times its phases.
         var profile = new KernelProfile();
-        device.Kernels.Profile = profile;
         var profiledSteps = Math.Min(steps, 20);
-        TrainSteps(profiledSteps);
-        device.Kernels.Profile = null;
+        if (engine is IlgpuEngine ilgpu)
+        {
+            ilgpu.Device.Kernels.Profile = profile;
+            TrainSteps(profiledSteps);
+            ilgpu.Device.Kernels.Profile = null;
+        }
+        else if (engine is Runtime.Engines.Simd.SimdEngine simd)
+        {
+            simd.Profile = profile;
+            TrainSteps(profiledSteps);
+            simd.Profile = null;
+        }
 
+        var gemm = engine is Runtime.Engines.Simd.SimdEngine
+            ? Runtime.Engines.Simd.SimdGemm.Benchmark(batch, Environment.ProcessorCount).Select(g => new { name = g.Name, gflops = g.Gflops }).ToArray()
+            : [];
         var trainRate = steps * batch / trainSeconds;
         var evalRate = evalIndices.Length / evalSeconds;
         var kernels = profile.Kernels.OrderByDescending(k => k.Value.Time).Select(k => new
@@ -82,12 +95,12 @@ public sealed class BenchJob(IOptions<BenchOptions> options) : IJob
             name = k.Key,
             launches_per_step = (double)k.Value.Launches / profiledSteps,
             ms_per_step = k.Value.Time.TotalMilliseconds / profiledSteps,
-            share = k.Value.Time / profile.Total,
+            share = profile.Total > TimeSpan.Zero ? k.Value.Time / profile.Total : 0,
         }).ToArray();
         var result = new
         {
-            device = device.Id,
-            device_name = device.Name,
+            device = engine.DeviceId,
+            device_name = engine.DeviceName,
             batch_size = batch,
             steps,
             train_images_per_s = trainRate,
@@ -98,6 +111,7 @@ public sealed class BenchJob(IOptions<BenchOptions> options) : IJob
             launches_per_step = launchesPerStep,
             syncs_per_step = syncsPerStep,
             kernels,
+            gemm,
         };
         if (o.Json)
         {
@@ -105,7 +119,7 @@ public sealed class BenchJob(IOptions<BenchOptions> options) : IJob
             return ExitCodes.Ok;
         }
         var inv = CultureInfo.InvariantCulture;
-        var summary = new Table().Title($"{device.Id}, batch {batch}, {steps} timed steps").AddColumn("measure").AddColumn("value", c => c.RightAligned());
+        var summary = new Table().Title($"{engine.DeviceId}, batch {batch}, {steps} timed steps").AddColumn("measure").AddColumn("value", c => c.RightAligned());
         summary.AddRow("training images/s", trainRate.ToString("N0", inv));
         summary.AddRow("evaluation images/s", evalRate.ToString("N0", inv));
         summary.AddRow("training GFLOP/s (5.33 MFLOP/image)", result.train_gflops.ToString("F2", inv));
@@ -114,12 +128,19 @@ public sealed class BenchJob(IOptions<BenchOptions> options) : IJob
         summary.AddRow("kernel launches per step", launchesPerStep.ToString("F1", inv));
         summary.AddRow("host synchronisations per step", syncsPerStep.ToString("F2", inv));
         AnsiConsole.Write(summary);
-        var table = new Table().Title($"per kernel ({profiledSteps} steps, synchronised after each launch)").AddColumn("kernel");
+        var table = new Table().Title($"per kernel ({profiledSteps} steps, each launch timed alone)").AddColumn("kernel");
         foreach (var h in new[] { "launches/step", "ms/step", "share" })
             table.AddColumn(h, c => c.RightAligned());
         foreach (var k in kernels)
             table.AddRow(k.name, k.launches_per_step.ToString("F0", inv), k.ms_per_step.ToString("F3", inv), k.share.ToString("P1", inv));
         AnsiConsole.Write(table);
+        if (gemm.Length > 0)
+        {
+            var products = new Table().Title("dense products alone (SimdGemm, all cores)").AddColumn("product").AddColumn("GFLOP/s", c => c.RightAligned());
+            foreach (var g in gemm)
+                products.AddRow(Markup.Escape(g.name), g.gflops.ToString("F1", inv));
+            AnsiConsole.Write(products);
+        }
         return ExitCodes.Ok;
     }
 }

@@ -32,9 +32,8 @@ public sealed class EvaluateJob(IOptions<EvaluateOptions> options) : IJob
         var source = DataLocator.Locate(o.DataDir, [Split.Test]);
         var test = FashionMnist.Load(source, Split.Test);
         RunAnnouncer.Data(output, source, test);
-        using var device = ComputeDevice.Open(DeviceSpec.Parse(o.Device));
-        output.WriteLine($"device: {device.Id} ({device.Name}); checkpoint: {checkpointPath}");
-        using var engine = new IlgpuEngine(device, settings with { BatchSize = 1 });
+        using var engine = EngineFactory.Open(DeviceSpec.Parse(o.Device), settings with { BatchSize = 1 });
+        output.WriteLine($"device: {engine.DeviceId} ({engine.DeviceName}); checkpoint: {checkpointPath}");
         engine.LoadState(state);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var evaluation = Evaluator.Evaluate(engine, test.Data);
@@ -46,7 +45,7 @@ public sealed class EvaluateJob(IOptions<EvaluateOptions> options) : IJob
         var file = new EvaluationReportFile
         {
             Checkpoint = Path.GetFullPath(checkpointPath), Epoch = info?.Epoch, Data = source.Directory, DataVerification = test.Verification,
-            TestPixelsSha256 = test.PixelsSha256, Device = device.Id, Seconds = seconds, Parameters = model.ParameterCount,
+            TestPixelsSha256 = test.PixelsSha256, Device = engine.DeviceId, Seconds = seconds, Parameters = model.ParameterCount,
             Samples = report.Samples, Accuracy = report.Accuracy, MacroPrecision = report.MacroPrecision, MacroRecall = report.MacroRecall,
             MacroF1 = report.MacroF1, Loss = report.MeanLoss,
             Classes = report.Classes.Select(c => new ClassRow(c.Name, c.Precision, c.Recall, c.F1, c.Support)).ToArray(),

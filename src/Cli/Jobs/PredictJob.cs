@@ -57,8 +57,7 @@ public sealed class PredictJob(IOptions<PredictOptions> options) : IJob
         if (inputs.Count == 0)
             return ExitCodes.Failure;
 
-        using var device = ComputeDevice.Open(DeviceSpec.Parse(o.Device));
-        using var engine = new IlgpuEngine(device, (info?.Config.Settings ?? new TrainingSettings()) with { BatchSize = 1 });
+        using var engine = EngineFactory.Open(DeviceSpec.Parse(o.Device), (info?.Config.Settings ?? new TrainingSettings()) with { BatchSize = 1 });
         engine.LoadState(state);
         var images = new LabeledImages(inputs.SelectMany(i => i.Pixels).ToArray(), new byte[inputs.Count], "predict");
         using var data = engine.Upload(images);

@@ -73,10 +73,9 @@ public sealed class TrainJob(IOptions<TrainOptions> options, ILogger<TrainJob> l
         };
         var images = config.LimitTrain is { } limit ? loaded.Data.Take(limit) : loaded.Data;
 
-        using var device = ComputeDevice.Open(DeviceSpec.Parse(o.Device));
-        config = config with { Device = device.Id };
-        output.WriteLine($"device: {device.Id} ({device.Name})");
-        using var engine = new IlgpuEngine(device, config.Settings);
+        using var engine = EngineFactory.Open(DeviceSpec.Parse(o.Device), config.Settings);
+        config = config with { Device = engine.DeviceId };
+        output.WriteLine($"device: {engine.DeviceId} ({engine.DeviceName})");
         if (resumeState is not null)
             engine.LoadState(resumeState);
         var split = (int)Math.Round(images.Count * config.ValidationSplit);

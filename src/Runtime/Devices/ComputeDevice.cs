@@ -50,9 +50,8 @@ public sealed class ComputeDevice : IDisposable
         try
         {
             var candidates = Enumerate(context);
-            var chosen = spec.Kind == DeviceKind.Auto
-                ? candidates.First(c => c.Info.IsAutoChoice)
-                : candidates.Where(c => c.Info.Kind == spec.Kind).ElementAtOrDefault(spec.Ordinal ?? 0);
+            var kind = spec.Kind == DeviceKind.Auto ? candidates.First().Info.Kind : spec.Kind;
+            var chosen = candidates.Where(c => c.Info.Kind == kind).ElementAtOrDefault(spec.Kind == DeviceKind.Auto ? 0 : spec.Ordinal ?? 0);
             if (chosen.Device is null)
             {
                 var present = string.Join(", ", candidates.Select(c => c.Info.Id));
@@ -69,11 +68,17 @@ public sealed class ComputeDevice : IDisposable
         }
     }
 
+    /// <summary>Every device, the SIMD engine included; `auto` takes a GPU if there is one, else the SIMD engine.</summary>
     public static IReadOnlyList<DeviceInfo> List()
     {
         using var context = CreateContext();
-        return Enumerate(context).Select(c => c.Info).ToArray();
+        var accelerators = Enumerate(context).Select(c => c.Info).ToArray();
+        var hasGpu = accelerators.Any(d => d.Kind != DeviceKind.Cpu);
+        var simd = new DeviceInfo("simd", Engines.Simd.SimdEngine.Description, DeviceKind.Simd, HostMemory, !hasGpu);
+        return [.. accelerators.Select(d => d with { IsAutoChoice = hasGpu && d.IsAutoChoice }), simd];
     }
+
+    private static long HostMemory => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
 
     private static List<(Device Device, DeviceInfo Info)> Enumerate(Context context)
     {
@@ -90,7 +95,7 @@ public sealed class ComputeDevice : IDisposable
                 var id = kind == DeviceKind.Cpu ? "cpu" : $"{kind.ToString().ToLowerInvariant()}:{i}";
                 var isAuto = type == autoKind && i == 0;
                 // ILGPU reports 2^63 bytes for its CPU accelerator; what it can really use is the host's memory.
-                var memory = kind == DeviceKind.Cpu ? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes : ofType[i].MemorySize;
+                var memory = kind == DeviceKind.Cpu ? HostMemory : ofType[i].MemorySize;
                 result.Add((ofType[i], new DeviceInfo(id, ofType[i].Name, kind, memory, isAuto)));
             }
         }

@@ -6,12 +6,16 @@ public enum DeviceKind
     Cuda,
     OpenCL,
     Cpu,
+    Simd,
 }
 
-/// <summary>A device as the user names it: auto, cpu, cuda, cuda:N, opencl, opencl:N.</summary>
+/// <summary>
+/// A device as the user names it: auto (first of cuda, opencl, simd), simd (the vectorised host engine), cpu (ILGPU's
+/// CPU accelerator), cuda, cuda:N, opencl, opencl:N.
+/// </summary>
 public sealed record DeviceSpec(DeviceKind Kind, int? Ordinal)
 {
-    public const string Syntax = "auto, cpu, cuda, cuda:N, opencl or opencl:N";
+    public const string Syntax = "auto, simd, cpu, cuda, cuda:N, opencl or opencl:N";
 
     public static DeviceSpec Auto { get; } = new(DeviceKind.Auto, null);
 
@@ -38,9 +42,10 @@ public sealed record DeviceSpec(DeviceKind Kind, int? Ordinal)
             "cuda" => DeviceKind.Cuda,
             "opencl" => DeviceKind.OpenCL,
             "cpu" => DeviceKind.Cpu,
+            "simd" => DeviceKind.Simd,
             _ => null,
         };
-        if (kind is null || (ordinal is not null && kind is DeviceKind.Auto or DeviceKind.Cpu))
+        if (kind is null || (ordinal is not null && kind is DeviceKind.Auto or DeviceKind.Cpu or DeviceKind.Simd))
         {
             error = $"unknown device '{text}'; use {Syntax}";
             return false;
@@ -56,6 +61,7 @@ public sealed record DeviceSpec(DeviceKind Kind, int? Ordinal)
     {
         DeviceKind.Auto => "auto",
         DeviceKind.Cpu => "cpu",
+        DeviceKind.Simd => "simd",
         _ => Ordinal is { } n ? $"{Kind.ToString().ToLowerInvariant()}:{n}" : Kind.ToString().ToLowerInvariant(),
     };
 }

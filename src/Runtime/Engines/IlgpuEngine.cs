@@ -12,7 +12,7 @@ namespace FashionGpu.Runtime.Engines;
 /// batches are gathered there; a training step is a fixed sequence of launches with no host synchronisation. Per-sample
 /// losses and hits of an epoch stay on the device until <see cref="ReadEpochTotals"/> sums them in order.
 /// </summary>
-public sealed class IlgpuEngine : IEngine
+public sealed class IlgpuEngine : IEngine, IEngineInspection
 {
     public const int EvaluationBatch = 500;
 
@@ -24,8 +24,11 @@ public sealed class IlgpuEngine : IEngine
     private MemoryBuffer1D<float, Stride1D.Dense>? _sampleLoss;
     private MemoryBuffer1D<int, Stride1D.Dense>? _sampleCorrect;
 
-    public IlgpuEngine(ComputeDevice device, TrainingSettings settings)
+    private readonly bool _ownsDevice;
+
+    public IlgpuEngine(ComputeDevice device, TrainingSettings settings, bool ownsDevice = false)
     {
+        _ownsDevice = ownsDevice;
         if (settings.BatchSize < 1)
             throw new FashionGpuException($"batch size must be at least 1 (got {settings.BatchSize})");
         _device = device;
@@ -166,11 +169,35 @@ public sealed class IlgpuEngine : IEngine
         return result;
     }
 
+    float[] IEngineInspection.Inspect(string name, int length)
+    {
+        var view = name switch
+        {
+            "pool" => _network.Pool,
+            "hidden" => _network.Hidden,
+            "logits" => _network.Logits,
+            "d_logits" => _network.DLogits,
+            "d_hidden" => _network.DHidden,
+            "d_dropout" => _network.DPool,
+            _ when name.StartsWith("grad.", StringComparison.Ordinal) => _network.Gradient(name[5..]),
+            _ => throw new ArgumentException($"no tensor {name}"),
+        };
+        _device.Accelerator.Synchronize();
+        var result = new float[length];
+        view.SubView(0, length).CopyToCPU(result);
+        return result;
+    }
+
     public void Dispose()
     {
         _order?.Dispose();
         _sampleLoss?.Dispose();
         _sampleCorrect?.Dispose();
         _network.Dispose();
+        if (_ownsDevice)
+            _device.Dispose();
     }
+
+    /// <summary>The accelerator this engine runs on (bench profiles its kernels).</summary>
+    public ComputeDevice Device => _device;
 }

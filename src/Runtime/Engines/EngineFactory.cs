@@ -1,0 +1,28 @@
+using FashionGpu.Runtime.Devices;
+using FashionGpu.Runtime.Engines.Simd;
+using FashionGpu.Runtime.Model;
+
+namespace FashionGpu.Runtime.Engines;
+
+/// <summary>
+/// Opens the engine a device spec names: `simd` (and `auto` without a GPU) is the vectorised host engine; every
+/// other kind is an ILGPU accelerator, which the returned engine owns and disposes.
+/// </summary>
+public static class EngineFactory
+{
+    public static IEngine Open(DeviceSpec spec, TrainingSettings settings)
+    {
+        if (spec.Kind == DeviceKind.Simd || (spec.Kind == DeviceKind.Auto && !ComputeDevice.List().Any(d => d.IsAutoChoice && d.Kind != DeviceKind.Simd)))
+            return new SimdEngine(settings);
+        var device = ComputeDevice.Open(spec);
+        try
+        {
+            return new IlgpuEngine(device, settings, ownsDevice: true);
+        }
+        catch
+        {
+            device.Dispose();
+            throw;
+        }
+    }
+}

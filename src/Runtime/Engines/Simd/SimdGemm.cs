@@ -1,0 +1,225 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace FashionGpu.Runtime.Engines.Simd;
+
+/// <summary>A matrix inside a float array: element (row, col) at Offset + row·RowStride + col·ColStride.</summary>
+public readonly record struct Matrix(float[] Data, int Offset, int RowStride, int ColStride = 1)
+{
+    public static Matrix RowMajor(float[] data, int columns, int offset = 0) => new(data, offset, columns);
+    public static Matrix Transposed(float[] data, int storedColumns, int offset = 0) => new(data, offset, 1, storedColumns);
+    public float this[int row, int col] => Data[Offset + row * RowStride + col * ColStride];
+
+    /// <summary>Throws unless every element of a rows x cols view lies inside the array (the kernels load unchecked).</summary>
+    public void Require(int rows, int cols, string name)
+    {
+        if (rows <= 0 || cols <= 0)
+            return;
+        var last = (long)Offset + (long)(rows - 1) * RowStride + (long)(cols - 1) * ColStride;
+        if (Offset < 0 || RowStride < 0 || ColStride < 0 || last >= Data.Length)
+            throw new ArgumentException($"{name}: a {rows}x{cols} view at offset {Offset} does not fit an array of {Data.Length}");
+    }
+}
+
+/// <summary>
+/// The SIMD engine's matrix products, with 256-bit vectors and a scalar fallback. Every output element is computed
+/// wholly by one task in a fixed order, so results do not depend on the number of cores.
+/// </summary>
+public static class SimdGemm
+{
+    private const int Panel = 256;
+
+    /// <summary>
+    /// C[M,N] = A[M,K]·B[K,N] with B row-major and C dense row-major (ldc = N); A read through its strides (so a
+    /// transposed A costs nothing). Vectorised along N in 4x16 register tiles; column panels run in parallel.
+    /// </summary>
+    public static void MultiplyNN(Matrix a, Matrix b, float[] c, int cOffset, int m, int n, int k, int parallelism)
+    {
+        a.Require(m, k, nameof(a));
+        b.Require(k, n, nameof(b));
+        Matrix.RowMajor(c, n, cOffset).Require(m, n, nameof(c));
+        var panels = (n + Panel - 1) / Panel;
+        Parallel.For(0, panels, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, p =>
+        {
+            var j0 = p * Panel;
+            var j1 = Math.Min(n, j0 + Panel);
+            var i = 0;
+            for (; i + 4 <= m; i += 4)
+                RowsNN(a, b, c, cOffset, n, k, i, 4, j0, j1);
+            for (; i < m; i++)
+                RowsNN(a, b, c, cOffset, n, k, i, 1, j0, j1);
+        });
+    }
+
+    private static void RowsNN(Matrix a, Matrix b, float[] c, int cOffset, int n, int k, int i0, int rows, int j0, int j1)
+    {
+        ref var bRef = ref MemoryMarshal.GetArrayDataReference(b.Data);
+        ref var cRef = ref MemoryMarshal.GetArrayDataReference(c);
+        var j = j0;
+        if (Vector256.IsHardwareAccelerated && rows == 4)
+        {
+            for (; j + 16 <= j1; j += 16)
+            {
+                Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default;
+                Vector256<float> c20 = default, c21 = default, c30 = default, c31 = default;
+                for (var kk = 0; kk < k; kk++)
+                {
+                    var bi = (nuint)(b.Offset + kk * b.RowStride + j);
+                    var b0 = Vector256.LoadUnsafe(ref bRef, bi);
+                    var b1 = Vector256.LoadUnsafe(ref bRef, bi + 8);
+                    var a0 = Vector256.Create(a[i0, kk]);
+                    var a1 = Vector256.Create(a[i0 + 1, kk]);
+                    var a2 = Vector256.Create(a[i0 + 2, kk]);
+                    var a3 = Vector256.Create(a[i0 + 3, kk]);
+                    c00 = Vector256.FusedMultiplyAdd(a0, b0, c00); c01 = Vector256.FusedMultiplyAdd(a0, b1, c01);
+                    c10 = Vector256.FusedMultiplyAdd(a1, b0, c10); c11 = Vector256.FusedMultiplyAdd(a1, b1, c11);
+                    c20 = Vector256.FusedMultiplyAdd(a2, b0, c20); c21 = Vector256.FusedMultiplyAdd(a2, b1, c21);
+                    c30 = Vector256.FusedMultiplyAdd(a3, b0, c30); c31 = Vector256.FusedMultiplyAdd(a3, b1, c31);
+                }
+                var ci = (nuint)(cOffset + i0 * n + j);
+                c00.StoreUnsafe(ref cRef, ci); c01.StoreUnsafe(ref cRef, ci + 8);
+                c10.StoreUnsafe(ref cRef, ci + (nuint)n); c11.StoreUnsafe(ref cRef, ci + (nuint)n + 8);
+                c20.StoreUnsafe(ref cRef, ci + (nuint)(2 * n)); c21.StoreUnsafe(ref cRef, ci + (nuint)(2 * n) + 8);
+                c30.StoreUnsafe(ref cRef, ci + (nuint)(3 * n)); c31.StoreUnsafe(ref cRef, ci + (nuint)(3 * n) + 8);
+            }
+        }
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; j + 8 <= j1; j += 8)
+            {
+                for (var r = 0; r < rows; r++)
+                {
+                    var acc = Vector256<float>.Zero;
+                    for (var kk = 0; kk < k; kk++)
+                        acc = Vector256.FusedMultiplyAdd(Vector256.Create(a[i0 + r, kk]), Vector256.LoadUnsafe(ref bRef, (nuint)(b.Offset + kk * b.RowStride + j)), acc);
+                    acc.StoreUnsafe(ref cRef, (nuint)(cOffset + (i0 + r) * n + j));
+                }
+            }
+        }
+        for (; j < j1; j++)
+        {
+            for (var r = 0; r < rows; r++)
+            {
+                var acc = 0f;
+                for (var kk = 0; kk < k; kk++)
+                    acc = MathF.FusedMultiplyAdd(a[i0 + r, kk], b.Data[b.Offset + kk * b.RowStride + j], acc);
+                c[cOffset + (i0 + r) * n + j] = acc;
+            }
+        }
+    }
+
+    /// <summary>
+    /// GFLOP/s of the model's three dense products at a batch size: forward (NT), input gradient (NN) and weight
+    /// gradient (NN with Aᵀ), each warmed up and then timed for about <paramref name="seconds"/>.
+    /// </summary>
+    public static IReadOnlyList<(string Name, double Gflops)> Benchmark(int batch, int parallelism, double seconds = 0.3)
+    {
+        const int inputs = 5408, outputs = 128;
+        var random = new Random(2);
+        float[] Random(int n) => Enumerable.Range(0, n).Select(_ => random.NextSingle() - 0.5f).ToArray();
+        var (x, w, dy) = (Random(batch * inputs), Random(outputs * inputs), Random(batch * outputs));
+        var (h, dx, dw) = (new float[batch * outputs], new float[batch * inputs], new float[outputs * inputs]);
+        var flops = 2.0 * batch * inputs * outputs;
+        var results = new List<(string, double)>();
+        foreach (var (name, run) in new (string, Action)[]
+                 {
+                     ($"forward {batch}x{outputs}x{inputs} (x·Wᵀ)", () => MultiplyNT(x, 0, w, 0, h, 0, batch, outputs, inputs, parallelism)),
+                     ($"input gradient {batch}x{inputs}x{outputs} (dy·W)", () => MultiplyNN(Matrix.RowMajor(dy, outputs), Matrix.RowMajor(w, inputs), dx, 0, batch, inputs, outputs, parallelism)),
+                     ($"weight gradient {outputs}x{inputs}x{batch} (dyᵀ·x)", () => MultiplyNN(Matrix.Transposed(dy, outputs), Matrix.RowMajor(x, inputs), dw, 0, outputs, inputs, batch, parallelism)),
+                 })
+        {
+            for (var i = 0; i < 10; i++)
+                run();
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var reps = 0;
+            while (clock.Elapsed.TotalSeconds < seconds)
+            {
+                run();
+                reps++;
+            }
+            results.Add((name, flops * reps / clock.Elapsed.TotalSeconds / 1e9));
+        }
+        return results;
+    }
+
+    /// <summary>
+    /// C[i,j] = Σ_k A[i,k]·B[j,k] for row-major A [M,K] and B [N,K] (x·Wᵀ with W in PyTorch's layout), vectorised along
+    /// K with 2x4 tiles of dot products; blocks of B's rows run in parallel.
+    /// </summary>
+    public static void MultiplyNT(float[] a, int aOffset, float[] b, int bOffset, float[] c, int cOffset, int m, int n, int k, int parallelism)
+    {
+        Matrix.RowMajor(a, k, aOffset).Require(m, k, nameof(a));
+        Matrix.RowMajor(b, k, bOffset).Require(n, k, nameof(b));
+        Matrix.RowMajor(c, n, cOffset).Require(m, n, nameof(c));
+        var blocks = (n + 3) / 4;
+        Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, block =>
+        {
+            var j0 = block * 4;
+            var cols = Math.Min(4, n - j0);
+            for (var i = 0; i < m; i += 2)
+            {
+                var rows = Math.Min(2, m - i);
+                if (rows == 2 && cols == 4)
+                    Tile2x4(a, aOffset + i * k, b, bOffset + j0 * k, c, cOffset + i * n + j0, n, k);
+                else
+                    for (var r = 0; r < rows; r++)
+                        for (var cc = 0; cc < cols; cc++)
+                            c[cOffset + (i + r) * n + j0 + cc] = Dot(a, aOffset + (i + r) * k, b, bOffset + (j0 + cc) * k, k);
+            }
+        });
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile2x4(float[] a, int a0, float[] b, int b0, float[] c, int c0, int ldc, int k)
+    {
+        ref var aRef = ref MemoryMarshal.GetArrayDataReference(a);
+        ref var bRef = ref MemoryMarshal.GetArrayDataReference(b);
+        Vector256<float> s00 = default, s01 = default, s02 = default, s03 = default;
+        Vector256<float> s10 = default, s11 = default, s12 = default, s13 = default;
+        var kk = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; kk + 8 <= k; kk += 8)
+            {
+                var x0 = Vector256.LoadUnsafe(ref aRef, (nuint)(a0 + kk));
+                var x1 = Vector256.LoadUnsafe(ref aRef, (nuint)(a0 + k + kk));
+                var w0 = Vector256.LoadUnsafe(ref bRef, (nuint)(b0 + kk));
+                var w1 = Vector256.LoadUnsafe(ref bRef, (nuint)(b0 + k + kk));
+                var w2 = Vector256.LoadUnsafe(ref bRef, (nuint)(b0 + 2 * k + kk));
+                var w3 = Vector256.LoadUnsafe(ref bRef, (nuint)(b0 + 3 * k + kk));
+                s00 = Vector256.FusedMultiplyAdd(x0, w0, s00); s01 = Vector256.FusedMultiplyAdd(x0, w1, s01);
+                s02 = Vector256.FusedMultiplyAdd(x0, w2, s02); s03 = Vector256.FusedMultiplyAdd(x0, w3, s03);
+                s10 = Vector256.FusedMultiplyAdd(x1, w0, s10); s11 = Vector256.FusedMultiplyAdd(x1, w1, s11);
+                s12 = Vector256.FusedMultiplyAdd(x1, w2, s12); s13 = Vector256.FusedMultiplyAdd(x1, w3, s13);
+            }
+        }
+        Span<float> t = stackalloc float[8];
+        t[0] = Vector256.Sum(s00); t[1] = Vector256.Sum(s01); t[2] = Vector256.Sum(s02); t[3] = Vector256.Sum(s03);
+        t[4] = Vector256.Sum(s10); t[5] = Vector256.Sum(s11); t[6] = Vector256.Sum(s12); t[7] = Vector256.Sum(s13);
+        for (; kk < k; kk++)
+        {
+            for (var r = 0; r < 2; r++)
+                for (var cc = 0; cc < 4; cc++)
+                    t[r * 4 + cc] = MathF.FusedMultiplyAdd(a[a0 + r * k + kk], b[b0 + cc * k + kk], t[r * 4 + cc]);
+        }
+        for (var r = 0; r < 2; r++)
+            for (var cc = 0; cc < 4; cc++)
+                c[c0 + r * ldc + cc] = t[r * 4 + cc];
+    }
+
+    private static float Dot(float[] a, int aOffset, float[] b, int bOffset, int k)
+    {
+        ref var aRef = ref MemoryMarshal.GetArrayDataReference(a);
+        ref var bRef = ref MemoryMarshal.GetArrayDataReference(b);
+        var acc = Vector256<float>.Zero;
+        var kk = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; kk + 8 <= k; kk += 8)
+                acc = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref aRef, (nuint)(aOffset + kk)), Vector256.LoadUnsafe(ref bRef, (nuint)(bOffset + kk)), acc);
+        var sum = Vector256.Sum(acc);
+        for (; kk < k; kk++)
+            sum = MathF.FusedMultiplyAdd(a[aOffset + kk], b[bOffset + kk], sum);
+        return sum;
+    }
+}

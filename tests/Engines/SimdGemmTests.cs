@@ -1,0 +1,69 @@
+using FashionGpu.Runtime.Engines.Simd;
+using FashionGpu.Tests.Support;
+
+namespace FashionGpu.Tests.Engines;
+
+/// <summary>The SIMD engine's products against <see cref="Reference.MatMul"/>: 1e-6 + 1e-5·Σ|terms| per element.</summary>
+public sealed class SimdGemmTests
+{
+    public static TheoryData<int, int, int> Shapes => new()
+    {
+        { 1, 1, 1 }, { 3, 7, 5 }, { 4, 16, 9 }, { 5, 17, 33 }, { 9, 300, 70 }, { 32, 128, 5408 }, { 32, 5408, 128 }, { 128, 5408, 32 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void NN_matches_reference_with_plain_and_transposed_A(int m, int n, int k)
+    {
+        var random = new Random(m * 31 + n + k);
+        var a = TestData.Uniform(random, m * k);
+        var aT = TestData.Uniform(random, m * k);
+        var b = TestData.Uniform(random, k * n);
+        var c = new float[m * n + 3];
+        var want = Reference.MatMul(TestData.ToDouble(a), TestData.ToDouble(b), m, n, k);
+
+        SimdGemm.MultiplyNN(Matrix.RowMajor(a, k), Matrix.RowMajor(b, n), c, 3, m, n, k, parallelism: 2);
+        Close.All("NN", want.C, c[3..], want.Scale, 1e-5);
+
+        // A stored transposed ([K, M]) and read through its strides.
+        var wantT = Reference.MatMul(Reference.Transpose(TestData.ToDouble(aT), k, m), TestData.ToDouble(b), m, n, k);
+        SimdGemm.MultiplyNN(Matrix.Transposed(aT, m), Matrix.RowMajor(b, n), c, 0, m, n, k, parallelism: 2);
+        Close.All("NN with Aᵀ", wantT.C, c[..(m * n)], wantT.Scale, 1e-5);
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void NT_matches_reference(int m, int n, int k)
+    {
+        var random = new Random(m + n * 7 + k);
+        var a = TestData.Uniform(random, m * k);
+        var b = TestData.Uniform(random, n * k);
+        var c = new float[m * n];
+        SimdGemm.MultiplyNT(a, 0, b, 0, c, 0, m, n, k, parallelism: 2);
+        var want = Reference.MatMul(TestData.ToDouble(a), Reference.Transpose(TestData.ToDouble(b), n, k), m, n, k);
+        Close.All("NT", want.C, c, want.Scale, 1e-5);
+    }
+
+    [Fact]
+    public void Results_do_not_depend_on_the_number_of_threads()
+    {
+        var random = new Random(1);
+        var (a, b) = (TestData.Uniform(random, 32 * 5408), TestData.Uniform(random, 128 * 5408));
+        var (one, two) = (new float[32 * 128], new float[32 * 128]);
+        SimdGemm.MultiplyNT(a, 0, b, 0, one, 0, 32, 128, 5408, parallelism: 1);
+        SimdGemm.MultiplyNT(a, 0, b, 0, two, 0, 32, 128, 5408, parallelism: 2);
+        Assert.Equal(one, two);
+        var (x, y) = (new float[32 * 5408], new float[32 * 5408]);
+        SimdGemm.MultiplyNN(Matrix.RowMajor(a, 128, 0), Matrix.RowMajor(b, 5408), x, 0, 32, 5408, 128, parallelism: 1);
+        SimdGemm.MultiplyNN(Matrix.RowMajor(a, 128, 0), Matrix.RowMajor(b, 5408), y, 0, 32, 5408, 128, parallelism: 2);
+        Assert.Equal(x, y);
+    }
+
+    [Fact]
+    public void Views_that_do_not_fit_are_refused_before_any_unchecked_load()
+    {
+        var small = new float[10];
+        Assert.Throws<ArgumentException>(() => SimdGemm.MultiplyNT(small, 0, small, 0, new float[4], 0, 2, 2, 8, 1));
+        Assert.Throws<ArgumentException>(() => SimdGemm.MultiplyNN(Matrix.RowMajor(small, 5), Matrix.RowMajor(new float[100], 16), new float[16], 0, 2, 16, 5, 1));
+    }
+}
