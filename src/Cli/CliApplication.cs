@@ -49,6 +49,16 @@ public static class CliApplication
 
     private static Option<T> Flag<T>(string name, string description) => new(name) { Description = description };
 
+    /// <summary>Runs <typeparamref name="TJob"/> on the host with options bound from configuration section
+    /// <paramref name="section"/>, then overridden by the flags given on the command line.</summary>
+    private static void RunsHosted<TJob, TOptions>(Command command, string section, Action<ParseResult, TOptions> applyFlags)
+        where TJob : class, IJob where TOptions : class =>
+        command.SetAction(parse => JobHost.Run<TJob>(parse.GetValue(Verbose), builder =>
+        {
+            builder.Services.Configure<TOptions>(builder.Configuration.GetSection(section));
+            builder.Services.PostConfigure<TOptions>(o => applyFlags(parse, o));
+        }));
+
     private static Option<string?> DeviceFlag() =>
         Validated(Flag<string?>("--device", $"Accelerator: {DeviceSpec.Syntax} (default: auto = first of cuda, opencl, cpu)"),
             v => DeviceSpec.TryParse(v, out _, out var error) ? null : error);
@@ -90,26 +100,22 @@ public static class CliApplication
         {
             dataDir, device, epochs, batchSize, learningRate, validationSplit, seed, normalize, limitTrain, runDir, resume, json,
         };
-        command.SetAction(parse => JobHost.Run<TrainJob>(parse.GetValue(Verbose), builder =>
+        RunsHosted<TrainJob, TrainOptions>(command, "Train", (parse, o) =>
         {
-            builder.Services.Configure<TrainOptions>(builder.Configuration.GetSection("Train"));
-            builder.Services.PostConfigure<TrainOptions>(o =>
-            {
-                o.DataDir = parse.GetValue(dataDir) ?? o.DataDir;
-                o.Device = parse.GetValue(device) ?? o.Device;
-                o.EpochsFromFlag = parse.GetValue(epochs) is not null;
-                o.Epochs = parse.GetValue(epochs) ?? o.Epochs;
-                o.BatchSize = parse.GetValue(batchSize) ?? o.BatchSize;
-                o.LearningRate = parse.GetValue(learningRate) ?? o.LearningRate;
-                o.ValidationSplit = parse.GetValue(validationSplit) ?? o.ValidationSplit;
-                o.Seed = parse.GetValue(seed) ?? o.Seed;
-                o.Normalize |= parse.GetValue(normalize);
-                o.LimitTrain = parse.GetValue(limitTrain) ?? o.LimitTrain;
-                o.RunDir = parse.GetValue(runDir) ?? o.RunDir;
-                o.Resume = parse.GetValue(resume) ?? o.Resume;
-                o.Json |= parse.GetValue(json);
-            });
-        }));
+            o.DataDir = parse.GetValue(dataDir) ?? o.DataDir;
+            o.Device = parse.GetValue(device) ?? o.Device;
+            o.EpochsFromFlag = parse.GetValue(epochs) is not null;
+            o.Epochs = parse.GetValue(epochs) ?? o.Epochs;
+            o.BatchSize = parse.GetValue(batchSize) ?? o.BatchSize;
+            o.LearningRate = parse.GetValue(learningRate) ?? o.LearningRate;
+            o.ValidationSplit = parse.GetValue(validationSplit) ?? o.ValidationSplit;
+            o.Seed = parse.GetValue(seed) ?? o.Seed;
+            o.Normalize |= parse.GetValue(normalize);
+            o.LimitTrain = parse.GetValue(limitTrain) ?? o.LimitTrain;
+            o.RunDir = parse.GetValue(runDir) ?? o.RunDir;
+            o.Resume = parse.GetValue(resume) ?? o.Resume;
+            o.Json |= parse.GetValue(json);
+        });
         return command;
     }
 
@@ -125,19 +131,15 @@ public static class CliApplication
         {
             run, checkpoint, dataDir, device, output, json,
         };
-        command.SetAction(parse => JobHost.Run<EvaluateJob>(parse.GetValue(Verbose), builder =>
+        RunsHosted<EvaluateJob, EvaluateOptions>(command, "Evaluate", (parse, o) =>
         {
-            builder.Services.Configure<EvaluateOptions>(builder.Configuration.GetSection("Evaluate"));
-            builder.Services.PostConfigure<EvaluateOptions>(o =>
-            {
-                o.Run = parse.GetValue(run) ?? o.Run;
-                o.Checkpoint = parse.GetValue(checkpoint) ?? o.Checkpoint;
-                o.DataDir = parse.GetValue(dataDir) ?? o.DataDir;
-                o.Device = parse.GetValue(device) ?? o.Device;
-                o.Output = parse.GetValue(output) ?? o.Output;
-                o.Json |= parse.GetValue(json);
-            });
-        }));
+            o.Run = parse.GetValue(run) ?? o.Run;
+            o.Checkpoint = parse.GetValue(checkpoint) ?? o.Checkpoint;
+            o.DataDir = parse.GetValue(dataDir) ?? o.DataDir;
+            o.Device = parse.GetValue(device) ?? o.Device;
+            o.Output = parse.GetValue(output) ?? o.Output;
+            o.Json |= parse.GetValue(json);
+        });
         return command;
     }
 
@@ -152,18 +154,14 @@ public static class CliApplication
         {
             run, checkpoint, device, json, images,
         };
-        command.SetAction(parse => JobHost.Run<PredictJob>(parse.GetValue(Verbose), builder =>
+        RunsHosted<PredictJob, PredictOptions>(command, "Predict", (parse, o) =>
         {
-            builder.Services.Configure<PredictOptions>(builder.Configuration.GetSection("Predict"));
-            builder.Services.PostConfigure<PredictOptions>(o =>
-            {
-                o.Run = parse.GetValue(run) ?? o.Run;
-                o.Checkpoint = parse.GetValue(checkpoint) ?? o.Checkpoint;
-                o.Device = parse.GetValue(device) ?? o.Device;
-                o.Json |= parse.GetValue(json);
-                o.Images = parse.GetValue(images) ?? [];
-            });
-        }));
+            o.Run = parse.GetValue(run) ?? o.Run;
+            o.Checkpoint = parse.GetValue(checkpoint) ?? o.Checkpoint;
+            o.Device = parse.GetValue(device) ?? o.Device;
+            o.Json |= parse.GetValue(json);
+            o.Images = parse.GetValue(images) ?? [];
+        });
         return command;
     }
 
@@ -172,12 +170,11 @@ public static class CliApplication
         var run = Flag<string?>("--run", "Run directory to report on");
         var dataDir = Flag<string?>("--data-dir", "Where the test images are, for the grid of misclassified ones (same search order as train)");
         var command = new Command("report", "Write the run's figures (PNG) and report.html; train and evaluate do this themselves") { run, dataDir };
-        command.SetAction(parse => JobHost.Run<ReportJob>(parse.GetValue(Verbose), builder =>
-            builder.Services.Configure<ReportOptions>(o =>
-            {
-                o.Run = parse.GetValue(run);
-                o.DataDir = parse.GetValue(dataDir);
-            })));
+        RunsHosted<ReportJob, ReportOptions>(command, "Report", (parse, o) =>
+        {
+            o.Run = parse.GetValue(run) ?? o.Run;
+            o.DataDir = parse.GetValue(dataDir) ?? o.DataDir;
+        });
         return command;
     }
 
@@ -185,8 +182,7 @@ public static class CliApplication
     {
         var runs = new Argument<string[]>("RUN") { Description = "Two run directories", Arity = new ArgumentArity(2, 2) };
         var command = new Command("compare", "Two runs side by side: accuracy, per-class F1, speed") { runs };
-        command.SetAction(parse => JobHost.Run<CompareJob>(parse.GetValue(Verbose), builder =>
-            builder.Services.Configure<CompareRunsOptions>(o => o.Runs = parse.GetValue(runs) ?? [])));
+        RunsHosted<CompareJob, CompareRunsOptions>(command, "Compare", (parse, o) => o.Runs = parse.GetValue(runs) ?? o.Runs);
         return command;
     }
 
@@ -201,18 +197,14 @@ public static class CliApplication
         {
             dataDir, device, batchSize, steps, json,
         };
-        command.SetAction(parse => JobHost.Run<BenchJob>(parse.GetValue(Verbose), builder =>
+        RunsHosted<BenchJob, BenchOptions>(command, "Bench", (parse, o) =>
         {
-            builder.Services.Configure<BenchOptions>(builder.Configuration.GetSection("Bench"));
-            builder.Services.PostConfigure<BenchOptions>(o =>
-            {
-                o.DataDir = parse.GetValue(dataDir) ?? o.DataDir;
-                o.Device = parse.GetValue(device) ?? o.Device;
-                o.BatchSize = parse.GetValue(batchSize) ?? o.BatchSize;
-                o.Steps = parse.GetValue(steps) ?? o.Steps;
-                o.Json |= parse.GetValue(json);
-            });
-        }));
+            o.DataDir = parse.GetValue(dataDir) ?? o.DataDir;
+            o.Device = parse.GetValue(device) ?? o.Device;
+            o.BatchSize = parse.GetValue(batchSize) ?? o.BatchSize;
+            o.Steps = parse.GetValue(steps) ?? o.Steps;
+            o.Json |= parse.GetValue(json);
+        });
         return command;
     }
 
