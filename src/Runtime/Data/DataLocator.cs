@@ -78,13 +78,12 @@ public static class DataLocator
         return null;
     }
 
-    public static DataSource Locate(string? dataDirectory, IReadOnlyCollection<Split> splits, string? environmentValue = null,
-        string? workingDirectory = null)
+    public static DataSource Locate(string? dataDirectory, IReadOnlyCollection<Split> splits, string? environmentValue = null)
     {
         environmentValue ??= Environment.GetEnvironmentVariable(EnvironmentVariable);
         return Locate(dataDirectory, splits, environmentValue,
         [
-            (Path.Combine(workingDirectory ?? Directory.GetCurrentDirectory(), "data", "fashion-mnist"), DataOrigin.WorkingDirectory),
+            (Path.Combine(Directory.GetCurrentDirectory(), "data", "fashion-mnist"), DataOrigin.WorkingDirectory),
             (SystemDirectory, DataOrigin.System),
             (SampleDirectory, DataOrigin.Sample),
         ]);
