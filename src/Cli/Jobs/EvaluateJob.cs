@@ -21,12 +21,8 @@ public sealed class EvaluateJob(IOptions<EvaluateOptions> options) : IJob
         var o = options.Value;
         o.Validate();
         var output = o.Json ? Console.Error : Console.Out;
-        var checkpointPath = o.Checkpoint ?? Checkpoint.PathOf(o.Run!, "best");
-        if (o.Run is not null && !Directory.Exists(o.Run))
-            throw new UsageException($"--run {o.Run}: no such run directory");
-        if (!File.Exists(checkpointPath))
-            throw new UsageException($"{checkpointPath} does not exist; give a run directory written by 'fashiongpu train' or a .safetensors file");
-        var (state, info) = Checkpoint.Load(checkpointPath);
+        var chosen = ChosenCheckpoint.Load(o.Run, o.Checkpoint);
+        var (checkpointPath, state, info) = (chosen.Path, chosen.State, chosen.Info);
         var settings = info?.Config.Settings ?? new TrainingSettings();
 
         var source = DataLocator.Locate(o.DataDir, [Split.Test]);
@@ -54,7 +50,7 @@ public sealed class EvaluateJob(IOptions<EvaluateOptions> options) : IJob
         };
         var json = JsonSerializer.Serialize(file, EvaluationReportFile.Json);
 
-        var textPath = o.Output ?? Path.Combine(o.Run ?? Path.GetDirectoryName(Path.GetFullPath(checkpointPath))!, "report.txt");
+        var textPath = o.Output ?? Path.Combine(chosen.Directory, "report.txt");
         var jsonPath = Path.ChangeExtension(textPath, ".json");
         AtomicFile.WriteAllText(textPath, text);
         AtomicFile.WriteAllText(jsonPath, json + "\n");
@@ -65,9 +61,8 @@ public sealed class EvaluateJob(IOptions<EvaluateOptions> options) : IJob
             Print(report, model);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"evaluated {report.Samples:N0} images in {seconds:F2} s; wrote {textPath} and {jsonPath}"));
-        var runDirectory = o.Run ?? Path.GetDirectoryName(Path.GetFullPath(checkpointPath))!;
-        if (o.Output is null && File.Exists(Path.Combine(runDirectory, "config.json")))
-            RunReports.WriteQuietly(runDirectory, o.DataDir, output, test.Data);
+        if (o.Output is null && File.Exists(Path.Combine(chosen.Directory, "config.json")))
+            RunReports.WriteQuietly(chosen.Directory, o.DataDir, output, test.Data);
         return ExitCodes.Ok;
     }
 

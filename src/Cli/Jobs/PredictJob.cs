@@ -3,7 +3,6 @@ using System.Text.Json;
 using FashionGpu.Cli.Hosting;
 using FashionGpu.Cli.Prediction;
 using FashionGpu.Runtime;
-using FashionGpu.Runtime.Checkpoints;
 using FashionGpu.Runtime.Data;
 using FashionGpu.Runtime.Devices;
 using FashionGpu.Runtime.Engines;
@@ -31,14 +30,9 @@ public sealed class PredictJob(IOptions<PredictOptions> options) : IJob
     public int Run(CancellationToken stopping)
     {
         var o = options.Value;
-        if (o.Run is null == o.Checkpoint is null)
-            throw new UsageException("give exactly one of --run DIR or --checkpoint FILE");
         if (o.Images.Length == 0)
             throw new UsageException("give at least one image: fashiongpu predict --run DIR IMAGE...");
-        var checkpointPath = o.Checkpoint ?? Checkpoint.PathOf(o.Run!, "best");
-        if (!File.Exists(checkpointPath))
-            throw new UsageException($"{checkpointPath} does not exist; give a run directory written by 'fashiongpu train' or a .safetensors file");
-        var (state, info) = Checkpoint.Load(checkpointPath);
+        var (_, state, info, _) = ChosenCheckpoint.Load(o.Run, o.Checkpoint);
 
         var inputs = new List<ImageInput>();
         var failed = 0;

@@ -47,10 +47,9 @@ public sealed class EvaluateOptions
     public string? Output { get; set; }
     public bool Json { get; set; }
 
+    /// <summary>Which checkpoint is checked by <see cref="ChosenCheckpoint"/>.</summary>
     public void Validate()
     {
-        if (Run is null == Checkpoint is null)
-            throw new UsageException("give exactly one of --run DIR or --checkpoint FILE");
         if (!DeviceSpec.TryParse(Device, out _, out var error))
             throw new UsageException(error);
     }
