@@ -25,7 +25,10 @@ public static class RunReports
         return RunReportWriter.Write(run, testSet);
     }
 
-    /// <summary>After train or evaluate: a report that cannot be drawn is a warning, never a failed run.</summary>
+    /// <summary>
+    /// After train or evaluate: a report that cannot be drawn (for any reason, a missing font included) is a warning,
+    /// never a failed run; the checkpoints and metrics are already written.
+    /// </summary>
     public static void WriteQuietly(string runDirectory, string? dataDirectory, TextWriter output, LabeledImages? testSet = null)
     {
         try
@@ -33,7 +36,7 @@ public static class RunReports
             Write(runDirectory, dataDirectory, testSet);
             output.WriteLine($"report: {Path.Combine(runDirectory, "report.html")}");
         }
-        catch (Exception e) when (e is FashionGpuException or IOException or UsageException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
             output.WriteLine($"warning: no report written ({e.Message}); try 'fashiongpu report --run {runDirectory}'");
         }
