@@ -21,6 +21,14 @@ public readonly struct AdamParameters
     public float Beta2 { get; }
     public float Epsilon { get; }
 
+    /// <summary>One element's step: m = β1·m + (1-β1)·g; v = β2·v + (1-β2)·g²; p -= StepSize·m / (sqrt(v) + ε).</summary>
+    public void Apply(float g, ref float m, ref float v, ref float p)
+    {
+        m = Beta1 * m + (1f - Beta1) * g;
+        v = Beta2 * v + (1f - Beta2) * g * g;
+        p -= StepSize * m / (MathF.Sqrt(v) + Epsilon);
+    }
+
     public static AdamParameters ForStep(double learningRate, double beta1, double beta2, double epsilon, long step) =>
         new((float)(learningRate * Math.Sqrt(1 - Math.Pow(beta2, step)) / (1 - Math.Pow(beta1, step))),
             (float)beta1, (float)beta2, (float)epsilon);
@@ -36,16 +44,13 @@ public static class AdamKernels
         Index1D thread, ArrayView<float> parameters, ArrayView<float> gradients, ArrayView<float> m, ArrayView<float> v,
         AdamParameters a, ElementRange range)
     {
-        var oneMinusBeta1 = 1f - a.Beta1;
-        var oneMinusBeta2 = 1f - a.Beta2;
         for (var i = (int)thread; i < range.Count; i += range.Stride)
         {
-            var g = gradients[i];
-            var mi = a.Beta1 * m[i] + oneMinusBeta1 * g;
-            var vi = a.Beta2 * v[i] + oneMinusBeta2 * g * g;
+            var (mi, vi, pi) = (m[i], v[i], parameters[i]);
+            a.Apply(gradients[i], ref mi, ref vi, ref pi);
             m[i] = mi;
             v[i] = vi;
-            parameters[i] -= a.StepSize * mi / (MathF.Sqrt(vi) + a.Epsilon);
+            parameters[i] = pi;
         }
     }
 }

@@ -12,6 +12,19 @@ public interface IEngineDataset : IDisposable
 /// <summary>Sums over the samples of an epoch so far, added in sample order (deterministic).</summary>
 public readonly record struct EpochTotals(double LossSum, long Correct, int Samples)
 {
+    /// <summary>Per-sample losses and hits added in sample order, in double.</summary>
+    public static EpochTotals Sum(ReadOnlySpan<float> loss, ReadOnlySpan<int> correct)
+    {
+        var sum = 0.0;
+        long hits = 0;
+        for (var i = 0; i < loss.Length; i++)
+        {
+            sum += loss[i];
+            hits += correct[i];
+        }
+        return new EpochTotals(sum, hits, loss.Length);
+    }
+
     public static EpochTotals operator +(EpochTotals a, EpochTotals b) =>
         new(a.LossSum + b.LossSum, a.Correct + b.Correct, a.Samples + b.Samples);
 

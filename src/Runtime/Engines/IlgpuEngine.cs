@@ -20,6 +20,7 @@ public sealed class IlgpuEngine : IEngine, IEngineInspection
     private readonly IlgpuNetwork _network;
     private long _step;
     private DeviceDataset? _epochData;
+    private int _epochLength;
     private MemoryBuffer1D<int, Stride1D.Dense>? _order;
     private MemoryBuffer1D<float, Stride1D.Dense>? _sampleLoss;
     private MemoryBuffer1D<int, Stride1D.Dense>? _sampleCorrect;
@@ -29,8 +30,7 @@ public sealed class IlgpuEngine : IEngine, IEngineInspection
     public IlgpuEngine(ComputeDevice device, TrainingSettings settings, bool ownsDevice = false)
     {
         _ownsDevice = ownsDevice;
-        if (settings.BatchSize < 1)
-            throw new FashionGpuException($"batch size must be at least 1 (got {settings.BatchSize})");
+        EngineChecks.BatchSize(settings);
         _device = device;
         Settings = settings;
         _network = new IlgpuNetwork(device, Math.Max(settings.BatchSize, EvaluationBatch));
@@ -66,9 +66,7 @@ public sealed class IlgpuEngine : IEngine, IEngineInspection
 
     public void LoadState(ModelState state)
     {
-        var n = ModelArchitecture.Reference.ParameterCount;
-        if (state.Parameters.Length != n || state.FirstMoment.Length != n || state.SecondMoment.Length != n)
-            throw new FashionGpuException($"model state has {state.Parameters.Length} parameters, the model needs {n}");
+        EngineChecks.State(state);
         _network.Parameters.CopyFromCPU(state.Parameters);
         _network.FirstMoment.CopyFromCPU(state.FirstMoment);
         _network.SecondMoment.CopyFromCPU(state.SecondMoment);
@@ -90,9 +88,7 @@ public sealed class IlgpuEngine : IEngine, IEngineInspection
     public void BeginEpoch(IEngineDataset data, int[] order)
     {
         var dataset = (DeviceDataset)data;
-        foreach (var i in order)
-            if ((uint)i >= (uint)dataset.Count)
-                throw new ArgumentOutOfRangeException(nameof(order), $"index {i} outside a dataset of {dataset.Count}");
+        EngineChecks.Order(order, dataset.Count);
         var a = _device.Accelerator;
         if (_order is null || _order.Length != order.Length)
         {
@@ -106,19 +102,17 @@ public sealed class IlgpuEngine : IEngine, IEngineInspection
         if (order.Length > 0)
             _order.View.SubView(0, order.Length).CopyFromCPU(order);
         _epochData = dataset;
+        _epochLength = order.Length;
     }
 
     public void TrainStep(int start, int count)
     {
-        if (_epochData is null || _order is null || _sampleLoss is null || _sampleCorrect is null)
-            throw new InvalidOperationException("BeginEpoch must come before TrainStep");
-        if (count < 1 || count > Settings.BatchSize || start < 0 || start + count > _order.Length)
-            throw new ArgumentOutOfRangeException(nameof(count), $"batch [{start}, {start + count}) does not fit the epoch");
+        EngineChecks.Step(_epochData is not null, start, count, Settings.BatchSize, _epochLength);
         var step = ++_step;
         var dropout = new DropoutParameters(CounterRng.Key(Settings.Seed, CounterRng.DropoutStream + (ulong)step), Settings.DropoutRate);
-        _network.Gather(_epochData.Images, _epochData.Labels, _order.View.SubView(start, count), count, Settings.PixelScale);
+        _network.Gather(_epochData!.Images, _epochData.Labels, _order!.View.SubView(start, count), count, Settings.PixelScale);
         _network.Forward(count, dropout);
-        _network.Loss(count, _sampleLoss.View.SubView(start, count), _sampleCorrect.View.SubView(start, count));
+        _network.Loss(count, _sampleLoss!.View.SubView(start, count), _sampleCorrect!.View.SubView(start, count));
         _network.Backward(count, dropout);
         _network.Adam(AdamParameters.ForStep(Settings.LearningRate, Settings.Beta1, Settings.Beta2, Settings.Epsilon, step));
     }
@@ -134,14 +128,7 @@ public sealed class IlgpuEngine : IEngine, IEngineInspection
         var correct = new int[samples];
         _sampleLoss.View.SubView(start, samples).CopyToCPU(loss);
         _sampleCorrect.View.SubView(start, samples).CopyToCPU(correct);
-        var sum = 0.0;
-        long hits = 0;
-        for (var i = 0; i < samples; i++)
-        {
-            sum += loss[i];
-            hits += correct[i];
-        }
-        return new EpochTotals(sum, hits, samples);
+        return EpochTotals.Sum(loss, correct);
     }
 
     public void Synchronize() => _device.Accelerator.Synchronize();

@@ -38,8 +38,7 @@ public sealed class SimdEngine : IEngine, IEngineInspection
 
     public SimdEngine(TrainingSettings settings, int? parallelism = null)
     {
-        if (settings.BatchSize < 1)
-            throw new FashionGpuException($"batch size must be at least 1 (got {settings.BatchSize})");
+        EngineChecks.BatchSize(settings);
         Settings = settings;
         _parallelism = parallelism ?? Environment.ProcessorCount;
         var p = _model.ParameterCount;
@@ -97,9 +96,7 @@ public sealed class SimdEngine : IEngine, IEngineInspection
 
     public void LoadState(ModelState state)
     {
-        var n = _model.ParameterCount;
-        if (state.Parameters.Length != n || state.FirstMoment.Length != n || state.SecondMoment.Length != n)
-            throw new FashionGpuException($"model state has {state.Parameters.Length} parameters, the model needs {n}");
+        EngineChecks.State(state);
         state.Parameters.CopyTo(_parameters, 0);
         state.FirstMoment.CopyTo(_m, 0);
         state.SecondMoment.CopyTo(_v, 0);
@@ -111,9 +108,7 @@ public sealed class SimdEngine : IEngine, IEngineInspection
     public void BeginEpoch(IEngineDataset data, int[] order)
     {
         var dataset = (HostDataset)data;
-        foreach (var i in order)
-            if ((uint)i >= (uint)dataset.Count)
-                throw new ArgumentOutOfRangeException(nameof(order), $"index {i} outside a dataset of {dataset.Count}");
+        EngineChecks.Order(order, dataset.Count);
         _epochData = dataset;
         _order = (int[])order.Clone();
         _sampleLoss = new float[order.Length];
@@ -124,30 +119,18 @@ public sealed class SimdEngine : IEngine, IEngineInspection
 
     public void TrainStep(int start, int count)
     {
-        if (_epochData is null)
-            throw new InvalidOperationException("BeginEpoch must come before TrainStep");
-        if (count < 1 || count > Settings.BatchSize || start < 0 || start + count > _order.Length)
-            throw new ArgumentOutOfRangeException(nameof(count), $"batch [{start}, {start + count}) does not fit the epoch");
+        EngineChecks.Step(_epochData is not null, start, count, Settings.BatchSize, _order.Length);
         var step = ++_step;
         var dropout = new DropoutParameters(CounterRng.Key(Settings.Seed, CounterRng.DropoutStream + (ulong)step), Settings.DropoutRate);
-        Gather(_epochData.Data, _order, start, count);
+        Gather(_epochData!.Data, _order, start, count);
         Forward(count, dropout);
         Loss(count, start);
         Backward(count, dropout);
         Adam(AdamParameters.ForStep(Settings.LearningRate, Settings.Beta1, Settings.Beta2, Settings.Epsilon, step));
     }
 
-    public EpochTotals ReadEpochTotals(int start, int end)
-    {
-        var sum = 0.0;
-        long hits = 0;
-        for (var i = start; i < end; i++)
-        {
-            sum += _sampleLoss[i];
-            hits += _sampleCorrect[i];
-        }
-        return new EpochTotals(sum, hits, Math.Max(0, end - start));
-    }
+    public EpochTotals ReadEpochTotals(int start, int end) => end <= start ? default
+        : EpochTotals.Sum(_sampleLoss.AsSpan(start, end - start), _sampleCorrect.AsSpan(start, end - start));
 
     public float[] Logits(IEngineDataset data, int[] indices)
     {
@@ -423,14 +406,7 @@ public sealed class SimdEngine : IEngine, IEngineInspection
                 (Vector256.Create<float>(_parameters.AsSpan(i)) - lr * m / (Vector256.Sqrt(v) + eps)).CopyTo(_parameters.AsSpan(i));
             }
             for (; i < end; i++)
-            {
-                var g = _gradients[i];
-                var m = a.Beta1 * _m[i] + (1f - a.Beta1) * g;
-                var v = a.Beta2 * _v[i] + (1f - a.Beta2) * g * g;
-                _m[i] = m;
-                _v[i] = v;
-                _parameters[i] -= a.StepSize * m / (MathF.Sqrt(v) + a.Epsilon);
-            }
+                a.Apply(_gradients[i], ref _m[i], ref _v[i], ref _parameters[i]);
         });
     });
 
