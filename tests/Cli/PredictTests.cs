@@ -21,7 +21,7 @@ public sealed class PredictTests(CpuDeviceFixture gpu) : IDisposable
     public void Dispose() => _temp.Dispose();
 
     private static readonly LabeledImages TestSample =
-        FashionMnist.Load(DataLocator.Locate(RepoPaths.Sample, [Split.Test]), Split.Test).Data.Take(Count);
+        SampleData.Test.Take(Count);
 
     private string WritePng(string name, byte[] pixels, bool darkOnLight)
     {
@@ -40,7 +40,7 @@ public sealed class PredictTests(CpuDeviceFixture gpu) : IDisposable
     /// <summary>A checkpoint trained for one short epoch on the sample, and evaluate's predictions for the test images.</summary>
     private (string Checkpoint, int[] Predictions) TrainedModel()
     {
-        var train = FashionMnist.Load(DataLocator.Locate(RepoPaths.Sample, [Split.Train]), Split.Train).Data.Take(320);
+        var train = SampleData.Train.Take(320);
         var config = new RunConfiguration { Settings = new TrainingSettings { Seed = 3 }, Epochs = 1 };
         using var engine = new IlgpuEngine(gpu.Device, config.Settings);
         new Trainer(engine).Run(train, config, _temp.Path, null, NullTrainingObserver.Instance, CancellationToken.None);

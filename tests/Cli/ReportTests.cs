@@ -17,7 +17,7 @@ public sealed partial class ReportTests : IDisposable
     public void Dispose() => _temp.Dispose();
 
     private static readonly LabeledImages TestSample =
-        FashionMnist.Load(DataLocator.Locate(RepoPaths.Sample, [Split.Test]), Split.Test).Data;
+        SampleData.Test;
 
     private RunRecord Run(bool evaluated)
     {

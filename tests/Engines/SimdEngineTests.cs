@@ -18,7 +18,7 @@ public sealed class SimdEngineTests(CpuDeviceFixture gpu) : IDisposable
     public void Dispose() => _temp.Dispose();
 
     private static readonly LabeledImages Sample =
-        FashionMnist.Load(DataLocator.Locate(RepoPaths.Sample, [Split.Train]), Split.Train).Data;
+        SampleData.Train;
 
     private static readonly RunConfiguration Config = new() { Settings = new TrainingSettings { Seed = 11 }, Epochs = 2, ValidationSplit = 0.25 };
 
@@ -28,17 +28,6 @@ public sealed class SimdEngineTests(CpuDeviceFixture gpu) : IDisposable
         new Trainer(engine) { ProgressInterval = TimeSpan.Zero }.Run(Sample.Take(512), Config, directory, resume,
             observer ?? NullTrainingObserver.Instance, cancel);
         return engine.ReadState();
-    }
-
-    private sealed class CancelAfter(int samples, CancellationTokenSource source) : ITrainingObserver
-    {
-        public void EpochStarted(int epoch, int epochs, int n, int position) { }
-        public void Progress(int epoch, int done, int n, EpochTotals totals, double rate)
-        {
-            if (epoch == 2 && done >= samples)
-                source.Cancel();
-        }
-        public void EpochFinished(EpochMetrics metrics) { }
     }
 
     [Fact]
@@ -54,7 +43,7 @@ public sealed class SimdEngineTests(CpuDeviceFixture gpu) : IDisposable
         var interrupted = Path.Combine(_temp.Path, "interrupted");
         using (var first = new SimdEngine(Config.Settings))
         using (var cancel = new CancellationTokenSource())
-            Train(first, interrupted, null, new CancelAfter(100, cancel), cancel.Token);
+            Train(first, interrupted, null, new CancelAt(2, 100, cancel), cancel.Token);
         var (state, info) = Checkpoint.Load(Checkpoint.PathOf(interrupted, "last"));
         Assert.Equal(1, info!.Epoch);
         using var resumed = new SimdEngine(info.Config.Settings);
@@ -70,7 +59,7 @@ public sealed class SimdEngineTests(CpuDeviceFixture gpu) : IDisposable
         using var simd = new SimdEngine(Config.Settings);
         Train(simd, _temp.Path);
         var (state, _) = Checkpoint.Load(Checkpoint.PathOf(_temp.Path, "last"));
-        var test = FashionMnist.Load(DataLocator.Locate(RepoPaths.Sample, [Split.Test]), Split.Test).Data;
+        var test = SampleData.Test;
 
         using var ilgpu = new IlgpuEngine(gpu.Device, Config.Settings);
         ilgpu.LoadState(state);

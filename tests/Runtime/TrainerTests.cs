@@ -16,25 +16,13 @@ public sealed class TrainerTests(CpuDeviceFixture gpu) : IDisposable
     public void Dispose() => _temp.Dispose();
 
     private static readonly LabeledImages Sample =
-        FashionMnist.Load(DataLocator.Locate(RepoPaths.Sample, [Split.Train]), Split.Train).Data;
+        SampleData.Train;
 
     private static RunConfiguration Config(int epochs, double learningRate = 1e-3) => new()
     {
         Settings = new TrainingSettings { BatchSize = 32, Seed = 5, LearningRate = learningRate },
         Epochs = epochs, ValidationSplit = 0.25,
     };
-
-    /// <summary>Cancels the run once it has trained <paramref name="samples"/> samples of epoch <paramref name="epoch"/>.</summary>
-    private sealed class CancelAt(int epoch, int samples, CancellationTokenSource source) : ITrainingObserver
-    {
-        public void EpochStarted(int e, int epochs, int n, int position) { }
-        public void Progress(int e, int done, int n, EpochTotals totals, double rate)
-        {
-            if (e == epoch && done >= samples)
-                source.Cancel();
-        }
-        public void EpochFinished(EpochMetrics metrics) { }
-    }
 
     [Fact]
     public void Training_on_the_sample_lowers_the_loss_and_beats_chance()
