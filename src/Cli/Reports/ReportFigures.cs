@@ -141,6 +141,7 @@ public static class ReportFigures
         using var font = new SKFont(SKTypeface.Default, 12);
         using var ink = new SKPaint { Color = SKColors.Black, IsAntialias = true };
         using var wrong = new SKPaint { Color = new SKColor(0xB0, 0x20, 0x20), IsAntialias = true };
+        using var pixel = new SKPaint();
         for (var n = 0; n < items.Count; n++)
         {
             var item = items[n];
@@ -151,7 +152,7 @@ public static class ReportFigures
                 for (var x = 0; x < 28; x++)
                 {
                     var v = testSet.Pixels[item.Index * 784 + y * 28 + x];
-                    using var pixel = new SKPaint { Color = new SKColor(v, v, v) };
+                    pixel.Color = new SKColor(v, v, v);
                     canvas.DrawRect(x0 + x * scale, y0 + y * scale, scale, scale, pixel);
                 }
             }

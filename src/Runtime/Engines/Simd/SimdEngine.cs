@@ -195,7 +195,8 @@ public sealed class SimdEngine : IEngine, IEngineInspection
         });
     }
 
-    private ParallelOptions Options => new() { MaxDegreeOfParallelism = _parallelism };
+    private ParallelOptions Options => _options ??= new ParallelOptions { MaxDegreeOfParallelism = _parallelism };
+    private ParallelOptions? _options;
 
     private void AddBias(float[] y, int rows, int columns, int biasOffset, bool relu)
     {
