@@ -28,8 +28,6 @@ public sealed class SimdEngine : IEngine, IEngineInspection
     private readonly float[] _parameters, _gradients, _m, _v;
     private readonly float[] _x, _pool, _hidden, _logits, _dLogits, _dHidden, _dPool, _convPartials;
     private readonly int[] _labels, _argmax;
-    private readonly Vector256<float>[] _convWeightVectors = new Vector256<float>[Taps * Filters / 8];
-    private readonly Vector256<float>[] _convBiasVectors = new Vector256<float>[Filters / 8];
     private long _step;
     private HostDataset? _epochData;
     private int[] _order = [];
@@ -163,174 +161,57 @@ public sealed class SimdEngine : IEngine, IEngineInspection
         }
     });
 
+    private static readonly ConvShape ImageShape = new(1, 1, Filters, Side, Side, ModelArchitecture.KernelSize);
+
     private void Forward(int batch, DropoutParameters dropout)
     {
         Phase("ConvBlock.Forward", () =>
         {
-            // Weights by tap, so one tap of all 32 filters is four vectors; the bias likewise.
-            var w = Parameter("conv1.weight");
-            Span<float> lanes = stackalloc float[8];
-            for (var t = 0; t < Taps; t++)
-            {
-                for (var v = 0; v < Filters / 8; v++)
-                {
-                    for (var l = 0; l < 8; l++)
-                        lanes[l] = w[(v * 8 + l) * Taps + t];
-                    _convWeightVectors[t * 4 + v] = Vector256.Create<float>(lanes);
-                }
-            }
-            for (var v = 0; v < Filters / 8; v++)
-                _convBiasVectors[v] = Vector256.Create<float>(Parameter("conv1.bias").Slice(v * 8, 8));
-            Parallel.For(0, batch, Options, n => ConvBlockForward(n, dropout));
+            var (w, b) = (Offset("conv1.weight"), Offset("conv1.bias"));
+            Parallel.For(0, batch, Options, n => SimdConvBlock.Forward(_x.AsSpan(n * Pixels, Pixels),
+                _parameters.AsSpan(w, Filters * Taps), _parameters.AsSpan(b, Filters), _pool.AsSpan(n * Flat, Flat),
+                _argmax.AsSpan(n * Flat, Flat), ImageShape, dropout, n * Flat));
         });
-        Phase("Dense1.Forward", () =>
-        {
-            SimdGemm.MultiplyNT(_pool, 0, _parameters, Offset("dense1.weight"), _hidden, 0, batch, Hidden, Flat, _parallelism);
-            AddBias(_hidden, batch, Hidden, Offset("dense1.bias"), relu: true);
-        });
-        Phase("Dense2.Forward", () =>
-        {
-            SimdGemm.MultiplyNT(_hidden, 0, _parameters, Offset("dense2.weight"), _logits, 0, batch, Classes, Hidden, 1);
-            AddBias(_logits, batch, Classes, Offset("dense2.bias"), relu: false);
-        });
+        Phase("Dense1.Forward", () => SimdDense.Forward(Matrix.RowMajor(_pool, Flat), Matrix.RowMajor(_parameters, Flat, Offset("dense1.weight")),
+            Parameter("dense1.bias"), _hidden, new DenseShape(batch, Flat, Hidden), relu: true, _parallelism));
+        Phase("Dense2.Forward", () => SimdDense.Forward(Matrix.RowMajor(_hidden, Hidden), Matrix.RowMajor(_parameters, Hidden, Offset("dense2.weight")),
+            Parameter("dense2.bias"), _logits, new DenseShape(batch, Hidden, Classes), relu: false, 1));
     }
 
     private ParallelOptions Options => _options ??= new ParallelOptions { MaxDegreeOfParallelism = _parallelism };
     private ParallelOptions? _options;
 
-    private void AddBias(float[] y, int rows, int columns, int biasOffset, bool relu)
-    {
-        for (var r = 0; r < rows; r++)
-        {
-            for (var c = 0; c < columns; c++)
-            {
-                var v = y[r * columns + c] + _parameters[biasOffset + c];
-                y[r * columns + c] = relu && v < 0f ? 0f : v;
-            }
-        }
-    }
-
-    /// <summary>
-    /// One image through conv + ReLU + 2x2 max-pool + dropout. For each pooled position the conv outputs of its four
-    /// window cells are computed for all 32 filters at once (filters across the lanes of four vectors, bias + taps in
-    /// order); ReLU, the maximum and its first argmax are taken across lanes with compares and selects.
-    /// </summary>
-    private void ConvBlockForward(int n, DropoutParameters dropout)
-    {
-        var x = _x.AsSpan(n * Pixels, Pixels);
-        var w = _convWeightVectors;
-        var b0 = _convBiasVectors[0];
-        var b1 = _convBiasVectors[1];
-        var b2 = _convBiasVectors[2];
-        var b3 = _convBiasVectors[3];
-        Span<float> best = stackalloc float[Filters];
-        Span<int> which = stackalloc int[Filters];
-        for (var py = 0; py < Pooled; py++)
-        {
-            for (var px = 0; px < Pooled; px++)
-            {
-                Vector256<float> m0 = default, m1 = default, m2 = default, m3 = default;
-                Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default;
-                for (var d = 0; d < 4; d++)
-                {
-                    var (v0, v1, v2, v3) = (b0, b1, b2, b3);
-                    var top = (2 * py + d / 2) * Side + 2 * px + d % 2;
-                    for (var t = 0; t < Taps; t++)
-                    {
-                        var xv = Vector256.Create(x[top + t / 3 * Side + t % 3]);
-                        v0 = Vector256.FusedMultiplyAdd(xv, w[4 * t], v0);
-                        v1 = Vector256.FusedMultiplyAdd(xv, w[4 * t + 1], v1);
-                        v2 = Vector256.FusedMultiplyAdd(xv, w[4 * t + 2], v2);
-                        v3 = Vector256.FusedMultiplyAdd(xv, w[4 * t + 3], v3);
-                    }
-                    (v0, v1, v2, v3) = (Vector256.Max(v0, Vector256<float>.Zero), Vector256.Max(v1, Vector256<float>.Zero),
-                        Vector256.Max(v2, Vector256<float>.Zero), Vector256.Max(v3, Vector256<float>.Zero));
-                    if (d == 0)
-                    {
-                        (m0, m1, m2, m3) = (v0, v1, v2, v3);
-                        continue;
-                    }
-                    var cell = Vector256.Create(d);
-                    Take(ref m0, ref a0, v0, cell);
-                    Take(ref m1, ref a1, v1, cell);
-                    Take(ref m2, ref a2, v2, cell);
-                    Take(ref m3, ref a3, v3, cell);
-                }
-                m0.CopyTo(best); m1.CopyTo(best[8..]); m2.CopyTo(best[16..]); m3.CopyTo(best[24..]);
-                a0.CopyTo(which); a1.CopyTo(which[8..]); a2.CopyTo(which[16..]); a3.CopyTo(which[24..]);
-                for (var co = 0; co < Filters; co++)
-                {
-                    var i = n * Flat + (co * Pooled + py) * Pooled + px;
-                    _pool[i] = dropout.Keeps(i) ? best[co] * dropout.Scale : 0f;
-                    _argmax[i] = which[co];
-                }
-            }
-        }
-    }
-
-    /// <summary>Where v is strictly greater (a later cell never wins a tie), it becomes the maximum and cell the argmax.</summary>
-    private static void Take(ref Vector256<float> max, ref Vector256<int> argmax, Vector256<float> v, Vector256<int> cell)
-    {
-        var greater = Vector256.GreaterThan(v, max);
-        max = Vector256.ConditionalSelect(greater, v, max);
-        argmax = Vector256.ConditionalSelect(greater.AsInt32(), cell, argmax);
-    }
-
     private void Loss(int batch, int start) => Phase("SoftmaxCrossEntropy", () =>
-    {
-        var scale = 1f / batch;
-        for (var n = 0; n < batch; n++)
-        {
-            var z = _logits.AsSpan(n * Classes, Classes);
-            var label = _labels[n];
-            var max = z[0];
-            var best = 0;
-            for (var c = 1; c < Classes; c++)
-                if (z[c] > max) { max = z[c]; best = c; }
-            var sum = 0f;
-            for (var c = 0; c < Classes; c++)
-                sum += MathF.Exp(z[c] - max);
-            var logSum = MathF.Log(sum);
-            for (var c = 0; c < Classes; c++)
-            {
-                var p = MathF.Exp(z[c] - max - logSum);
-                _dLogits[n * Classes + c] = (c == label ? p - 1f : p) * scale;
-            }
-            _sampleLoss[start + n] = logSum - (z[label] - max);
-            _sampleCorrect[start + n] = best == label ? 1 : 0;
-        }
-    });
+        SimdSoftmaxCrossEntropy.ForwardBackward(_logits, _labels, _dLogits, _sampleLoss.AsSpan(start, batch),
+            _sampleCorrect.AsSpan(start, batch), new LossShape(batch, Classes)));
 
     private void Backward(int batch, DropoutParameters dropout)
     {
         Phase("Dense2.Backward", () =>
         {
-            // dW2 = dLogitsᵀ·hidden, db2 = Σ dLogits, dHidden = dLogits·W2 masked by dense1's ReLU.
-            SimdGemm.MultiplyNN(Matrix.Transposed(_dLogits, Classes), Matrix.RowMajor(_hidden, Hidden), _gradients, Offset("dense2.weight"), Classes, Hidden, batch, 1);
-            ColumnSums(_dLogits, batch, Classes, Offset("dense2.bias"));
-            SimdGemm.MultiplyNN(Matrix.RowMajor(_dLogits, Classes), Matrix.RowMajor(_parameters, Hidden, Offset("dense2.weight")), _dHidden, 0, batch, Hidden, Classes, 1);
-            for (var i = 0; i < batch * Hidden; i++)
-                if (!(_hidden[i] > 0f))
-                    _dHidden[i] = 0f;
+            var s = new DenseShape(batch, Hidden, Classes);
+            SimdDense.BackwardParameters(_dLogits, _hidden, _gradients, Offset("dense2.weight"), Gradient("dense2.bias"), s, 1);
+            SimdDense.BackwardInput(_dLogits, Matrix.RowMajor(_parameters, Hidden, Offset("dense2.weight")), _dHidden, _hidden, s, 1);
         });
+        var dense1 = new DenseShape(batch, Flat, Hidden);
         Phase("Dense1.BackwardParameters", () =>
-        {
-            SimdGemm.MultiplyNN(Matrix.Transposed(_dHidden, Hidden), Matrix.RowMajor(_pool, Flat), _gradients, Offset("dense1.weight"), Hidden, Flat, batch, _parallelism);
-            ColumnSums(_dHidden, batch, Hidden, Offset("dense1.bias"));
-        });
+            SimdDense.BackwardParameters(_dHidden, _pool, _gradients, Offset("dense1.weight"), Gradient("dense1.bias"), dense1, _parallelism));
         Phase("Dense1.BackwardInput", () =>
-            SimdGemm.MultiplyNN(Matrix.RowMajor(_dHidden, Hidden), Matrix.RowMajor(_parameters, Flat, Offset("dense1.weight")), _dPool, 0, batch, Flat, Hidden, _parallelism));
+            SimdDense.BackwardInput(_dHidden, Matrix.RowMajor(_parameters, Flat, Offset("dense1.weight")), _dPool, [], dense1, _parallelism));
         Phase("ConvBlock.BackwardParameters", () =>
         {
-            // Per-image partial gradients in parallel, added in image order.
-            Parallel.For(0, batch, Options, n => ConvBlockBackward(n, dropout));
-            var dw = _gradients.AsSpan(Offset("conv1.weight"), Filters * Taps);
-            var db = _gradients.AsSpan(Offset("conv1.bias"), Filters);
+            // Per-image partial gradients in parallel, added in image order: the bits do not depend on the core count.
+            var length = SimdConvBlock.PartialLength(ImageShape);
+            Parallel.For(0, batch, Options, n => SimdConvBlock.BackwardParameters(_x.AsSpan(n * Pixels, Pixels),
+                _pool.AsSpan(n * Flat, Flat), _argmax.AsSpan(n * Flat, Flat), _dPool.AsSpan(n * Flat, Flat),
+                _convPartials.AsSpan(n * length, length), ImageShape, dropout));
+            var dw = Gradient("conv1.weight");
+            var db = Gradient("conv1.bias");
             dw.Clear();
             db.Clear();
             for (var n = 0; n < batch; n++)
             {
-                var partial = _convPartials.AsSpan(n * Filters * (Taps + 1), Filters * (Taps + 1));
+                var partial = _convPartials.AsSpan(n * length, length);
                 for (var co = 0; co < Filters; co++)
                 {
                     for (var t = 0; t < Taps; t++)
@@ -341,75 +222,9 @@ public sealed class SimdEngine : IEngine, IEngineInspection
         });
     }
 
-    private void ColumnSums(float[] dy, int rows, int columns, int target)
-    {
-        for (var c = 0; c < columns; c++)
-        {
-            var sum = 0f;
-            for (var r = 0; r < rows; r++)
-                sum += dy[r * columns + c];
-            _gradients[target + c] = sum;
-        }
-    }
+    private Span<float> Gradient(string name) => _gradients.AsSpan(_model[name].Offset, _model[name].Length);
 
-    /// <summary>Input offsets of the 3x3 taps from a window's top-left pixel.</summary>
-    private static readonly int[] TapOffsets = Enumerable.Range(0, Taps).Select(t => t / 3 * Side + t % 3).ToArray();
-
-    /// <summary>One image's conv gradients: each kept, positive pooled output sends dy·scale to its argmax position.</summary>
-    private void ConvBlockBackward(int n, DropoutParameters dropout)
-    {
-        var partial = _convPartials.AsSpan(n * Filters * (Taps + 1), Filters * (Taps + 1));
-        var x = _x.AsSpan(n * Pixels, Pixels);
-        var offsets = TapOffsets.AsSpan();
-        Span<float> sums = stackalloc float[Taps + 1];
-        for (var co = 0; co < Filters; co++)
-        {
-            sums.Clear();
-            var plane = n * Flat + co * Pooled * Pooled;
-            for (var py = 0; py < Pooled; py++)
-            {
-                for (var px = 0; px < Pooled; px++)
-                {
-                    var i = plane + py * Pooled + px;
-                    if (!(_pool[i] > 0f))
-                        continue;
-                    var g = _dPool[i] * dropout.Scale;
-                    var a = _argmax[i];
-                    var window = x.Slice((2 * py + (a >> 1)) * Side + 2 * px + (a & 1));
-                    for (var t = 0; t < Taps; t++)
-                        sums[t] += g * window[offsets[t]];
-                    sums[Taps] += g;
-                }
-            }
-            sums.CopyTo(partial.Slice(co * (Taps + 1)));
-        }
-    }
-
-    /// <summary>The Keras-form Adam step as AdamKernels.Update, vectorised, over parameter chunks in parallel.</summary>
-    private void Adam(AdamParameters a) => Phase("Adam", () =>
-    {
-        const int chunk = 1 << 14;
-        var total = _parameters.Length;
-        Parallel.For(0, (total + chunk - 1) / chunk, Options, c =>
-        {
-            var begin = c * chunk;
-            var end = Math.Min(total, begin + chunk);
-            var (b1, b2, ob1, ob2) = (Vector256.Create(a.Beta1), Vector256.Create(a.Beta2), Vector256.Create(1f - a.Beta1), Vector256.Create(1f - a.Beta2));
-            var (lr, eps) = (Vector256.Create(a.StepSize), Vector256.Create(a.Epsilon));
-            var i = begin;
-            for (; i + 8 <= end; i += 8)
-            {
-                var g = Vector256.Create<float>(_gradients.AsSpan(i));
-                var m = b1 * Vector256.Create<float>(_m.AsSpan(i)) + ob1 * g;
-                var v = b2 * Vector256.Create<float>(_v.AsSpan(i)) + ob2 * g * g;
-                m.CopyTo(_m.AsSpan(i));
-                v.CopyTo(_v.AsSpan(i));
-                (Vector256.Create<float>(_parameters.AsSpan(i)) - lr * m / (Vector256.Sqrt(v) + eps)).CopyTo(_parameters.AsSpan(i));
-            }
-            for (; i < end; i++)
-                a.Apply(_gradients[i], ref _m[i], ref _v[i], ref _parameters[i]);
-        });
-    });
+    private void Adam(AdamParameters a) => Phase("Adam", () => SimdAdam.Update(_parameters, _gradients, _m, _v, a, Options));
 
     float[] IEngineInspection.Inspect(string name, int length)
     {

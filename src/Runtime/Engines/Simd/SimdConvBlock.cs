@@ -1,0 +1,293 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using FashionGpu.Kernels;
+
+namespace FashionGpu.Runtime.Engines.Simd;
+
+/// <summary>
+/// The fused conv block of <see cref="ConvBlockKernels"/> (conv + bias + ReLU + 2x2 max-pool + dropout, and its
+/// parameter gradients) on the host, one image per call. The model's shape (one input channel, 3x3 kernel, pooled rows
+/// of at least 8) runs vectorised across 8 neighbouring pooled columns: the image is split into its even and odd
+/// columns so that each of the 16 inputs of a window row strip is one contiguous load. Other shapes run a scalar
+/// loop. Pooled output i of image n is element n·outputs + i of the dropout stream, as on the device.
+/// </summary>
+public static class SimdConvBlock
+{
+    private const int Lanes = 8;
+    private const int MaxSplitPixels = 4096;
+
+    public static int Outputs(ConvShape s) => s.OutChannels * ConvBlockKernels.PooledHeight(s) * ConvBlockKernels.PooledWidth(s);
+
+    /// <summary>Floats of one image's parameter-gradient partial: per filter, its taps then its bias.</summary>
+    public static int PartialLength(ConvShape s) => s.OutChannels * (s.Taps + 1);
+
+    private static bool Vectorised(ConvShape s) =>
+        Vector256.IsHardwareAccelerated && s.InChannels == 1 && s.KernelSize == 3
+        && ConvBlockKernels.PooledWidth(s) >= Lanes && s.Height * s.Width <= MaxSplitPixels;
+
+    /// <summary>One image x [In, H, W] → y [Out, H'/2, W'/2] and argmax (0..3 within each window, first maximum).</summary>
+    public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> y,
+        Span<int> argmax, ConvShape s, DropoutParameters dropout, int firstElement)
+    {
+        var outputs = Outputs(s);
+        if (Vectorised(s))
+            ForwardVectorised(x, weight, bias, y, argmax, s);
+        else
+            ForwardScalar(x, weight, bias, y, argmax, s);
+        SimdDropout.Apply(y[..outputs], firstElement, dropout);
+    }
+
+    /// <summary>
+    /// One image's weight and bias gradients into <paramref name="partial"/> (see <see cref="PartialLength"/>): each
+    /// kept, positive pooled output sends dy·scale to the conv output it came from.
+    /// </summary>
+    public static void BackwardParameters(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<int> argmax,
+        ReadOnlySpan<float> dy, Span<float> partial, ConvShape s, DropoutParameters dropout)
+    {
+        if (Vectorised(s))
+            BackwardVectorised(x, y, argmax, dy, partial, s, dropout.Scale);
+        else
+            BackwardScalar(x, y, argmax, dy, partial, s, dropout.Scale);
+    }
+
+    /// <summary>Pooled columns 0, 8, 16, … and, when the width is not a multiple of 8, a last strip ending at the edge.</summary>
+    private static int StripCount(int pooledWidth) => (pooledWidth + Lanes - 1) / Lanes;
+
+    private static int StripStart(int strip, int pooledWidth) => Math.Min(strip * Lanes, pooledWidth - Lanes);
+
+    /// <summary>Even columns of every row, then odd columns, each row padded to the same stride.</summary>
+    private static int SplitColumns(ReadOnlySpan<float> x, ConvShape s, Span<float> split)
+    {
+        var stride = (s.Width + 1) / 2;
+        var odd = s.Height * stride;
+        for (var r = 0; r < s.Height; r++)
+        {
+            var row = x.Slice(r * s.Width, s.Width);
+            for (var c = 0; c < s.Width; c++)
+                split[(c & 1) * odd + r * stride + (c >> 1)] = row[c];
+        }
+        return stride;
+    }
+
+    /// <summary>
+    /// The 16 inputs of pooled columns p0..p0+7 of pooled row py: input row 2py + k (k = 0..3) shifted by c = 0..3
+    /// columns, i.e. x[2py + k, 2(p0 + lane) + c].
+    /// </summary>
+    [StructLayout(LayoutKind.Auto)]
+    private struct Window
+    {
+        public Vector256<float> R00, R01, R02, R03, R10, R11, R12, R13, R20, R21, R22, R23, R30, R31, R32, R33;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Window Load(ref float even, ref float odd, int stride, int py, int p0)
+        {
+            var w = default(Window);
+            var at = (nuint)(2 * py * stride + p0);
+            var next = (nuint)stride;
+            w.R00 = Vector256.LoadUnsafe(ref even, at); w.R01 = Vector256.LoadUnsafe(ref odd, at);
+            w.R02 = Vector256.LoadUnsafe(ref even, at + 1); w.R03 = Vector256.LoadUnsafe(ref odd, at + 1);
+            at += next;
+            w.R10 = Vector256.LoadUnsafe(ref even, at); w.R11 = Vector256.LoadUnsafe(ref odd, at);
+            w.R12 = Vector256.LoadUnsafe(ref even, at + 1); w.R13 = Vector256.LoadUnsafe(ref odd, at + 1);
+            at += next;
+            w.R20 = Vector256.LoadUnsafe(ref even, at); w.R21 = Vector256.LoadUnsafe(ref odd, at);
+            w.R22 = Vector256.LoadUnsafe(ref even, at + 1); w.R23 = Vector256.LoadUnsafe(ref odd, at + 1);
+            at += next;
+            w.R30 = Vector256.LoadUnsafe(ref even, at); w.R31 = Vector256.LoadUnsafe(ref odd, at);
+            w.R32 = Vector256.LoadUnsafe(ref even, at + 1); w.R33 = Vector256.LoadUnsafe(ref odd, at + 1);
+            return w;
+        }
+    }
+
+    private static void ForwardVectorised(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
+        Span<float> y, Span<int> argmax, ConvShape s)
+    {
+        var (ph, pw) = (ConvBlockKernels.PooledHeight(s), ConvBlockKernels.PooledWidth(s));
+        Span<float> split = stackalloc float[2 * s.Height * ((s.Width + 1) / 2)];
+        var stride = SplitColumns(x, s, split);
+        ref var even = ref MemoryMarshal.GetReference(split);
+        ref var odd = ref Unsafe.Add(ref even, s.Height * stride);
+        ref var wr = ref MemoryMarshal.GetReference(weight);
+        ref var yr = ref MemoryMarshal.GetReference(y);
+        ref var ar = ref MemoryMarshal.GetReference(argmax);
+        var zero = Vector256<float>.Zero;
+        var (one, two, three) = (Vector256.Create(1), Vector256.Create(2), Vector256.Create(3));
+        for (var py = 0; py < ph; py++)
+        {
+            for (var strip = 0; strip < StripCount(pw); strip++)
+            {
+                var p0 = StripStart(strip, pw);
+                var r = Window.Load(ref even, ref odd, stride, py, p0);
+                for (var co = 0; co < s.OutChannels; co++)
+                {
+                    ref var wc = ref Unsafe.Add(ref wr, co * 9);
+                    var b = Vector256.Create(bias[co]);
+                    var (w0, w1, w2) = (Vector256.Create(wc), Vector256.Create(Unsafe.Add(ref wc, 1)), Vector256.Create(Unsafe.Add(ref wc, 2)));
+                    var (w3, w4, w5) = (Vector256.Create(Unsafe.Add(ref wc, 3)), Vector256.Create(Unsafe.Add(ref wc, 4)), Vector256.Create(Unsafe.Add(ref wc, 5)));
+                    var (w6, w7, w8) = (Vector256.Create(Unsafe.Add(ref wc, 6)), Vector256.Create(Unsafe.Add(ref wc, 7)), Vector256.Create(Unsafe.Add(ref wc, 8)));
+                    // Window cell (dy, dx) reads input row dy + ky shifted by dx + kx; bias first, then taps in order.
+                    var c0 = Taps(b, r.R00, r.R01, r.R02, r.R10, r.R11, r.R12, r.R20, r.R21, r.R22, w0, w1, w2, w3, w4, w5, w6, w7, w8);
+                    var c1 = Taps(b, r.R01, r.R02, r.R03, r.R11, r.R12, r.R13, r.R21, r.R22, r.R23, w0, w1, w2, w3, w4, w5, w6, w7, w8);
+                    var c2 = Taps(b, r.R10, r.R11, r.R12, r.R20, r.R21, r.R22, r.R30, r.R31, r.R32, w0, w1, w2, w3, w4, w5, w6, w7, w8);
+                    var c3 = Taps(b, r.R11, r.R12, r.R13, r.R21, r.R22, r.R23, r.R31, r.R32, r.R33, w0, w1, w2, w3, w4, w5, w6, w7, w8);
+                    var max = Vector256.Max(c0, zero);
+                    var which = Vector256<int>.Zero;
+                    Take(ref max, ref which, Vector256.Max(c1, zero), one);
+                    Take(ref max, ref which, Vector256.Max(c2, zero), two);
+                    Take(ref max, ref which, Vector256.Max(c3, zero), three);
+                    var at = (nuint)((co * ph + py) * pw + p0);
+                    max.StoreUnsafe(ref yr, at);
+                    which.StoreUnsafe(ref ar, at);
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Taps(Vector256<float> bias,
+        Vector256<float> x0, Vector256<float> x1, Vector256<float> x2, Vector256<float> x3, Vector256<float> x4,
+        Vector256<float> x5, Vector256<float> x6, Vector256<float> x7, Vector256<float> x8,
+        Vector256<float> w0, Vector256<float> w1, Vector256<float> w2, Vector256<float> w3, Vector256<float> w4,
+        Vector256<float> w5, Vector256<float> w6, Vector256<float> w7, Vector256<float> w8)
+    {
+        var c = Vector256.FusedMultiplyAdd(x0, w0, bias);
+        c = Vector256.FusedMultiplyAdd(x1, w1, c);
+        c = Vector256.FusedMultiplyAdd(x2, w2, c);
+        c = Vector256.FusedMultiplyAdd(x3, w3, c);
+        c = Vector256.FusedMultiplyAdd(x4, w4, c);
+        c = Vector256.FusedMultiplyAdd(x5, w5, c);
+        c = Vector256.FusedMultiplyAdd(x6, w6, c);
+        c = Vector256.FusedMultiplyAdd(x7, w7, c);
+        return Vector256.FusedMultiplyAdd(x8, w8, c);
+    }
+
+    /// <summary>Where v is strictly greater (a later cell never wins a tie), it becomes the maximum and cell the argmax.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Take(ref Vector256<float> max, ref Vector256<int> argmax, Vector256<float> v, Vector256<int> cell)
+    {
+        var greater = Vector256.GreaterThan(v, max);
+        max = Vector256.ConditionalSelect(greater, v, max);
+        argmax = Vector256.ConditionalSelect(greater.AsInt32(), cell, argmax);
+    }
+
+    /// <summary>
+    /// Per filter, ten 8-lane sums (nine taps and the bias) over every strip, reduced across lanes at the end. The
+    /// input under tap t of each output is picked from the four window cells by its argmax. Lanes of the last strip that
+    /// an earlier strip already covered carry no gradient.
+    /// </summary>
+    private static void BackwardVectorised(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<int> argmax,
+        ReadOnlySpan<float> dy, Span<float> partial, ConvShape s, float scale)
+    {
+        var (ph, pw) = (ConvBlockKernels.PooledHeight(s), ConvBlockKernels.PooledWidth(s));
+        Span<float> split = stackalloc float[2 * s.Height * ((s.Width + 1) / 2)];
+        var stride = SplitColumns(x, s, split);
+        ref var even = ref MemoryMarshal.GetReference(split);
+        ref var odd = ref Unsafe.Add(ref even, s.Height * stride);
+        ref var yr = ref MemoryMarshal.GetReference(y);
+        ref var dyr = ref MemoryMarshal.GetReference(dy);
+        ref var ar = ref MemoryMarshal.GetReference(argmax);
+        var lane = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+        var (one, two, three) = (Vector256.Create(1), Vector256.Create(2), Vector256.Create(3));
+        var gradientScale = Vector256.Create(scale);
+        for (var co = 0; co < s.OutChannels; co++)
+        {
+            Vector256<float> t0 = default, t1 = default, t2 = default, t3 = default, t4 = default;
+            Vector256<float> t5 = default, t6 = default, t7 = default, t8 = default, tb = default;
+            for (var py = 0; py < ph; py++)
+            {
+                for (var strip = 0; strip < StripCount(pw); strip++)
+                {
+                    var p0 = StripStart(strip, pw);
+                    var at = (nuint)((co * ph + py) * pw + p0);
+                    var live = Vector256.GreaterThan(Vector256.LoadUnsafe(ref yr, at), Vector256<float>.Zero)
+                        & Vector256.GreaterThanOrEqual(lane, Vector256.Create(strip * Lanes - p0)).AsSingle();
+                    var g = Vector256.ConditionalSelect(live, Vector256.LoadUnsafe(ref dyr, at) * gradientScale, Vector256<float>.Zero);
+                    var a = Vector256.LoadUnsafe(ref ar, at);
+                    var (is1, is2, is3) = (Vector256.Equals(a, one).AsSingle(), Vector256.Equals(a, two).AsSingle(), Vector256.Equals(a, three).AsSingle());
+                    var r = Window.Load(ref even, ref odd, stride, py, p0);
+                    t0 = Vector256.FusedMultiplyAdd(g, Pick(r.R00, r.R01, r.R10, r.R11, is1, is2, is3), t0);
+                    t1 = Vector256.FusedMultiplyAdd(g, Pick(r.R01, r.R02, r.R11, r.R12, is1, is2, is3), t1);
+                    t2 = Vector256.FusedMultiplyAdd(g, Pick(r.R02, r.R03, r.R12, r.R13, is1, is2, is3), t2);
+                    t3 = Vector256.FusedMultiplyAdd(g, Pick(r.R10, r.R11, r.R20, r.R21, is1, is2, is3), t3);
+                    t4 = Vector256.FusedMultiplyAdd(g, Pick(r.R11, r.R12, r.R21, r.R22, is1, is2, is3), t4);
+                    t5 = Vector256.FusedMultiplyAdd(g, Pick(r.R12, r.R13, r.R22, r.R23, is1, is2, is3), t5);
+                    t6 = Vector256.FusedMultiplyAdd(g, Pick(r.R20, r.R21, r.R30, r.R31, is1, is2, is3), t6);
+                    t7 = Vector256.FusedMultiplyAdd(g, Pick(r.R21, r.R22, r.R31, r.R32, is1, is2, is3), t7);
+                    t8 = Vector256.FusedMultiplyAdd(g, Pick(r.R22, r.R23, r.R32, r.R33, is1, is2, is3), t8);
+                    tb += g;
+                }
+            }
+            var sums = partial.Slice(co * 10, 10);
+            (sums[0], sums[1], sums[2], sums[3], sums[4]) = (Vector256.Sum(t0), Vector256.Sum(t1), Vector256.Sum(t2), Vector256.Sum(t3), Vector256.Sum(t4));
+            (sums[5], sums[6], sums[7], sums[8], sums[9]) = (Vector256.Sum(t5), Vector256.Sum(t6), Vector256.Sum(t7), Vector256.Sum(t8), Vector256.Sum(tb));
+        }
+    }
+
+    /// <summary>The input under one tap for window cell 0 (top left), 1 (top right), 2 or 3 (bottom), per lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Pick(Vector256<float> cell0, Vector256<float> cell1, Vector256<float> cell2, Vector256<float> cell3,
+        Vector256<float> is1, Vector256<float> is2, Vector256<float> is3) =>
+        Vector256.ConditionalSelect(is3, cell3, Vector256.ConditionalSelect(is2, cell2, Vector256.ConditionalSelect(is1, cell1, cell0)));
+
+    private static void ForwardScalar(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
+        Span<float> y, Span<int> argmax, ConvShape s)
+    {
+        var (ph, pw, k) = (ConvBlockKernels.PooledHeight(s), ConvBlockKernels.PooledWidth(s), s.KernelSize);
+        Span<float> cells = stackalloc float[4];
+        for (var co = 0; co < s.OutChannels; co++)
+        {
+            for (var py = 0; py < ph; py++)
+            {
+                for (var px = 0; px < pw; px++)
+                {
+                    cells.Fill(bias[co]);
+                    for (var ci = 0; ci < s.InChannels; ci++)
+                    {
+                        for (var t = 0; t < k * k; t++)
+                        {
+                            var w = weight[(co * s.InChannels + ci) * k * k + t];
+                            var p = (ci * s.Height + 2 * py + t / k) * s.Width + 2 * px + t % k;
+                            cells[0] = MathF.FusedMultiplyAdd(x[p], w, cells[0]);
+                            cells[1] = MathF.FusedMultiplyAdd(x[p + 1], w, cells[1]);
+                            cells[2] = MathF.FusedMultiplyAdd(x[p + s.Width], w, cells[2]);
+                            cells[3] = MathF.FusedMultiplyAdd(x[p + s.Width + 1], w, cells[3]);
+                        }
+                    }
+                    var (best, which) = (MathF.Max(cells[0], 0f), 0);
+                    for (var d = 1; d < 4; d++)
+                    {
+                        var v = MathF.Max(cells[d], 0f);
+                        if (v > best)
+                            (best, which) = (v, d);
+                    }
+                    var i = (co * ph + py) * pw + px;
+                    (y[i], argmax[i]) = (best, which);
+                }
+            }
+        }
+    }
+
+    private static void BackwardScalar(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<int> argmax,
+        ReadOnlySpan<float> dy, Span<float> partial, ConvShape s, float scale)
+    {
+        var (ph, pw, k) = (ConvBlockKernels.PooledHeight(s), ConvBlockKernels.PooledWidth(s), s.KernelSize);
+        partial[..PartialLength(s)].Clear();
+        for (var co = 0; co < s.OutChannels; co++)
+        {
+            var sums = partial.Slice(co * (s.Taps + 1), s.Taps + 1);
+            for (var i = co * ph * pw; i < (co + 1) * ph * pw; i++)
+            {
+                if (!(y[i] > 0f))
+                    continue;
+                var g = dy[i] * scale;
+                var (py, px) = (i / pw % ph, i % pw);
+                var (oy, ox) = (2 * py + (argmax[i] >> 1), 2 * px + (argmax[i] & 1));
+                for (var ci = 0; ci < s.InChannels; ci++)
+                    for (var t = 0; t < k * k; t++)
+                        sums[ci * k * k + t] = MathF.FusedMultiplyAdd(g, x[(ci * s.Height + oy + t / k) * s.Width + ox + t % k], sums[ci * k * k + t]);
+                sums[s.Taps] += g;
+            }
+        }
+    }
+}

@@ -1,0 +1,60 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using FashionGpu.Kernels;
+
+namespace FashionGpu.Runtime.Engines.Simd;
+
+/// <summary>
+/// Inverted dropout with <see cref="DropoutParameters.Keeps"/>'s mask drawn eight elements at a time: the same
+/// SplitMix64 finaliser on 64-bit lanes, and u ≥ rate tested as an integer compare of the top 24 bits against
+/// ceil(rate·2²⁴), which is exact because u = bits·2⁻²⁴.
+/// </summary>
+public static class SimdDropout
+{
+    private const ulong Golden = 0x9E3779B97F4A7C15UL;
+
+    /// <summary>values[i] = kept(firstElement + i) ? values[i]·scale : 0.</summary>
+    public static void Apply(Span<float> values, int firstElement, DropoutParameters p)
+    {
+        if (p.Rate <= 0f)
+            return;
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref var v = ref MemoryMarshal.GetReference(values);
+            var scale = Vector256.Create(p.Scale);
+            for (; i + 8 <= values.Length; i += 8)
+            {
+                var kept = Keeps(p, firstElement + i);
+                Vector256.ConditionalSelect(kept, Vector256.LoadUnsafe(ref v, (nuint)i) * scale, Vector256<float>.Zero)
+                    .StoreUnsafe(ref v, (nuint)i);
+            }
+        }
+        for (; i < values.Length; i++)
+            values[i] = p.Keeps(firstElement + i) ? values[i] * p.Scale : 0f;
+    }
+
+    /// <summary>All-ones lanes where elements first..first+7 are kept.</summary>
+    public static Vector256<float> Keeps(DropoutParameters p, int first)
+    {
+        var key = Vector256.Create(p.Key);
+        var golden = Vector256.Create(Golden);
+        var threshold = Vector256.Create((ulong)Math.Ceiling(p.Rate * 16777216.0));
+        var low = Vector256.Create((ulong)first + 1, (ulong)first + 2, (ulong)first + 3, (ulong)first + 4);
+        var high = low + Vector256.Create(4UL);
+        var keepLow = Vector256.GreaterThanOrEqual(Mix(key + low * golden) >>> 40, threshold);
+        var keepHigh = Vector256.GreaterThanOrEqual(Mix(key + high * golden) >>> 40, threshold);
+        return Vector256.Narrow(keepLow, keepHigh).AsSingle();
+    }
+
+    /// <summary><see cref="CounterRng.Mix"/> on four lanes.</summary>
+    private static Vector256<ulong> Mix(Vector256<ulong> x)
+    {
+        x ^= x >>> 30;
+        x *= Vector256.Create(0xBF58476D1CE4E5B9UL);
+        x ^= x >>> 27;
+        x *= Vector256.Create(0x94D049BB133111EBUL);
+        x ^= x >>> 31;
+        return x;
+    }
+}

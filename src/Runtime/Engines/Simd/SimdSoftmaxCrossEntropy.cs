@@ -1,0 +1,32 @@
+using FashionGpu.Kernels;
+
+namespace FashionGpu.Runtime.Engines.Simd;
+
+/// <summary><see cref="SoftmaxCrossEntropyKernels.ForwardBackward"/> on the host, sample by sample, in the same order.</summary>
+public static class SimdSoftmaxCrossEntropy
+{
+    public static void ForwardBackward(ReadOnlySpan<float> logits, ReadOnlySpan<int> labels, Span<float> dLogits,
+        Span<float> loss, Span<int> correct, LossShape s)
+    {
+        for (var n = 0; n < s.Batch; n++)
+        {
+            var z = logits.Slice(n * s.Classes, s.Classes);
+            var label = labels[n];
+            var (max, best) = (z[0], 0);
+            for (var c = 1; c < s.Classes; c++)
+                if (z[c] > max)
+                    (max, best) = (z[c], c);
+            var sum = 0f;
+            for (var c = 0; c < s.Classes; c++)
+                sum += MathF.Exp(z[c] - max);
+            var logSum = MathF.Log(sum);
+            for (var c = 0; c < s.Classes; c++)
+            {
+                var p = MathF.Exp(z[c] - max - logSum);
+                dLogits[n * s.Classes + c] = (c == label ? p - 1f : p) * s.GradientScale;
+            }
+            loss[n] = logSum - (z[label] - max);
+            correct[n] = best == label ? 1 : 0;
+        }
+    }
+}
