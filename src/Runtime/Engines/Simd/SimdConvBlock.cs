@@ -51,6 +51,24 @@ public static class SimdConvBlock
             BackwardScalar(x, y, argmax, dy, partial, s, dropout.Scale);
     }
 
+    /// <summary>dW and db: the per-image partials of <paramref name="images"/> images added in image order.</summary>
+    public static void SumPartials(ReadOnlySpan<float> partials, int images, Span<float> dWeight, Span<float> dBias, ConvShape s)
+    {
+        var length = PartialLength(s);
+        dWeight.Clear();
+        dBias.Clear();
+        for (var n = 0; n < images; n++)
+        {
+            var partial = partials.Slice(n * length, length);
+            for (var co = 0; co < s.OutChannels; co++)
+            {
+                for (var t = 0; t < s.Taps; t++)
+                    dWeight[co * s.Taps + t] += partial[co * (s.Taps + 1) + t];
+                dBias[co] += partial[co * (s.Taps + 1) + s.Taps];
+            }
+        }
+    }
+
     /// <summary>Pooled columns 0, 8, 16, … and, when the width is not a multiple of 8, a last strip ending at the edge.</summary>
     private static int StripCount(int pooledWidth) => (pooledWidth + Lanes - 1) / Lanes;
 

@@ -3,15 +3,15 @@ using FashionGpu.Kernels;
 namespace FashionGpu.Runtime.Engines.Simd;
 
 /// <summary>
-/// <see cref="DenseKernels"/> on the host: x [Batch, In], weight [Out, In] (PyTorch's layout), bias [Out]; the
+/// <see cref="DenseKernels"/> on the host: x [Batch, In], weight [Out, In] (PyTorch's layout) at an offset in a parameter buffer, bias [Out]; the
 /// products run on <see cref="SimdGemm"/>, bias sums in batch order.
 /// </summary>
 public static class SimdDense
 {
     /// <summary>y = x·Wᵀ + b, then ReLU when <paramref name="relu"/>.</summary>
-    public static void Forward(Matrix x, Matrix weight, ReadOnlySpan<float> bias, float[] y, DenseShape s, bool relu, int parallelism)
+    public static void Forward(float[] x, float[] weights, int weightOffset, ReadOnlySpan<float> bias, float[] y, DenseShape s, bool relu, int parallelism)
     {
-        SimdGemm.MultiplyNT(x.Data, x.Offset, weight.Data, weight.Offset, y, 0, s.Batch, s.Outputs, s.Inputs, parallelism);
+        SimdGemm.MultiplyNT(x, 0, weights, weightOffset, y, 0, s.Batch, s.Outputs, s.Inputs, parallelism);
         for (var n = 0; n < s.Batch; n++)
         {
             var row = y.AsSpan(n * s.Outputs, s.Outputs);
@@ -24,9 +24,9 @@ public static class SimdDense
     }
 
     /// <summary>dx = dy·W, zeroed where <paramref name="reluMask"/> (the layer below's ReLU output) is not positive.</summary>
-    public static void BackwardInput(float[] dy, Matrix weight, float[] dx, ReadOnlySpan<float> reluMask, DenseShape s, int parallelism)
+    public static void BackwardInput(float[] dy, float[] weights, int weightOffset, float[] dx, ReadOnlySpan<float> reluMask, DenseShape s, int parallelism)
     {
-        SimdGemm.MultiplyNN(Matrix.RowMajor(dy, s.Outputs), weight, dx, 0, s.Batch, s.Inputs, s.Outputs, parallelism);
+        SimdGemm.MultiplyNN(Matrix.RowMajor(dy, s.Outputs), Matrix.RowMajor(weights, s.Inputs, weightOffset), dx, 0, s.Batch, s.Inputs, s.Outputs, parallelism);
         if (reluMask.IsEmpty)
             return;
         var values = dx.AsSpan(0, s.Batch * s.Inputs);

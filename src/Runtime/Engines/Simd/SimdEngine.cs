@@ -172,9 +172,9 @@ public sealed class SimdEngine : IEngine, IEngineInspection
                 _parameters.AsSpan(w, Filters * Taps), _parameters.AsSpan(b, Filters), _pool.AsSpan(n * Flat, Flat),
                 _argmax.AsSpan(n * Flat, Flat), ImageShape, dropout, n * Flat));
         });
-        Phase("Dense1.Forward", () => SimdDense.Forward(Matrix.RowMajor(_pool, Flat), Matrix.RowMajor(_parameters, Flat, Offset("dense1.weight")),
+        Phase("Dense1.Forward", () => SimdDense.Forward(_pool, _parameters, Offset("dense1.weight"),
             Parameter("dense1.bias"), _hidden, new DenseShape(batch, Flat, Hidden), relu: true, _parallelism));
-        Phase("Dense2.Forward", () => SimdDense.Forward(Matrix.RowMajor(_hidden, Hidden), Matrix.RowMajor(_parameters, Hidden, Offset("dense2.weight")),
+        Phase("Dense2.Forward", () => SimdDense.Forward(_hidden, _parameters, Offset("dense2.weight"),
             Parameter("dense2.bias"), _logits, new DenseShape(batch, Hidden, Classes), relu: false, 1));
     }
 
@@ -191,13 +191,13 @@ public sealed class SimdEngine : IEngine, IEngineInspection
         {
             var s = new DenseShape(batch, Hidden, Classes);
             SimdDense.BackwardParameters(_dLogits, _hidden, _gradients, Offset("dense2.weight"), Gradient("dense2.bias"), s, 1);
-            SimdDense.BackwardInput(_dLogits, Matrix.RowMajor(_parameters, Hidden, Offset("dense2.weight")), _dHidden, _hidden, s, 1);
+            SimdDense.BackwardInput(_dLogits, _parameters, Offset("dense2.weight"), _dHidden, _hidden, s, 1);
         });
         var dense1 = new DenseShape(batch, Flat, Hidden);
         Phase("Dense1.BackwardParameters", () =>
             SimdDense.BackwardParameters(_dHidden, _pool, _gradients, Offset("dense1.weight"), Gradient("dense1.bias"), dense1, _parallelism));
         Phase("Dense1.BackwardInput", () =>
-            SimdDense.BackwardInput(_dHidden, Matrix.RowMajor(_parameters, Flat, Offset("dense1.weight")), _dPool, [], dense1, _parallelism));
+            SimdDense.BackwardInput(_dHidden, _parameters, Offset("dense1.weight"), _dPool, [], dense1, _parallelism));
         Phase("ConvBlock.BackwardParameters", () =>
         {
             // Per-image partial gradients in parallel, added in image order: the bits do not depend on the core count.
@@ -205,20 +205,7 @@ public sealed class SimdEngine : IEngine, IEngineInspection
             Parallel.For(0, batch, Options, n => SimdConvBlock.BackwardParameters(_x.AsSpan(n * Pixels, Pixels),
                 _pool.AsSpan(n * Flat, Flat), _argmax.AsSpan(n * Flat, Flat), _dPool.AsSpan(n * Flat, Flat),
                 _convPartials.AsSpan(n * length, length), ImageShape, dropout));
-            var dw = Gradient("conv1.weight");
-            var db = Gradient("conv1.bias");
-            dw.Clear();
-            db.Clear();
-            for (var n = 0; n < batch; n++)
-            {
-                var partial = _convPartials.AsSpan(n * length, length);
-                for (var co = 0; co < Filters; co++)
-                {
-                    for (var t = 0; t < Taps; t++)
-                        dw[co * Taps + t] += partial[co * (Taps + 1) + t];
-                    db[co] += partial[co * (Taps + 1) + Taps];
-                }
-            }
+            SimdConvBlock.SumPartials(_convPartials, batch, Gradient("conv1.weight"), Gradient("conv1.bias"), ImageShape);
         });
     }
 
