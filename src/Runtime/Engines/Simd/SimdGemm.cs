@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -32,24 +33,84 @@ public static class SimdGemm
 
     /// <summary>
     /// C[M,N] = A[M,K]·B[K,N] with B row-major and C dense row-major (ldc = N); A read through its strides (so a
-    /// transposed A costs nothing). Vectorised along N in 4x16 register tiles; column panels run in parallel.
+    /// transposed A costs nothing). Vectorised along N in 8x16 register tiles over a packed copy of A (4x16 and 1x8 at the edges); column panels run in parallel.
     /// </summary>
     public static void MultiplyNN(Matrix a, Matrix b, float[] c, int cOffset, int m, int n, int k, int parallelism)
     {
         a.Require(m, k, nameof(a));
         b.Require(k, n, nameof(b));
         Matrix.RowMajor(c, n, cOffset).Require(m, n, nameof(c));
+        // A's rows in blocks of 8, each stored k-major (8 consecutive floats per k), so the micro-kernel's eight
+        // broadcasts per k are one cache line whatever A's strides.
+        var blocks = Vector256.IsHardwareAccelerated ? m / 8 : 0;
+        var packed = ArrayPool<float>.Shared.Rent(Math.Max(1, blocks * 8 * k));
+        for (var block = 0; block < blocks; block++)
+            for (var kk = 0; kk < k; kk++)
+                for (var r = 0; r < 8; r++)
+                    packed[(block * k + kk) * 8 + r] = a[block * 8 + r, kk];
         var panels = (n + Panel - 1) / Panel;
         Parallel.For(0, panels, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, p =>
         {
             var j0 = p * Panel;
             var j1 = Math.Min(n, j0 + Panel);
+            var tiled = j0 + (j1 - j0) / 16 * 16;
+            for (var block = 0; block < blocks; block++)
+                Rows8NN(packed, block * 8 * k, b, c, cOffset, n, k, block * 8, j0, tiled);
             var i = 0;
+            for (; i < blocks * 8; i += 4)
+                RowsNN(a, b, c, cOffset, n, k, i, 4, tiled, j1);
             for (; i + 4 <= m; i += 4)
                 RowsNN(a, b, c, cOffset, n, k, i, 4, j0, j1);
             for (; i < m; i++)
                 RowsNN(a, b, c, cOffset, n, k, i, 1, j0, j1);
         });
+        ArrayPool<float>.Shared.Return(packed);
+    }
+
+    /// <summary>C rows i0..i0+7, columns [j0, j1) (a multiple of 16 wide): 8x16 register tiles (16 accumulators).</summary>
+    private static void Rows8NN(float[] packed, int aOffset, Matrix b, float[] c, int cOffset, int n, int k, int i0, int j0, int j1)
+    {
+        ref var aRef = ref MemoryMarshal.GetArrayDataReference(packed);
+        ref var bRef = ref MemoryMarshal.GetArrayDataReference(b.Data);
+        ref var cRef = ref MemoryMarshal.GetArrayDataReference(c);
+        for (var j = j0; j + 16 <= j1; j += 16)
+        {
+            Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
+            Vector256<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
+            var bi = (nuint)(b.Offset + j);
+            var ai = (nuint)aOffset;
+            for (var kk = 0; kk < k; kk++, bi += (nuint)b.RowStride, ai += 8)
+            {
+                var b0 = Vector256.LoadUnsafe(ref bRef, bi);
+                var b1 = Vector256.LoadUnsafe(ref bRef, bi + 8);
+                var a0 = Vector256.Create(Unsafe.Add(ref aRef, ai));
+                c00 = Vector256.FusedMultiplyAdd(a0, b0, c00); c01 = Vector256.FusedMultiplyAdd(a0, b1, c01);
+                var a1 = Vector256.Create(Unsafe.Add(ref aRef, ai + 1));
+                c10 = Vector256.FusedMultiplyAdd(a1, b0, c10); c11 = Vector256.FusedMultiplyAdd(a1, b1, c11);
+                var a2 = Vector256.Create(Unsafe.Add(ref aRef, ai + 2));
+                c20 = Vector256.FusedMultiplyAdd(a2, b0, c20); c21 = Vector256.FusedMultiplyAdd(a2, b1, c21);
+                var a3 = Vector256.Create(Unsafe.Add(ref aRef, ai + 3));
+                c30 = Vector256.FusedMultiplyAdd(a3, b0, c30); c31 = Vector256.FusedMultiplyAdd(a3, b1, c31);
+                var a4 = Vector256.Create(Unsafe.Add(ref aRef, ai + 4));
+                c40 = Vector256.FusedMultiplyAdd(a4, b0, c40); c41 = Vector256.FusedMultiplyAdd(a4, b1, c41);
+                var a5 = Vector256.Create(Unsafe.Add(ref aRef, ai + 5));
+                c50 = Vector256.FusedMultiplyAdd(a5, b0, c50); c51 = Vector256.FusedMultiplyAdd(a5, b1, c51);
+                var a6 = Vector256.Create(Unsafe.Add(ref aRef, ai + 6));
+                c60 = Vector256.FusedMultiplyAdd(a6, b0, c60); c61 = Vector256.FusedMultiplyAdd(a6, b1, c61);
+                var a7 = Vector256.Create(Unsafe.Add(ref aRef, ai + 7));
+                c70 = Vector256.FusedMultiplyAdd(a7, b0, c70); c71 = Vector256.FusedMultiplyAdd(a7, b1, c71);
+            }
+            var ci = (nuint)(cOffset + i0 * n + j);
+            var row = (nuint)n;
+            c00.StoreUnsafe(ref cRef, ci); c01.StoreUnsafe(ref cRef, ci + 8); ci += row;
+            c10.StoreUnsafe(ref cRef, ci); c11.StoreUnsafe(ref cRef, ci + 8); ci += row;
+            c20.StoreUnsafe(ref cRef, ci); c21.StoreUnsafe(ref cRef, ci + 8); ci += row;
+            c30.StoreUnsafe(ref cRef, ci); c31.StoreUnsafe(ref cRef, ci + 8); ci += row;
+            c40.StoreUnsafe(ref cRef, ci); c41.StoreUnsafe(ref cRef, ci + 8); ci += row;
+            c50.StoreUnsafe(ref cRef, ci); c51.StoreUnsafe(ref cRef, ci + 8); ci += row;
+            c60.StoreUnsafe(ref cRef, ci); c61.StoreUnsafe(ref cRef, ci + 8); ci += row;
+            c70.StoreUnsafe(ref cRef, ci); c71.StoreUnsafe(ref cRef, ci + 8);
+        }
     }
 
     private static void RowsNN(Matrix a, Matrix b, float[] c, int cOffset, int n, int k, int i0, int rows, int j0, int j1)
@@ -145,7 +206,7 @@ public static class SimdGemm
 
     /// <summary>
     /// C[i,j] = Σ_k A[i,k]·B[j,k] for row-major A [M,K] and B [N,K] (x·Wᵀ with W in PyTorch's layout), vectorised along
-    /// K with 2x4 tiles of dot products; blocks of B's rows run in parallel.
+    /// K with 4x4 tiles of dot products (2x4 and single dot products at the edges); blocks of B's rows run in parallel.
     /// </summary>
     public static void MultiplyNT(float[] a, int aOffset, float[] b, int bOffset, float[] c, int cOffset, int m, int n, int k, int parallelism)
     {
@@ -157,7 +218,11 @@ public static class SimdGemm
         {
             var j0 = block * 4;
             var cols = Math.Min(4, n - j0);
-            for (var i = 0; i < m; i += 2)
+            var i = 0;
+            if (cols == 4 && Vector256.IsHardwareAccelerated)
+                for (; i + 4 <= m; i += 4)
+                    Tile4x4(a, aOffset + i * k, b, bOffset + j0 * k, c, cOffset + i * n + j0, n, k);
+            for (; i < m; i += 2)
             {
                 var rows = Math.Min(2, m - i);
                 if (rows == 2 && cols == 4)
@@ -168,6 +233,48 @@ public static class SimdGemm
                             c[cOffset + (i + r) * n + j0 + cc] = Dot(a, aOffset + (i + r) * k, b, bOffset + (j0 + cc) * k, k);
             }
         });
+    }
+
+    /// <summary>Sixteen dot products of 4 rows of A with 4 rows of B, 8 lanes at a time; k need not be a multiple of 8.</summary>
+    private static void Tile4x4(float[] a, int a0, float[] b, int b0, float[] c, int c0, int ldc, int k)
+    {
+        ref var aRef = ref MemoryMarshal.GetArrayDataReference(a);
+        ref var bRef = ref MemoryMarshal.GetArrayDataReference(b);
+        Vector256<float> s00 = default, s01 = default, s02 = default, s03 = default, s10 = default, s11 = default, s12 = default, s13 = default;
+        Vector256<float> s20 = default, s21 = default, s22 = default, s23 = default, s30 = default, s31 = default, s32 = default, s33 = default;
+        var (ka, kb) = ((nuint)k, (nuint)k);
+        var kk = 0;
+        for (; kk + 8 <= k; kk += 8)
+        {
+            var ai = (nuint)(a0 + kk);
+            var bi = (nuint)(b0 + kk);
+            var w0 = Vector256.LoadUnsafe(ref bRef, bi);
+            var w1 = Vector256.LoadUnsafe(ref bRef, bi + kb);
+            var w2 = Vector256.LoadUnsafe(ref bRef, bi + 2 * kb);
+            var w3 = Vector256.LoadUnsafe(ref bRef, bi + 3 * kb);
+            var x = Vector256.LoadUnsafe(ref aRef, ai);
+            s00 = Vector256.FusedMultiplyAdd(x, w0, s00); s01 = Vector256.FusedMultiplyAdd(x, w1, s01); s02 = Vector256.FusedMultiplyAdd(x, w2, s02); s03 = Vector256.FusedMultiplyAdd(x, w3, s03);
+            x = Vector256.LoadUnsafe(ref aRef, ai + ka);
+            s10 = Vector256.FusedMultiplyAdd(x, w0, s10); s11 = Vector256.FusedMultiplyAdd(x, w1, s11); s12 = Vector256.FusedMultiplyAdd(x, w2, s12); s13 = Vector256.FusedMultiplyAdd(x, w3, s13);
+            x = Vector256.LoadUnsafe(ref aRef, ai + 2 * ka);
+            s20 = Vector256.FusedMultiplyAdd(x, w0, s20); s21 = Vector256.FusedMultiplyAdd(x, w1, s21); s22 = Vector256.FusedMultiplyAdd(x, w2, s22); s23 = Vector256.FusedMultiplyAdd(x, w3, s23);
+            x = Vector256.LoadUnsafe(ref aRef, ai + 3 * ka);
+            s30 = Vector256.FusedMultiplyAdd(x, w0, s30); s31 = Vector256.FusedMultiplyAdd(x, w1, s31); s32 = Vector256.FusedMultiplyAdd(x, w2, s32); s33 = Vector256.FusedMultiplyAdd(x, w3, s33);
+        }
+        Span<float> t =
+        [
+            Vector256.Sum(s00), Vector256.Sum(s01), Vector256.Sum(s02), Vector256.Sum(s03),
+            Vector256.Sum(s10), Vector256.Sum(s11), Vector256.Sum(s12), Vector256.Sum(s13),
+            Vector256.Sum(s20), Vector256.Sum(s21), Vector256.Sum(s22), Vector256.Sum(s23),
+            Vector256.Sum(s30), Vector256.Sum(s31), Vector256.Sum(s32), Vector256.Sum(s33),
+        ];
+        for (; kk < k; kk++)
+            for (var r = 0; r < 4; r++)
+                for (var cc = 0; cc < 4; cc++)
+                    t[r * 4 + cc] = MathF.FusedMultiplyAdd(a[a0 + r * k + kk], b[b0 + cc * k + kk], t[r * 4 + cc]);
+        for (var r = 0; r < 4; r++)
+            for (var cc = 0; cc < 4; cc++)
+                c[c0 + r * ldc + cc] = t[r * 4 + cc];
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
