@@ -85,8 +85,10 @@ public sealed class BenchJob(IOptions<BenchOptions> options) : IJob
             simd.Profile = null;
         }
 
+        var peak = engine is Runtime.Engines.Simd.SimdEngine ? Runtime.Engines.Simd.FmaPeak.MeasureGflops(Environment.ProcessorCount) : double.NaN;
         var gemm = engine is Runtime.Engines.Simd.SimdEngine
-            ? Runtime.Engines.Simd.SimdGemm.Benchmark(batch, Environment.ProcessorCount).Select(g => new { name = g.Name, gflops = g.Gflops }).ToArray()
+            ? Runtime.Engines.Simd.SimdGemm.Benchmark(batch, Environment.ProcessorCount)
+                .Select(g => new { name = g.Name, gflops = g.Gflops, share_of_peak = g.Gflops / peak }).ToArray()
             : [];
         var trainRate = steps * batch / trainSeconds;
         var evalRate = evalIndices.Length / evalSeconds;
@@ -111,6 +113,7 @@ public sealed class BenchJob(IOptions<BenchOptions> options) : IJob
             launches_per_step = launchesPerStep,
             syncs_per_step = syncsPerStep,
             kernels,
+            fma_peak_gflops = double.IsNaN(peak) ? (double?)null : peak,
             gemm,
         };
         if (o.Json)
@@ -136,9 +139,11 @@ public sealed class BenchJob(IOptions<BenchOptions> options) : IJob
         AnsiConsole.Write(table);
         if (gemm.Length > 0)
         {
-            var products = new Table().Title("dense products alone (SimdGemm, all cores)").AddColumn("product").AddColumn("GFLOP/s", c => c.RightAligned());
+            var products = new Table().Title("dense products alone (SimdGemm, all cores)")
+                .AddColumn("product").AddColumn("GFLOP/s", c => c.RightAligned()).AddColumn("of peak", c => c.RightAligned());
             foreach (var g in gemm)
-                products.AddRow(Markup.Escape(g.name), g.gflops.ToString("F1", inv));
+                products.AddRow(Markup.Escape(g.name), g.gflops.ToString("F1", inv), g.share_of_peak.ToString("P0", inv));
+            products.AddRow("peak: independent 256-bit FMAs on every core", peak.ToString("F1", inv), "100 %");
             AnsiConsole.Write(products);
         }
         return ExitCodes.Ok;
