@@ -60,7 +60,7 @@ public static class CliApplication
         }));
 
     private static Option<string?> DeviceFlag() =>
-        Validated(Flag<string?>("--device", $"Accelerator: {DeviceSpec.Syntax} (default: auto = first of cuda, opencl, cpu)"),
+        Validated(Flag<string?>("--device", $"Accelerator: {DeviceSpec.Syntax} (default: auto = first of cuda, opencl, simd)"),
             v => DeviceSpec.TryParse(v, out _, out var error) ? null : error);
 
     private static Option<int?> BatchSizeFlag() =>

@@ -85,6 +85,8 @@ public sealed class BenchJob(IOptions<BenchOptions> options) : IJob
             simd.Profile = null;
         }
 
+        // Before the stand-alone GEMM runs below allocate their own matrices.
+        var trainingWorkingSet = Process.GetCurrentProcess().PeakWorkingSet64;
         var peak = engine is Runtime.Engines.Simd.SimdEngine ? Runtime.Engines.Simd.FmaPeak.MeasureGflops(Environment.ProcessorCount) : double.NaN;
         var gemm = engine is Runtime.Engines.Simd.SimdEngine
             ? Runtime.Engines.Simd.SimdGemm.Benchmark(batch, Environment.ProcessorCount)
@@ -113,6 +115,7 @@ public sealed class BenchJob(IOptions<BenchOptions> options) : IJob
             launches_per_step = launchesPerStep,
             syncs_per_step = syncsPerStep,
             kernels,
+            peak_working_set_mb = trainingWorkingSet / 1e6,
             fma_peak_gflops = double.IsNaN(peak) ? (double?)null : peak,
             gemm,
         };
@@ -130,6 +133,7 @@ public sealed class BenchJob(IOptions<BenchOptions> options) : IJob
         summary.AddRow("seconds per 60,000-image epoch", result.seconds_per_60000_image_epoch.ToString("F1", inv));
         summary.AddRow("kernel launches per step", launchesPerStep.ToString("F1", inv));
         summary.AddRow("host synchronisations per step", syncsPerStep.ToString("F2", inv));
+        summary.AddRow("peak working set (data, engine, steps), MB", result.peak_working_set_mb.ToString("F0", inv));
         AnsiConsole.Write(summary);
         var table = new Table().Title($"per kernel ({profiledSteps} steps, each launch timed alone)").AddColumn("kernel");
         foreach (var h in new[] { "launches/step", "ms/step", "share" })

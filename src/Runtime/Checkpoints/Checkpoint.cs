@@ -45,7 +45,7 @@ public static class Checkpoint
                 if (!t.Shape.SequenceEqual(p.Shape))
                     throw new FashionGpuException(
                         $"checkpoint {path}: {t.Name} has shape [{string.Join(",", t.Shape)}], the model needs [{string.Join(",", p.Shape)}]");
-                t.Data.CopyTo(flat, p.Offset);
+                t.Data.Span.CopyTo(flat.AsSpan(p.Offset));
             }
             return flat;
         }

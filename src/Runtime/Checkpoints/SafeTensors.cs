@@ -54,7 +54,7 @@ public static class SafeTensors
         header.CopyTo(stream);
         // safetensors data is little-endian, as is every platform .NET 10 runs on: the floats are written as they lie.
         foreach (var t in tensors)
-            stream.Write(MemoryMarshal.AsBytes(t.Data.AsSpan()));
+            stream.Write(MemoryMarshal.AsBytes(t.Data.Span));
     }
 
     public static (IReadOnlyList<NamedTensor> Tensors, IReadOnlyDictionary<string, string> Metadata) Read(string path)

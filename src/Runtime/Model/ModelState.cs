@@ -1,7 +1,8 @@
 namespace FashionGpu.Runtime.Model;
 
 /// <summary>A named tensor on the host (row-major, PyTorch's layout).</summary>
-public sealed record NamedTensor(string Name, int[] Shape, float[] Data);
+/// <summary>A named tensor; its data may be a view into a larger buffer (a checkpoint is written without copies).</summary>
+public sealed record NamedTensor(string Name, int[] Shape, ReadOnlyMemory<float> Data);
 
 /// <summary>
 /// Everything needed to continue training bit-exactly: parameters, Adam's first and second moments (all laid out as
@@ -16,6 +17,6 @@ public sealed record ModelState(float[] Parameters, float[] FirstMoment, float[]
     {
         foreach (var (prefix, data) in new[] { ("", Parameters), ("optimizer.m.", FirstMoment), ("optimizer.v.", SecondMoment) })
             foreach (var p in model.Parameters)
-                yield return new NamedTensor(prefix + p.Name, p.Shape, data.AsSpan(p.Offset, p.Length).ToArray());
+                yield return new NamedTensor(prefix + p.Name, p.Shape, data.AsMemory(p.Offset, p.Length));
     }
 }

@@ -51,9 +51,9 @@ public sealed class Trainer(IEngine engine)
         var history = new List<EpochMetrics>();
         var last = resume ?? new CheckpointInfo { Config = config };
 
-        CheckpointInfo Save(string name, int savedEpoch, int savedPosition, EpochTotals partial, double? validationAccuracy)
+        CheckpointInfo Save(string name, int savedEpoch, int savedPosition, EpochTotals partial, double? validationAccuracy, ModelState? state = null)
         {
-            var state = engine.ReadState();
+            state ??= engine.ReadState();
             var info = new CheckpointInfo
             {
                 Epoch = savedEpoch, Position = savedPosition, Step = state.Step, PartialLossSum = partial.LossSum,
@@ -102,9 +102,10 @@ public sealed class Trainer(IEngine engine)
                 best = validation.Length == 0 ? totals.Accuracy : validationAccuracy;
                 bestEpoch = epoch;
             }
-            last = Save("last", epoch, 0, default, validation.Length > 0 ? validationAccuracy : null);
+            var state = engine.ReadState();
+            last = Save("last", epoch, 0, default, validation.Length > 0 ? validationAccuracy : null, state);
             if (isBest)
-                Save("best", epoch, 0, default, validation.Length > 0 ? validationAccuracy : null);
+                Save("best", epoch, 0, default, validation.Length > 0 ? validationAccuracy : null, state);
             var metrics = new EpochMetrics(epoch, config.Epochs, last.Step, totals.MeanLoss, totals.Accuracy, validationLoss,
                 validationAccuracy, clock.Elapsed.TotalSeconds, (order.Length - position) / trainSeconds, isBest);
             File.AppendAllText(metricsPath, JsonSerializer.Serialize(metrics, MetricsJson) + "\n");
