@@ -74,18 +74,34 @@ public static class SimdConvBlock
 
     private static int StripStart(int strip, int pooledWidth) => Math.Min(strip * Lanes, pooledWidth - Lanes);
 
-    /// <summary>Even columns of every row, then odd columns, each row padded to the same stride.</summary>
-    private static int SplitColumns(ReadOnlySpan<float> x, ConvShape s, Span<float> split)
+    /// <summary>
+    /// One image's even columns, then its odd columns, row by row with one stride, in a caller's (stack) buffer: the
+    /// inputs 2(p0 + lane) + c of a row are then contiguous for each c.
+    /// </summary>
+    private readonly ref struct SplitImage
     {
-        var stride = (s.Width + 1) / 2;
-        var odd = s.Height * stride;
-        for (var r = 0; r < s.Height; r++)
+        private readonly ref float _even;
+        private readonly ref float _odd;
+        private readonly int _stride;
+
+        public static int Length(ConvShape s) => 2 * s.Height * ((s.Width + 1) / 2);
+
+        public SplitImage(ReadOnlySpan<float> x, ConvShape s, Span<float> buffer)
         {
-            var row = x.Slice(r * s.Width, s.Width);
-            for (var c = 0; c < s.Width; c++)
-                split[(c & 1) * odd + r * stride + (c >> 1)] = row[c];
+            _stride = (s.Width + 1) / 2;
+            var odd = s.Height * _stride;
+            for (var r = 0; r < s.Height; r++)
+            {
+                var row = x.Slice(r * s.Width, s.Width);
+                for (var c = 0; c < s.Width; c++)
+                    buffer[(c & 1) * odd + r * _stride + (c >> 1)] = row[c];
+            }
+            _even = ref MemoryMarshal.GetReference(buffer);
+            _odd = ref Unsafe.Add(ref _even, odd);
         }
-        return stride;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Window Load(int py, int p0) => Window.Load(ref _even, ref _odd, _stride, py, p0);
     }
 
     /// <summary>
@@ -122,10 +138,7 @@ public static class SimdConvBlock
         Span<float> y, Span<int> argmax, ConvShape s)
     {
         var (ph, pw) = (ConvBlockKernels.PooledHeight(s), ConvBlockKernels.PooledWidth(s));
-        Span<float> split = stackalloc float[2 * s.Height * ((s.Width + 1) / 2)];
-        var stride = SplitColumns(x, s, split);
-        ref var even = ref MemoryMarshal.GetReference(split);
-        ref var odd = ref Unsafe.Add(ref even, s.Height * stride);
+        var image = new SplitImage(x, s, stackalloc float[SplitImage.Length(s)]);
         ref var wr = ref MemoryMarshal.GetReference(weight);
         ref var yr = ref MemoryMarshal.GetReference(y);
         ref var ar = ref MemoryMarshal.GetReference(argmax);
@@ -136,7 +149,7 @@ public static class SimdConvBlock
             for (var strip = 0; strip < StripCount(pw); strip++)
             {
                 var p0 = StripStart(strip, pw);
-                var r = Window.Load(ref even, ref odd, stride, py, p0);
+                var r = image.Load(py, p0);
                 for (var co = 0; co < s.OutChannels; co++)
                 {
                     ref var wc = ref Unsafe.Add(ref wr, co * 9);
@@ -198,10 +211,7 @@ public static class SimdConvBlock
         ReadOnlySpan<float> dy, Span<float> partial, ConvShape s, float scale)
     {
         var (ph, pw) = (ConvBlockKernels.PooledHeight(s), ConvBlockKernels.PooledWidth(s));
-        Span<float> split = stackalloc float[2 * s.Height * ((s.Width + 1) / 2)];
-        var stride = SplitColumns(x, s, split);
-        ref var even = ref MemoryMarshal.GetReference(split);
-        ref var odd = ref Unsafe.Add(ref even, s.Height * stride);
+        var image = new SplitImage(x, s, stackalloc float[SplitImage.Length(s)]);
         ref var yr = ref MemoryMarshal.GetReference(y);
         ref var dyr = ref MemoryMarshal.GetReference(dy);
         ref var ar = ref MemoryMarshal.GetReference(argmax);
@@ -223,7 +233,7 @@ public static class SimdConvBlock
                     var g = Vector256.ConditionalSelect(live, Vector256.LoadUnsafe(ref dyr, at) * gradientScale, Vector256<float>.Zero);
                     var a = Vector256.LoadUnsafe(ref ar, at);
                     var (is1, is2, is3) = (Vector256.Equals(a, one).AsSingle(), Vector256.Equals(a, two).AsSingle(), Vector256.Equals(a, three).AsSingle());
-                    var r = Window.Load(ref even, ref odd, stride, py, p0);
+                    var r = image.Load(py, p0);
                     t0 = Vector256.FusedMultiplyAdd(g, Pick(r.R00, r.R01, r.R10, r.R11, is1, is2, is3), t0);
                     t1 = Vector256.FusedMultiplyAdd(g, Pick(r.R01, r.R02, r.R11, r.R12, is1, is2, is3), t1);
                     t2 = Vector256.FusedMultiplyAdd(g, Pick(r.R02, r.R03, r.R12, r.R13, is1, is2, is3), t2);
