@@ -21,7 +21,6 @@ public sealed class SimdEngine : IEngine, IEngineInspection
     private const int Filters = ModelArchitecture.Filters;
     private const int Taps = ModelArchitecture.KernelSize * ModelArchitecture.KernelSize;
     private const int Side = ModelArchitecture.ImageSide;
-    private const int Pooled = ModelArchitecture.PoolSide;
 
     private readonly ModelArchitecture _model = ModelArchitecture.Reference;
     private readonly int _parallelism;
