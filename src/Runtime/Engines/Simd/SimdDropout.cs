@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using FashionGpu.Kernels;
@@ -22,10 +23,10 @@ public static class SimdDropout
         if (Vector256.IsHardwareAccelerated)
         {
             ref var v = ref MemoryMarshal.GetReference(values);
-            var scale = Vector256.Create(p.Scale);
+            var (key, threshold, scale) = (Vector256.Create(p.Key), Threshold(p), Vector256.Create(p.Scale));
             for (; i + 8 <= values.Length; i += 8)
             {
-                var kept = Keeps(p, firstElement + i);
+                var kept = Keeps(key, threshold, firstElement + i);
                 Vector256.ConditionalSelect(kept, Vector256.LoadUnsafe(ref v, (nuint)i) * scale, Vector256<float>.Zero)
                     .StoreUnsafe(ref v, (nuint)i);
             }
@@ -34,12 +35,14 @@ public static class SimdDropout
             values[i] = p.Keeps(firstElement + i) ? values[i] * p.Scale : 0f;
     }
 
+    /// <summary>u ≥ rate as the top 24 bits of the hash ≥ ceil(rate·2²⁴).</summary>
+    private static Vector256<ulong> Threshold(DropoutParameters p) => Vector256.Create((ulong)Math.Ceiling(p.Rate * 16777216.0));
+
     /// <summary>All-ones lanes where elements first..first+7 are kept.</summary>
-    public static Vector256<float> Keeps(DropoutParameters p, int first)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Keeps(Vector256<ulong> key, Vector256<ulong> threshold, int first)
     {
-        var key = Vector256.Create(p.Key);
         var golden = Vector256.Create(Golden);
-        var threshold = Vector256.Create((ulong)Math.Ceiling(p.Rate * 16777216.0));
         var low = Vector256.Create((ulong)first + 1, (ulong)first + 2, (ulong)first + 3, (ulong)first + 4);
         var high = low + Vector256.Create(4UL);
         var keepLow = Vector256.GreaterThanOrEqual(Mix(key + low * golden) >>> 40, threshold);
