@@ -32,8 +32,9 @@ public static class SimdGemm
     private const int Panel = 256;
 
     /// <summary>
-    /// C[M,N] = A[M,K]·B[K,N] with B row-major and C dense row-major (ldc = N); A read through its strides (so a
-    /// transposed A costs nothing). Vectorised along N in 8x16 register tiles over a packed copy of A (4x16 and 1x8 at the edges); column panels run in parallel.
+    /// C[M,N] = A[M,K]·B[K,N] with B row-major and C dense row-major (ldc = N); A read through its strides (a
+    /// transposed A is copied into the packed blocks like any other). Vectorised along N in 8x16 register tiles over
+    /// the packed blocks of A (4x16, 1x8 and scalar at the edges); column panels run in parallel.
     /// </summary>
     public static void MultiplyNN(Matrix a, Matrix b, float[] c, int cOffset, int m, int n, int k, int parallelism)
     {
