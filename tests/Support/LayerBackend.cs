@@ -90,31 +90,23 @@ public sealed class IlgpuLayers(DeviceFixture gpu) : LayerBackend
     }
 }
 
-/// <summary>The SIMD engine's layers on all cores, each image of a batch through its own call as the engine does it.</summary>
+/// <summary>The SIMD engine's layers on all cores, through the same batch entry points the engine calls.</summary>
 public sealed class SimdLayers : LayerBackend
 {
     private static readonly ParallelOptions AllCores = new();
 
-    private static ConvShape Image(ConvShape s) => new(1, s.InChannels, s.OutChannels, s.Height, s.Width, s.KernelSize);
-
     public override (float[] Y, int[] Argmax) ConvBlockForward(float[] x, float[] weight, float[] bias, ConvShape s, DropoutParameters dropout)
     {
-        var (pixels, outputs) = (s.InChannels * s.Height * s.Width, SimdConvBlock.Outputs(s));
-        var (y, argmax) = (new float[s.Batch * outputs], new int[s.Batch * outputs]);
-        Parallel.For(0, s.Batch, AllCores, n => SimdConvBlock.Forward(x.AsSpan(n * pixels, pixels), weight, bias,
-            y.AsSpan(n * outputs, outputs), argmax.AsSpan(n * outputs, outputs), Image(s), dropout, n * outputs));
+        var outputs = s.Batch * SimdConvBlock.Outputs(s);
+        var (y, argmax) = (new float[outputs], new int[outputs]);
+        SimdConvBlock.Forward(x, weight, bias, y, argmax, s, dropout, AllCores);
         return (y, argmax);
     }
 
     public override (float[] DW, float[] DB) ConvBlockBackward(float[] x, float[] y, int[] argmax, float[] dy, ConvShape s, DropoutParameters dropout)
     {
-        var (pixels, outputs, length) = (s.InChannels * s.Height * s.Width, SimdConvBlock.Outputs(s), SimdConvBlock.PartialLength(s));
-        var partials = new float[s.Batch * length];
-        Parallel.For(0, s.Batch, AllCores, n => SimdConvBlock.BackwardParameters(x.AsSpan(n * pixels, pixels),
-            y.AsSpan(n * outputs, outputs), argmax.AsSpan(n * outputs, outputs), dy.AsSpan(n * outputs, outputs),
-            partials.AsSpan(n * length, length), Image(s), dropout));
         var (dw, db) = (new float[s.OutChannels * s.Taps], new float[s.OutChannels]);
-        SimdConvBlock.SumPartials(partials, s.Batch, dw, db, Image(s));
+        SimdConvBlock.BackwardParameters(x, y, argmax, dy, new float[s.Batch * SimdConvBlock.PartialLength(s)], dw, db, s, dropout, AllCores);
         return (dw, db);
     }
 

@@ -51,15 +51,38 @@ public static class SimdConvBlock
             BackwardScalar(x, y, argmax, dy, partial, s, dropout.Scale);
     }
 
-    /// <summary>dW and db: the per-image partials of <paramref name="images"/> images added in image order.</summary>
-    public static void SumPartials(ReadOnlySpan<float> partials, int images, Span<float> dWeight, Span<float> dBias, ConvShape s)
+    /// <summary>Pixels of one image of x [Batch, In, H, W].</summary>
+    private static int Pixels(ConvShape s) => s.InChannels * s.Height * s.Width;
+
+    private static ConvShape OneImage(ConvShape s) => new(1, s.InChannels, s.OutChannels, s.Height, s.Width, s.KernelSize);
+
+    /// <summary>
+    /// The s.Batch images of x through <see cref="Forward(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, Span{int}, ConvShape, DropoutParameters, int)"/>,
+    /// in parallel by image.
+    /// </summary>
+    public static void Forward(float[] x, ReadOnlyMemory<float> weight, ReadOnlyMemory<float> bias, float[] y, int[] argmax,
+        ConvShape s, DropoutParameters dropout, ParallelOptions options)
     {
-        var length = PartialLength(s);
+        var (pixels, outputs, image) = (Pixels(s), Outputs(s), OneImage(s));
+        Parallel.For(0, s.Batch, options, n => Forward(x.AsSpan(n * pixels, pixels), weight.Span, bias.Span,
+            y.AsSpan(n * outputs, outputs), argmax.AsSpan(n * outputs, outputs), image, dropout, n * outputs));
+    }
+
+    /// <summary>
+    /// dW and db of the s.Batch images: per-image partials in parallel into <paramref name="partials"/> (s.Batch ·
+    /// <see cref="PartialLength"/> floats), then added in image order, so the bits do not depend on the core count.
+    /// </summary>
+    public static void BackwardParameters(float[] x, float[] y, int[] argmax, float[] dy, float[] partials, Span<float> dWeight,
+        Span<float> dBias, ConvShape s, DropoutParameters dropout, ParallelOptions options)
+    {
+        var (pixels, outputs, length, image) = (Pixels(s), Outputs(s), PartialLength(s), OneImage(s));
+        Parallel.For(0, s.Batch, options, n => BackwardParameters(x.AsSpan(n * pixels, pixels), y.AsSpan(n * outputs, outputs),
+            argmax.AsSpan(n * outputs, outputs), dy.AsSpan(n * outputs, outputs), partials.AsSpan(n * length, length), image, dropout));
         dWeight.Clear();
         dBias.Clear();
-        for (var n = 0; n < images; n++)
+        for (var n = 0; n < s.Batch; n++)
         {
-            var partial = partials.Slice(n * length, length);
+            var partial = partials.AsSpan(n * length, length);
             for (var co = 0; co < s.OutChannels; co++)
             {
                 for (var t = 0; t < s.Taps; t++)

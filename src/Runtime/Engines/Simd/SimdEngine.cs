@@ -51,7 +51,7 @@ public sealed class SimdEngine : IEngine, IEngineInspection
         _dLogits = new float[settings.BatchSize * Classes];
         _dHidden = new float[settings.BatchSize * Hidden];
         _dPool = new float[settings.BatchSize * Flat];
-        _convPartials = new float[settings.BatchSize * Filters * (Taps + 1)];
+        _convPartials = new float[settings.BatchSize * SimdConvBlock.PartialLength(Conv(1))];
         LoadState(ModelState.Fresh(_model, settings.Seed));
     }
 
@@ -160,17 +160,12 @@ public sealed class SimdEngine : IEngine, IEngineInspection
         }
     });
 
-    private static readonly ConvShape ImageShape = new(1, 1, Filters, Side, Side, ModelArchitecture.KernelSize);
+    private static ConvShape Conv(int batch) => new(batch, 1, Filters, Side, Side, ModelArchitecture.KernelSize);
 
     private void Forward(int batch, DropoutParameters dropout)
     {
-        Phase("ConvBlock.Forward", () =>
-        {
-            var (w, b) = (Offset("conv1.weight"), Offset("conv1.bias"));
-            Parallel.For(0, batch, Options, n => SimdConvBlock.Forward(_x.AsSpan(n * Pixels, Pixels),
-                _parameters.AsSpan(w, Filters * Taps), _parameters.AsSpan(b, Filters), _pool.AsSpan(n * Flat, Flat),
-                _argmax.AsSpan(n * Flat, Flat), ImageShape, dropout, n * Flat));
-        });
+        Phase("ConvBlock.Forward", () => SimdConvBlock.Forward(_x, _parameters.AsMemory(Offset("conv1.weight"), Filters * Taps),
+            _parameters.AsMemory(Offset("conv1.bias"), Filters), _pool, _argmax, Conv(batch), dropout, Options));
         Phase("Dense1.Forward", () => SimdDense.Forward(_pool, _parameters, Offset("dense1.weight"),
             Parameter("dense1.bias"), _hidden, new DenseShape(batch, Flat, Hidden), relu: true, _parallelism));
         Phase("Dense2.Forward", () => SimdDense.Forward(_hidden, _parameters, Offset("dense2.weight"),
@@ -197,15 +192,8 @@ public sealed class SimdEngine : IEngine, IEngineInspection
             SimdDense.BackwardParameters(_dHidden, _pool, _gradients, Offset("dense1.weight"), Gradient("dense1.bias"), dense1, _parallelism));
         Phase("Dense1.BackwardInput", () =>
             SimdDense.BackwardInput(_dHidden, _parameters, Offset("dense1.weight"), _dPool, [], dense1, _parallelism));
-        Phase("ConvBlock.BackwardParameters", () =>
-        {
-            // Per-image partial gradients in parallel, added in image order: the bits do not depend on the core count.
-            var length = SimdConvBlock.PartialLength(ImageShape);
-            Parallel.For(0, batch, Options, n => SimdConvBlock.BackwardParameters(_x.AsSpan(n * Pixels, Pixels),
-                _pool.AsSpan(n * Flat, Flat), _argmax.AsSpan(n * Flat, Flat), _dPool.AsSpan(n * Flat, Flat),
-                _convPartials.AsSpan(n * length, length), ImageShape, dropout));
-            SimdConvBlock.SumPartials(_convPartials, batch, Gradient("conv1.weight"), Gradient("conv1.bias"), ImageShape);
-        });
+        Phase("ConvBlock.BackwardParameters", () => SimdConvBlock.BackwardParameters(_x, _pool, _argmax, _dPool, _convPartials,
+            Gradient("conv1.weight"), Gradient("conv1.bias"), Conv(batch), dropout, Options));
     }
 
     private Span<float> Gradient(string name) => _gradients.AsSpan(_model[name].Offset, _model[name].Length);
