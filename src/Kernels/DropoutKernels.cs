@@ -16,6 +16,9 @@ public readonly struct DropoutParameters
         Scale = rate < 1f ? 1f / (1f - rate) : 0f;
     }
 
+    /// <summary>Dropout that keeps everything: inference.</summary>
+    public static DropoutParameters None => new(0, 0f);
+
     public ulong Key { get; }
     public float Rate { get; }
     public float Scale { get; }

@@ -109,12 +109,12 @@ public sealed class IlgpuEngine : IEngine, IEngineInspection
     {
         EngineChecks.Step(_epochData is not null, start, count, Settings.BatchSize, _epochLength);
         var step = ++_step;
-        var dropout = new DropoutParameters(CounterRng.Key(Settings.Seed, CounterRng.DropoutStream + (ulong)step), Settings.DropoutRate);
+        var dropout = Settings.DropoutAt(step);
         _network.Gather(_epochData!.Images, _epochData.Labels, _order!.View.SubView(start, count), count, Settings.PixelScale);
         _network.Forward(count, dropout);
         _network.Loss(count, _sampleLoss!.View.SubView(start, count), _sampleCorrect!.View.SubView(start, count));
         _network.Backward(count, dropout);
-        _network.Adam(AdamParameters.ForStep(Settings.LearningRate, Settings.Beta1, Settings.Beta2, Settings.Epsilon, step));
+        _network.Adam(Settings.AdamAt(step));
     }
 
     public EpochTotals ReadEpochTotals(int start, int end)
@@ -147,7 +147,7 @@ public sealed class IlgpuEngine : IEngine, IEngineInspection
         {
             var count = Math.Min(EvaluationBatch, indices.Length - start);
             _network.Gather(dataset.Images, dataset.Labels, indexBuffer.View.SubView(start, count), count, Settings.PixelScale);
-            _network.Forward(count, IlgpuNetwork.NoDropout);
+            _network.Forward(count, DropoutParameters.None);
             ArrayView1D<float, Stride1D.Dense> logits = _network.Logits.SubView(0, (long)count * classes);
             logits.CopyTo(output.View.SubView((long)start * classes, (long)count * classes));
         }

@@ -80,9 +80,6 @@ internal sealed class IlgpuNetwork : IDisposable
         _k.Gather(images, labels, indices, Input, Labels,
             new GatherShape(batch, ModelArchitecture.ImageSide, ModelArchitecture.ImageSide, pixelScale));
 
-    /// <summary>Dropout that keeps everything: inference.</summary>
-    public static DropoutParameters NoDropout { get; } = new(0, 0f);
-
     /// <summary>Input → logits in three launches; <paramref name="dropout"/> is applied to the pooled activations.</summary>
     public void Forward(int batch, DropoutParameters dropout)
     {

@@ -1,3 +1,5 @@
+using FashionGpu.Kernels;
+
 namespace FashionGpu.Runtime.Model;
 
 /// <summary>The hyperparameters a training run is defined by (the reference recipe by default).</summary>
@@ -14,4 +16,11 @@ public sealed record TrainingSettings
     public bool Normalize { get; init; }
 
     public float PixelScale => Normalize ? 1f / 255f : 1f;
+
+    /// <summary>The dropout mask of optimizer step <paramref name="step"/> (1-based), the same on every engine.</summary>
+    public DropoutParameters DropoutAt(long step) =>
+        new(CounterRng.Key(Seed, CounterRng.DropoutStream + (ulong)step), DropoutRate);
+
+    /// <summary>Adam's hyperparameters for step <paramref name="step"/> (1-based), bias correction folded in.</summary>
+    public AdamParameters AdamAt(long step) => AdamParameters.ForStep(LearningRate, Beta1, Beta2, Epsilon, step);
 }

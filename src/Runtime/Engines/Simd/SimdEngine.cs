@@ -20,7 +20,6 @@ public sealed class SimdEngine : IEngine, IEngineInspection
     private const int Pixels = ModelArchitecture.ImagePixels;
     private const int Filters = ModelArchitecture.Filters;
     private const int Taps = ModelArchitecture.KernelSize * ModelArchitecture.KernelSize;
-    private const int Side = ModelArchitecture.ImageSide;
 
     private readonly ModelArchitecture _model = ModelArchitecture.Reference;
     private readonly int _parallelism;
@@ -51,7 +50,7 @@ public sealed class SimdEngine : IEngine, IEngineInspection
         _dLogits = new float[settings.BatchSize * Classes];
         _dHidden = new float[settings.BatchSize * Hidden];
         _dPool = new float[settings.BatchSize * Flat];
-        _convPartials = new float[settings.BatchSize * SimdConvBlock.PartialLength(Conv(1))];
+        _convPartials = new float[settings.BatchSize * SimdConvBlock.PartialLength(_model.Conv(1))];
         LoadState(ModelState.Fresh(_model, settings.Seed));
     }
 
@@ -118,12 +117,12 @@ public sealed class SimdEngine : IEngine, IEngineInspection
     {
         EngineChecks.Step(_epochData is not null, start, count, Settings.BatchSize, _order.Length);
         var step = ++_step;
-        var dropout = new DropoutParameters(CounterRng.Key(Settings.Seed, CounterRng.DropoutStream + (ulong)step), Settings.DropoutRate);
+        var dropout = Settings.DropoutAt(step);
         Gather(_epochData!.Data, _order, start, count);
         Forward(count, dropout);
         Loss(count, start);
         Backward(count, dropout);
-        Adam(AdamParameters.ForStep(Settings.LearningRate, Settings.Beta1, Settings.Beta2, Settings.Epsilon, step));
+        Adam(Settings.AdamAt(step));
     }
 
     public EpochTotals ReadEpochTotals(int start, int end) => end <= start ? default
@@ -137,7 +136,7 @@ public sealed class SimdEngine : IEngine, IEngineInspection
         {
             var count = Math.Min(EvaluationBatch, indices.Length - start);
             Gather(dataset.Data, indices, start, count);
-            Forward(count, new DropoutParameters(0, 0f));
+            Forward(count, DropoutParameters.None);
             _logits.AsSpan(0, count * Classes).CopyTo(result.AsSpan(start * Classes));
         }
         return result;
@@ -160,16 +159,14 @@ public sealed class SimdEngine : IEngine, IEngineInspection
         }
     });
 
-    private static ConvShape Conv(int batch) => new(batch, 1, Filters, Side, Side, ModelArchitecture.KernelSize);
-
     private void Forward(int batch, DropoutParameters dropout)
     {
         Phase("ConvBlock.Forward", () => SimdConvBlock.Forward(_x, _parameters.AsMemory(Offset("conv1.weight"), Filters * Taps),
-            _parameters.AsMemory(Offset("conv1.bias"), Filters), _pool, _argmax, Conv(batch), dropout, Options));
+            _parameters.AsMemory(Offset("conv1.bias"), Filters), _pool, _argmax, _model.Conv(batch), dropout, Options));
         Phase("Dense1.Forward", () => SimdDense.Forward(_pool, _parameters, Offset("dense1.weight"),
-            Parameter("dense1.bias"), _hidden, new DenseShape(batch, Flat, Hidden), relu: true, _parallelism));
+            Parameter("dense1.bias"), _hidden, _model.Dense1(batch), relu: true, _parallelism));
         Phase("Dense2.Forward", () => SimdDense.Forward(_hidden, _parameters, Offset("dense2.weight"),
-            Parameter("dense2.bias"), _logits, new DenseShape(batch, Hidden, Classes), relu: false, 1));
+            Parameter("dense2.bias"), _logits, _model.Dense2(batch), relu: false, 1));
     }
 
     private ParallelOptions Options => _options ??= new ParallelOptions { MaxDegreeOfParallelism = _parallelism };
@@ -183,17 +180,17 @@ public sealed class SimdEngine : IEngine, IEngineInspection
     {
         Phase("Dense2.Backward", () =>
         {
-            var s = new DenseShape(batch, Hidden, Classes);
+            var s = _model.Dense2(batch);
             SimdDense.BackwardParameters(_dLogits, _hidden, _gradients, Offset("dense2.weight"), Gradient("dense2.bias"), s, 1);
             SimdDense.BackwardInput(_dLogits, _parameters, Offset("dense2.weight"), _dHidden, _hidden, s, 1);
         });
-        var dense1 = new DenseShape(batch, Flat, Hidden);
+        var dense1 = _model.Dense1(batch);
         Phase("Dense1.BackwardParameters", () =>
             SimdDense.BackwardParameters(_dHidden, _pool, _gradients, Offset("dense1.weight"), Gradient("dense1.bias"), dense1, _parallelism));
         Phase("Dense1.BackwardInput", () =>
             SimdDense.BackwardInput(_dHidden, _parameters, Offset("dense1.weight"), _dPool, [], dense1, _parallelism));
         Phase("ConvBlock.BackwardParameters", () => SimdConvBlock.BackwardParameters(_x, _pool, _argmax, _dPool, _convPartials,
-            Gradient("conv1.weight"), Gradient("conv1.bias"), Conv(batch), dropout, Options));
+            Gradient("conv1.weight"), Gradient("conv1.bias"), _model.Conv(batch), dropout, Options));
     }
 
     private Span<float> Gradient(string name) => _gradients.AsSpan(_model[name].Offset, _model[name].Length);
