@@ -18,8 +18,6 @@ public sealed class SimdEngine : IEngine, IEngineInspection
     private const int Hidden = ModelArchitecture.Hidden;
     private const int Flat = ModelArchitecture.Flattened;
     private const int Pixels = ModelArchitecture.ImagePixels;
-    private const int Filters = ModelArchitecture.Filters;
-    private const int Taps = ModelArchitecture.KernelSize * ModelArchitecture.KernelSize;
 
     private readonly ModelArchitecture _model = ModelArchitecture.Reference;
     private readonly int _parallelism;
@@ -142,7 +140,7 @@ public sealed class SimdEngine : IEngine, IEngineInspection
         return result;
     }
 
-    private Span<float> Parameter(string name) => _parameters.AsSpan(_model[name].Offset, _model[name].Length);
+    private Memory<float> Parameter(string name) => _parameters.AsMemory(_model[name].Offset, _model[name].Length);
     private int Offset(string name) => _model[name].Offset;
 
     private void Gather(LabeledImages data, int[] order, int start, int count) => Phase("Gather", () =>
@@ -161,12 +159,11 @@ public sealed class SimdEngine : IEngine, IEngineInspection
 
     private void Forward(int batch, DropoutParameters dropout)
     {
-        Phase("ConvBlock.Forward", () => SimdConvBlock.Forward(_x, _parameters.AsMemory(Offset("conv1.weight"), Filters * Taps),
-            _parameters.AsMemory(Offset("conv1.bias"), Filters), _pool, _argmax, _model.Conv(batch), dropout, Options));
+        Phase("ConvBlock.Forward", () => SimdConvBlock.Forward(_x, Parameter("conv1.weight"), Parameter("conv1.bias"), _pool, _argmax, _model.Conv(batch), dropout, Options));
         Phase("Dense1.Forward", () => SimdDense.Forward(_pool, _parameters, Offset("dense1.weight"),
-            Parameter("dense1.bias"), _hidden, _model.Dense1(batch), relu: true, _parallelism));
+            Parameter("dense1.bias").Span, _hidden, _model.Dense1(batch), relu: true, _parallelism));
         Phase("Dense2.Forward", () => SimdDense.Forward(_hidden, _parameters, Offset("dense2.weight"),
-            Parameter("dense2.bias"), _logits, _model.Dense2(batch), relu: false, 1));
+            Parameter("dense2.bias").Span, _logits, _model.Dense2(batch), relu: false, 1));
     }
 
     private ParallelOptions Options => _options ??= new ParallelOptions { MaxDegreeOfParallelism = _parallelism };
@@ -207,7 +204,7 @@ public sealed class SimdEngine : IEngine, IEngineInspection
             "d_logits" => _dLogits,
             "d_hidden" => _dHidden,
             "d_dropout" => _dPool,
-            _ when name.StartsWith("grad.", StringComparison.Ordinal) => _gradients.AsSpan(Offset(name[5..])).ToArray(),
+            _ when name.StartsWith("grad.", StringComparison.Ordinal) => Gradient(name[5..]).ToArray(),
             _ => throw new ArgumentException($"no tensor {name}"),
         };
         return source.AsSpan(0, length).ToArray();
