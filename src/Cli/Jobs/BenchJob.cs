@@ -72,26 +72,18 @@ public sealed class BenchJob(IOptions<BenchOptions> options) : IJob
         // Per-kernel times: ILGPU synchronises after each launch; the SIMD engine times its phases.
         var profile = new KernelProfile();
         var profiledSteps = Math.Min(steps, 20);
-        if (engine is IlgpuEngine ilgpu)
-        {
-            ilgpu.Device.Kernels.Profile = profile;
-            TrainSteps(profiledSteps);
-            ilgpu.Device.Kernels.Profile = null;
-        }
-        else if (engine is Runtime.Engines.Simd.SimdEngine simd)
-        {
-            simd.Profile = profile;
-            TrainSteps(profiledSteps);
-            simd.Profile = null;
-        }
+        engine.Profile = profile;
+        TrainSteps(profiledSteps);
+        engine.Profile = null;
 
         // Before the stand-alone GEMM runs below allocate their own matrices.
         var trainingWorkingSet = Process.GetCurrentProcess().PeakWorkingSet64;
-        var peak = engine is Runtime.Engines.Simd.SimdEngine ? Runtime.Engines.Simd.FmaPeak.MeasureGflops(Environment.ProcessorCount) : double.NaN;
-        var gemm = engine is Runtime.Engines.Simd.SimdEngine
-            ? Runtime.Engines.Simd.SimdGemm.Benchmark(batch, Environment.ProcessorCount)
-                .Select(g => new { name = g.Name, gflops = g.Gflops, share_of_peak = g.Gflops / peak }).ToArray()
-            : [];
+        var (peak, gemm) = (double.NaN, Array.Empty<(string Name, double Gflops)>());
+        if (engine is Runtime.Engines.Simd.SimdEngine)
+        {
+            peak = Runtime.Engines.Simd.FmaPeak.MeasureGflops(Environment.ProcessorCount);
+            gemm = [.. Runtime.Engines.Simd.SimdGemm.Benchmark(batch, Environment.ProcessorCount)];
+        }
         var trainRate = steps * batch / trainSeconds;
         var evalRate = evalIndices.Length / evalSeconds;
         var kernels = profile.Kernels.OrderByDescending(k => k.Value.Time).Select(k => new
@@ -117,7 +109,7 @@ public sealed class BenchJob(IOptions<BenchOptions> options) : IJob
             kernels,
             peak_working_set_mb = trainingWorkingSet / 1e6,
             fma_peak_gflops = double.IsNaN(peak) ? (double?)null : peak,
-            gemm,
+            gemm = gemm.Select(g => new { name = g.Name, gflops = g.Gflops, share_of_peak = g.Gflops / peak }).ToArray(),
         };
         if (o.Json)
         {
@@ -145,7 +137,7 @@ public sealed class BenchJob(IOptions<BenchOptions> options) : IJob
         {
             var products = new Table().Title("dense products alone (SimdGemm, all cores)")
                 .AddColumn("product").AddColumn("GFLOP/s", c => c.RightAligned()).AddColumn("of peak", c => c.RightAligned());
-            foreach (var g in gemm)
+            foreach (var g in result.gemm)
                 products.AddRow(Markup.Escape(g.name), g.gflops.ToString("F1", inv), g.share_of_peak.ToString("P0", inv));
             products.AddRow("peak: independent 256-bit FMAs on every core", peak.ToString("F1", inv), "100 %");
             AnsiConsole.Write(products);

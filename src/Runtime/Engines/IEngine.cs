@@ -48,6 +48,12 @@ public interface IEngine : IDisposable
     /// <summary>Host-device synchronisations for reading epoch totals so far.</summary>
     long Synchronizations { get; }
 
+    /// <summary>
+    /// When set, every launch (ILGPU: each kernel, synchronised after it) or phase (SIMD) is timed into it; for
+    /// `bench`, since synchronising after each launch slows training.
+    /// </summary>
+    Devices.KernelProfile? Profile { get; set; }
+
     IEngineDataset Upload(LabeledImages data);
 
     void LoadState(ModelState state);

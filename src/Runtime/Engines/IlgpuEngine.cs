@@ -42,6 +42,13 @@ public sealed class IlgpuEngine : IEngine, IEngineInspection
     public TrainingSettings Settings { get; }
     public long Launches => _device.Kernels.Launches;
     public long Synchronizations { get; private set; }
+
+    public KernelProfile? Profile
+    {
+        get => _device.Kernels.Profile;
+        set => _device.Kernels.Profile = value;
+    }
+
     internal IlgpuNetwork Network => _network;
 
     private sealed class DeviceDataset(MemoryBuffer1D<byte, Stride1D.Dense> images, MemoryBuffer1D<byte, Stride1D.Dense> labels, int count)

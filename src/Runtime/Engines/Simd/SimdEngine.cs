@@ -62,7 +62,7 @@ public sealed class SimdEngine : IEngine, IEngineInspection
     public TrainingSettings Settings { get; }
     public long Launches { get; private set; }
 
-    /// <summary>When set, each phase of a step is timed into it (the SIMD engine has no asynchronous work to wait for).</summary>
+    /// <summary>Each phase of a step is timed into it (the SIMD engine has no asynchronous work to wait for).</summary>
     public Devices.KernelProfile? Profile { get; set; }
 
     private void Phase(string name, Action work)
