@@ -11,6 +11,8 @@ public static class ConvBlockKernels
 {
     public static int PooledHeight(ConvShape s) => s.OutHeight / 2;
     public static int PooledWidth(ConvShape s) => s.OutWidth / 2;
+    /// <summary>Pooled outputs of one image: Out · H'/2 · W'/2.</summary>
+    public static int Outputs(ConvShape s) => s.OutChannels * PooledHeight(s) * PooledWidth(s);
     public static int ForwardThreads(ConvShape s) => s.Batch * s.OutChannels * PooledHeight(s);
 
     /// <summary>

@@ -32,7 +32,7 @@ public sealed class IlgpuLayers(DeviceFixture gpu) : LayerBackend
 {
     public override (float[] Y, int[] Argmax) ConvBlockForward(float[] x, float[] weight, float[] bias, ConvShape s, DropoutParameters dropout)
     {
-        var outputs = s.Batch * SimdConvBlock.Outputs(s);
+        var outputs = s.Batch * ConvBlockKernels.Outputs(s);
         var (y, argmax) = (gpu.Allocate<float>(outputs), gpu.Allocate<int>(outputs));
         gpu.Kernels.ConvBlockForward(gpu.Upload(x), gpu.Upload(weight), gpu.Upload(bias), y, argmax, s, dropout);
         return (gpu.Download(y), gpu.Download(argmax));
@@ -97,7 +97,7 @@ public sealed class SimdLayers : LayerBackend
 
     public override (float[] Y, int[] Argmax) ConvBlockForward(float[] x, float[] weight, float[] bias, ConvShape s, DropoutParameters dropout)
     {
-        var outputs = s.Batch * SimdConvBlock.Outputs(s);
+        var outputs = s.Batch * ConvBlockKernels.Outputs(s);
         var (y, argmax) = (new float[outputs], new int[outputs]);
         SimdConvBlock.Forward(x, weight, bias, y, argmax, s, dropout, AllCores);
         return (y, argmax);

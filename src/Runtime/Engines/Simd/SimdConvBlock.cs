@@ -17,8 +17,6 @@ public static class SimdConvBlock
     private const int Lanes = 8;
     private const int MaxSplitPixels = 4096;
 
-    public static int Outputs(ConvShape s) => s.OutChannels * ConvBlockKernels.PooledHeight(s) * ConvBlockKernels.PooledWidth(s);
-
     /// <summary>Floats of one image's parameter-gradient partial: per filter, its taps then its bias.</summary>
     public static int PartialLength(ConvShape s) => s.OutChannels * (s.Taps + 1);
 
@@ -30,7 +28,7 @@ public static class SimdConvBlock
     public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> y,
         Span<int> argmax, ConvShape s, DropoutParameters dropout, int firstElement)
     {
-        var outputs = Outputs(s);
+        var outputs = ConvBlockKernels.Outputs(s);
         if (Vectorised(s))
             ForwardVectorised(x, weight, bias, y, argmax, s);
         else
@@ -63,7 +61,7 @@ public static class SimdConvBlock
     public static void Forward(float[] x, ReadOnlyMemory<float> weight, ReadOnlyMemory<float> bias, float[] y, int[] argmax,
         ConvShape s, DropoutParameters dropout, ParallelOptions options)
     {
-        var (pixels, outputs, image) = (Pixels(s), Outputs(s), OneImage(s));
+        var (pixels, outputs, image) = (Pixels(s), ConvBlockKernels.Outputs(s), OneImage(s));
         Parallel.For(0, s.Batch, options, n => Forward(x.AsSpan(n * pixels, pixels), weight.Span, bias.Span,
             y.AsSpan(n * outputs, outputs), argmax.AsSpan(n * outputs, outputs), image, dropout, n * outputs));
     }
@@ -75,7 +73,7 @@ public static class SimdConvBlock
     public static void BackwardParameters(float[] x, float[] y, int[] argmax, float[] dy, float[] partials, Span<float> dWeight,
         Span<float> dBias, ConvShape s, DropoutParameters dropout, ParallelOptions options)
     {
-        var (pixels, outputs, length, image) = (Pixels(s), Outputs(s), PartialLength(s), OneImage(s));
+        var (pixels, outputs, length, image) = (Pixels(s), ConvBlockKernels.Outputs(s), PartialLength(s), OneImage(s));
         Parallel.For(0, s.Batch, options, n => BackwardParameters(x.AsSpan(n * pixels, pixels), y.AsSpan(n * outputs, outputs),
             argmax.AsSpan(n * outputs, outputs), dy.AsSpan(n * outputs, outputs), partials.AsSpan(n * length, length), image, dropout));
         dWeight.Clear();
