@@ -4,6 +4,7 @@ using System.Globalization;
 using FashionGpu.Cli.Hosting;
 using FashionGpu.Cli.Jobs;
 using FashionGpu.Runtime.Devices;
+using FashionGpu.Runtime.Model;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
@@ -91,14 +92,28 @@ public static class CliApplication
         var validationSplit = Validated(Flag<double?>("--validation-split", "Fraction of the training set held out (default: 0.2)"),
             v => v is not (>= 0 and < 1) ? $"--validation-split must be in [0, 1) (got {v})" : null);
         var seed = Flag<ulong?>("--seed", "Seed of the initial weights, hold-out, shuffles and dropout (default: 42)");
-        var normalize = Flag<bool>("--normalize", "Scale pixels to [0, 1] (default: raw 0..255, as the reference)");
+        var model = Flag<string?>("--model", $"Built-in model: {string.Join(", ", ModelPresets.List.Select(p => p.Name))} (default: seed; see --list-models)");
+        model.HelpName = "NAME";
+        var modelFile = Flag<string?>("--model-file", "A model definition (JSON: input, scale, layers) instead of a preset");
+        modelFile.HelpName = "FILE";
+        var filters = Validated(Flag<int?>("--filters", "Filters of the first conv layer (default: the model's)"),
+            v => v is < 1 or > 4096 ? $"--filters must be between 1 and 4096 (got {v})" : null);
+        var hidden = Validated(Flag<int?>("--hidden", "Units of the first hidden dense layer (default: the model's)"),
+            v => v is < 1 or > 65536 ? $"--hidden must be between 1 and 65536 (got {v})" : null);
+        var dropout = Validated(Flag<double?>("--dropout", "Rate of every dropout layer (default: the model's)"),
+            v => v is not (>= 0 and < 1) ? $"--dropout must be in [0, 1) (got {v})" : null);
+        var pixels = Flag<string?>("--pixels", "scaled (× 1/255, the default) or raw (0..255, as the reference)");
+        pixels.AcceptOnlyFromAmong("scaled", "raw");
+        var normalize = Flag<bool>("--normalize", "Accepted for old scripts: the same as --pixels scaled");
+        var listModels = Flag<bool>("--list-models", "List the built-in models and exit");
         var limitTrain = AtLeast("--limit-train", 1, "Use only the first N training images (quick runs)");
         var runDir = Flag<string?>("--run-dir", "Where checkpoints and metrics go (default: runs/<timestamp>)");
         var resume = Flag<string?>("--resume", "Continue the run in DIR from its last checkpoint");
         var json = Flag<bool>("--json", "Print one JSON object per epoch on stdout");
-        var command = new Command("train", "Train the reference model; Ctrl+C saves a resumable checkpoint")
+        var command = new Command("train", "Train a model (the seed model by default); Ctrl+C saves a resumable checkpoint")
         {
-            dataDir, device, epochs, batchSize, learningRate, validationSplit, seed, normalize, limitTrain, runDir, resume, json,
+            dataDir, device, model, modelFile, filters, hidden, dropout, pixels, normalize, listModels, epochs, batchSize, learningRate,
+            validationSplit, seed, limitTrain, runDir, resume, json,
         };
         RunsHosted<TrainJob, TrainOptions>(command, "Train", (parse, o) =>
         {
@@ -110,7 +125,14 @@ public static class CliApplication
             o.LearningRate = parse.GetValue(learningRate) ?? o.LearningRate;
             o.ValidationSplit = parse.GetValue(validationSplit) ?? o.ValidationSplit;
             o.Seed = parse.GetValue(seed) ?? o.Seed;
+            o.Model = parse.GetValue(model) ?? o.Model;
+            o.ModelFile = parse.GetValue(modelFile) ?? o.ModelFile;
+            o.Filters = parse.GetValue(filters) ?? o.Filters;
+            o.Hidden = parse.GetValue(hidden) ?? o.Hidden;
+            o.Dropout = parse.GetValue(dropout) ?? o.Dropout;
+            o.Pixels = parse.GetValue(pixels) ?? o.Pixels;
             o.Normalize |= parse.GetValue(normalize);
+            o.ListModels |= parse.GetValue(listModels);
             o.LimitTrain = parse.GetValue(limitTrain) ?? o.LimitTrain;
             o.RunDir = parse.GetValue(runDir) ?? o.RunDir;
             o.Resume = parse.GetValue(resume) ?? o.Resume;
@@ -193,9 +215,15 @@ public static class CliApplication
         var batchSize = BatchSizeFlag();
         var steps = AtLeast("--steps", 1, "Timed training steps (default: 40 on the CPU accelerator, 500 on a GPU)");
         var json = Flag<bool>("--json", "Print the results as one JSON object on stdout");
-        var command = new Command("bench", "Time training steps and evaluation; count launches and syncs; profile each kernel")
+        var model = Flag<string?>("--model", "Built-in model to time (default: seed)");
+        model.HelpName = "NAME";
+        var modelFile = Flag<string?>("--model-file", "A model definition (JSON) to time");
+        modelFile.HelpName = "FILE";
+        var checkpoint = Flag<string?>("--checkpoint", "Time the model of this checkpoint, from its weights");
+        checkpoint.HelpName = "FILE";
+        var command = new Command("bench", "Time training steps and evaluation; count launches and syncs; profile each kernel or layer")
         {
-            dataDir, device, batchSize, steps, json,
+            dataDir, device, batchSize, steps, model, modelFile, checkpoint, json,
         };
         RunsHosted<BenchJob, BenchOptions>(command, "Bench", (parse, o) =>
         {
@@ -203,6 +231,9 @@ public static class CliApplication
             o.Device = parse.GetValue(device) ?? o.Device;
             o.BatchSize = parse.GetValue(batchSize) ?? o.BatchSize;
             o.Steps = parse.GetValue(steps) ?? o.Steps;
+            o.Model = parse.GetValue(model) ?? o.Model;
+            o.ModelFile = parse.GetValue(modelFile) ?? o.ModelFile;
+            o.Checkpoint = parse.GetValue(checkpoint) ?? o.Checkpoint;
             o.Json |= parse.GetValue(json);
         });
         return command;

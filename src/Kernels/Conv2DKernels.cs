@@ -3,13 +3,14 @@ using ILGPU;
 namespace FashionGpu.Kernels;
 
 /// <summary>
-/// A 2-D convolution, stride 1, no padding ("valid"), NCHW: x [Batch, In, H, W] → y [Batch, Out, H-K+1, W-K+1];
-/// weight [Out, In, K, K] (PyTorch's layout), bias [Out].
+/// A 2-D convolution, stride 1, zero padding P on every side (0: "valid"; K/2: "same"), NCHW: x [Batch, In, H, W] →
+/// y [Batch, Out, H+2P-K+1, W+2P-K+1]; weight [Out, In, K, K] (PyTorch's layout), bias [Out].
 /// </summary>
 public readonly struct ConvShape
 {
-    public ConvShape(int batch, int inChannels, int outChannels, int height, int width, int kernelSize)
+    public ConvShape(int batch, int inChannels, int outChannels, int height, int width, int kernelSize, int padding = 0)
     {
+        Padding = padding;
         Batch = batch;
         InChannels = inChannels;
         OutChannels = outChannels;
@@ -24,8 +25,10 @@ public readonly struct ConvShape
     public int Height { get; }
     public int Width { get; }
     public int KernelSize { get; }
-    public int OutHeight => Height - KernelSize + 1;
-    public int OutWidth => Width - KernelSize + 1;
+    public int Padding { get; }
+    public int OutHeight => Height + 2 * Padding - KernelSize + 1;
+    public int OutWidth => Width + 2 * Padding - KernelSize + 1;
+    public ConvShape WithBatch(int batch) => new(batch, InChannels, OutChannels, Height, Width, KernelSize, Padding);
 
     /// <summary>Weights per output channel; the bias is handled as one extra tap in the parameter gradient.</summary>
     public int Taps => InChannels * KernelSize * KernelSize;
@@ -64,7 +67,7 @@ public readonly struct ParameterTap
     public int Kx { get; }
     public int WeightIndex { get; }
 
-    /// <summary>Where input element (n, InChannel, oy + Ky, ox + Kx) is, less oy·Width + ox.</summary>
+    /// <summary>Where input element (n, InChannel, oy + Ky - P, ox + Kx - P) is, less oy·Width + ox (unpadded shapes only).</summary>
     public int InputBase(ConvShape s, int n) => ((n * s.InChannels + InChannel) * s.Height + Ky) * s.Width + Kx;
 
     public void Store(ArrayView<float> dWeight, ArrayView<float> dBias, float sum)
@@ -101,18 +104,30 @@ public static class Conv2DKernels
         }
     }
 
-    /// <summary>One conv output before activation: b[co] + Σ_{ci,ky,kx} x[n,ci,oy+ky,ox+kx]·w[co,ci,ky,kx].</summary>
+    /// <summary>
+    /// One conv output before activation: b[co] + Σ_{ci,ky,kx} x[n,ci,oy+ky-P,ox+kx-P]·w[co,ci,ky,kx], taps in the
+    /// padding skipped.
+    /// </summary>
     public static float At(ArrayView<float> x, ArrayView<float> weight, ArrayView<float> bias, ConvShape s, int n, int co, int oy, int ox)
     {
         var k = s.KernelSize;
         var acc = bias[co];
         for (var ci = 0; ci < s.InChannels; ci++)
         {
-            var inBase = ((n * s.InChannels + ci) * s.Height + oy) * s.Width + ox;
+            var plane = (n * s.InChannels + ci) * s.Height;
             var wBase = (co * s.InChannels + ci) * k * k;
             for (var ky = 0; ky < k; ky++)
+            {
+                var iy = oy + ky - s.Padding;
+                if (iy < 0 || iy >= s.Height)
+                    continue;
                 for (var kx = 0; kx < k; kx++)
-                    acc += x[inBase + ky * s.Width + kx] * weight[wBase + ky * k + kx];
+                {
+                    var ix = ox + kx - s.Padding;
+                    if (ix >= 0 && ix < s.Width)
+                        acc += x[(plane + iy) * s.Width + ix] * weight[wBase + ky * k + kx];
+                }
+            }
         }
         return acc;
     }
@@ -133,13 +148,20 @@ public static class Conv2DKernels
         for (var n = 0; n < s.Batch; n++)
         {
             var dyBase = (n * s.OutChannels + tap.OutChannel) * oh * ow;
-            var xBase = tap.InputBase(s, n);
+            var plane = (n * s.InChannels + tap.InChannel) * s.Height;
             for (var oy = 0; oy < oh; oy++)
             {
+                var iy = oy + tap.Ky - s.Padding;
+                if (!tap.IsBias && (iy < 0 || iy >= s.Height))
+                    continue;
                 for (var ox = 0; ox < ow; ox++)
                 {
                     var g = dy[dyBase + oy * ow + ox];
-                    sum += tap.IsBias ? g : g * x[xBase + oy * s.Width + ox];
+                    var ix = ox + tap.Kx - s.Padding;
+                    if (tap.IsBias)
+                        sum += g;
+                    else if (ix >= 0 && ix < s.Width)
+                        sum += g * x[(plane + iy) * s.Width + ix];
                 }
             }
         }
@@ -147,7 +169,7 @@ public static class Conv2DKernels
     }
 
     /// <summary>
-    /// One thread per input row (n, ci, iy): dx[n,ci,iy,ix] = Σ_{co,ky,kx} dy[n,co,iy-ky,ix-kx]·w[co,ci,ky,kx] over the
+    /// One thread per input row (n, ci, iy): dx[n,ci,iy,ix] = Σ_{co,ky,kx} dy[n,co,iy+P-ky,ix+P-kx]·w[co,ci,ky,kx] over the
     /// taps that land inside dy. Needed by any convolution that is not the first layer. Launch: BackwardInputThreads.
     /// </summary>
     public static void BackwardInput(
@@ -169,12 +191,12 @@ public static class Conv2DKernels
                 var wBase = (co * s.InChannels + ci) * k * k;
                 for (var ky = 0; ky < k; ky++)
                 {
-                    var oy = iy - ky;
+                    var oy = iy + s.Padding - ky;
                     if (oy < 0 || oy >= oh)
                         continue;
                     for (var kx = 0; kx < k; kx++)
                     {
-                        var ox = ix - kx;
+                        var ox = ix + s.Padding - kx;
                         if (ox >= 0 && ox < ow)
                             acc += dy[dyBase + oy * ow + ox] * weight[wBase + ky * k + kx];
                     }

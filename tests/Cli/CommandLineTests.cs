@@ -77,12 +77,12 @@ public sealed class CommandLineTests : IDisposable
         Assert.Equal($"error: checkpoint {corrupt} is not a valid safetensors file: shorter than its 8-byte header length", result.Stderr.Trim());
 
         var wrong = _temp.File("wrong.safetensors");
-        SafeTensors.Write(wrong, ModelArchitecture.Reference.Parameters.Select(p =>
+        SafeTensors.Write(wrong, Models.Seed.Parameters.Select(p =>
             new NamedTensor(p.Name, p.Name == "dense2.weight" ? [5, 128] : p.Shape, new float[p.Name == "dense2.weight" ? 640 : p.Length])).ToArray(),
             new Dictionary<string, string>());
         result = Run("evaluate", "--checkpoint", wrong, "--data-dir", RepoPaths.Sample, "--device", "cpu");
         Assert.Equal(1, result.ExitCode);
-        Assert.Equal($"error: checkpoint {wrong}: dense2.weight has shape [5,128], the model needs [10,128]", result.Stderr.Trim());
+        Assert.Equal($"error: checkpoint {wrong}: dense2.weight has shape [5,128], its model needs [10,128]; the model metadata does not match the tensors", result.Stderr.Trim());
     }
 
     [Fact]
@@ -136,7 +136,7 @@ public sealed class CommandLineTests : IDisposable
             Assert.True(exitCode == 130, $"exit {exitCode}\n{stdout}\n{stderr}");
             Assert.Contains($"Resume with: fashiongpu train --resume {run}", stdout);
         }
-        var (_, info) = Checkpoint.Load(Checkpoint.PathOf(run, "last"));
+        var (_, _, info) = Checkpoint.Load(Checkpoint.PathOf(run, "last"));
         Assert.InRange(info!.Epoch, 1, 49);
 
         var resumed = Run("train", "--resume", run, "--epochs", (info.Epoch + 1).ToString(), "--device", "cpu", "--data-dir", RepoPaths.Sample);
@@ -156,12 +156,13 @@ public sealed class CommandLineTests : IDisposable
         Assert.True(r.GetProperty("train_images_per_s").GetDouble() > 0);
         Assert.True(r.GetProperty("eval_images_per_s").GetDouble() > 0);
         Assert.Equal(r.GetProperty("train_images_per_s").GetDouble() * 5.329152e-3, r.GetProperty("train_gflops").GetDouble(), 6);
-        // The fused step on the CPU path: gather, conv block, 2 dense forwards, loss, 2x (dense parameters + input),
-        // conv block backward, Adam; and no host synchronisation inside the timed steps.
-        Assert.Equal(11.0, r.GetProperty("launches_per_step").GetDouble());
+        // The fused step on the CPU path: gather, conv block, 2 dense forwards, loss, dense2's parameters and input,
+        // dense1's ReLU mask (copy, mask), parameters and input, conv block backward, Adam; and no host synchronisation
+        // inside the timed steps.
+        Assert.Equal(13.0, r.GetProperty("launches_per_step").GetDouble());
         Assert.Equal(0.0, r.GetProperty("syncs_per_step").GetDouble());
         var kernels = r.GetProperty("kernels").EnumerateArray().ToArray();
-        Assert.Equal(11.0, kernels.Sum(k => k.GetProperty("launches_per_step").GetDouble()));
+        Assert.Equal(13.0, kernels.Sum(k => k.GetProperty("launches_per_step").GetDouble()));
         Assert.Equal(1.0, kernels.Sum(k => k.GetProperty("share").GetDouble()), 6);
     }
 

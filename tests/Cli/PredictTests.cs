@@ -42,7 +42,7 @@ public sealed class PredictTests(CpuDeviceFixture gpu) : IDisposable
     {
         var train = SampleData.Train.Take(320);
         var config = new RunConfiguration { Settings = new TrainingSettings { Seed = 3 }, Epochs = 1 };
-        using var engine = new IlgpuEngine(gpu.Device, config.Settings);
+        using var engine = new IlgpuEngine(gpu.Device, Models.Seed, config.Settings);
         new Trainer(engine).Run(train, config, _temp.Path, null, NullTrainingObserver.Instance, CancellationToken.None);
         return (Checkpoint.PathOf(_temp.Path, "last"), Evaluator.Evaluate(engine, TestSample).Predictions);
     }
@@ -90,7 +90,7 @@ public sealed class PredictTests(CpuDeviceFixture gpu) : IDisposable
             Assert.Equal(i % 2 == 1, results[i].GetProperty("inverted").GetBoolean());
             var top = results[i].GetProperty("top").EnumerateArray().ToArray();
             Assert.Equal(3, top.Length);
-            Assert.Equal(ModelArchitecture.ClassNames[expected[i]], top[0].GetProperty("class").GetString());
+            Assert.Equal(FashionMnistShape.ClassNames[expected[i]], top[0].GetProperty("class").GetString());
             Assert.True(top[0].GetProperty("probability").GetDouble() >= top[1].GetProperty("probability").GetDouble());
             // The IDX file holds the same test images first: the same classes.
             Assert.Equal(top[0].GetProperty("class").GetString(),

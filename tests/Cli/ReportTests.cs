@@ -31,7 +31,7 @@ public sealed partial class ReportTests : IDisposable
         var test = new EvaluationReportFile
         {
             Samples = 500, Accuracy = 0.8123, MacroPrecision = 0.8234, MacroRecall = 0.8012, MacroF1 = 0.8111, Loss = 0.41,
-            Classes = ModelArchitecture.ClassNames.Select((n, i) => new ClassRow(n, 0.8 + i / 100.0, 0.7 + i / 100.0, 0.75, 50)).ToArray(),
+            Classes = FashionMnistShape.ClassNames.Select((n, i) => new ClassRow(n, 0.8 + i / 100.0, 0.7 + i / 100.0, 0.75, 50)).ToArray(),
             Confusion = confusion, Device = "cpu", Data = RepoPaths.Sample,
             Misclassified = [new MisclassifiedRow(0, 9, 7, 0.61), new MisclassifiedRow(3, 1, 3, 0.93), new MisclassifiedRow(499, 4, 2, 0.55)],
         };

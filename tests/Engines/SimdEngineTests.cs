@@ -33,20 +33,20 @@ public sealed class SimdEngineTests(CpuDeviceFixture gpu) : IDisposable
     [Fact]
     public void Training_gives_the_same_bits_on_one_core_and_on_all_and_after_an_interruption()
     {
-        using var one = new SimdEngine(Config.Settings, parallelism: 1);
+        using var one = new SimdEngine(Models.Seed, Config.Settings, parallelism: 1);
         var single = Train(one, Path.Combine(_temp.Path, "one"));
-        using var all = new SimdEngine(Config.Settings, parallelism: 4);
+        using var all = new SimdEngine(Models.Seed, Config.Settings, parallelism: 4);
         var parallel = Train(all, Path.Combine(_temp.Path, "all"));
         Assert.True(single.Parameters.AsSpan().SequenceEqual(parallel.Parameters), "1 and 4 threads give different weights");
         Assert.True(single.SecondMoment.AsSpan().SequenceEqual(parallel.SecondMoment));
 
         var interrupted = Path.Combine(_temp.Path, "interrupted");
-        using (var first = new SimdEngine(Config.Settings))
+        using (var first = new SimdEngine(Models.Seed, Config.Settings))
         using (var cancel = new CancellationTokenSource())
             Train(first, interrupted, null, new CancelAt(2, 100, cancel), cancel.Token);
-        var (state, info) = Checkpoint.Load(Checkpoint.PathOf(interrupted, "last"));
+        var (_, state, info) = Checkpoint.Load(Checkpoint.PathOf(interrupted, "last"));
         Assert.Equal(1, info!.Epoch);
-        using var resumed = new SimdEngine(info.Config.Settings);
+        using var resumed = new SimdEngine(Models.Seed, info.Config.Settings);
         resumed.LoadState(state);
         var final = Train(resumed, interrupted, info);
         Assert.True(single.Parameters.AsSpan().SequenceEqual(final.Parameters), "a resumed run differs from an uninterrupted one");
@@ -56,12 +56,12 @@ public sealed class SimdEngineTests(CpuDeviceFixture gpu) : IDisposable
     [Fact]
     public void A_checkpoint_trained_by_one_engine_evaluates_the_same_on_the_other()
     {
-        using var simd = new SimdEngine(Config.Settings);
+        using var simd = new SimdEngine(Models.Seed, Config.Settings);
         Train(simd, _temp.Path);
-        var (state, _) = Checkpoint.Load(Checkpoint.PathOf(_temp.Path, "last"));
+        var (_, state, _) = Checkpoint.Load(Checkpoint.PathOf(_temp.Path, "last"));
         var test = SampleData.Test;
 
-        using var ilgpu = new IlgpuEngine(gpu.Device, Config.Settings);
+        using var ilgpu = new IlgpuEngine(gpu.Device, Models.Seed, Config.Settings);
         ilgpu.LoadState(state);
         var onIlgpu = Evaluator.Evaluate(ilgpu, test);
         var onSimd = Evaluator.Evaluate(simd, test);

@@ -27,7 +27,7 @@ public sealed class TrainerTests(CpuDeviceFixture gpu) : IDisposable
     [Fact]
     public void Training_on_the_sample_lowers_the_loss_and_beats_chance()
     {
-        using var engine = new IlgpuEngine(gpu.Device, Config(2).Settings);
+        using var engine = new IlgpuEngine(gpu.Device, Models.Seed, Config(2).Settings);
         var result = new Trainer(engine).Run(Sample.Take(640), Config(2), _temp.Path, null, NullTrainingObserver.Instance, CancellationToken.None);
 
         Assert.Equal(TrainOutcome.Completed, result.Outcome);
@@ -50,13 +50,13 @@ public sealed class TrainerTests(CpuDeviceFixture gpu) : IDisposable
         var interrupted = Path.Combine(_temp.Path, "interrupted");
 
         ModelState expected;
-        using (var engine = new IlgpuEngine(gpu.Device, config.Settings))
+        using (var engine = new IlgpuEngine(gpu.Device, Models.Seed, config.Settings))
         {
             new Trainer(engine).Run(images, config, straight, null, NullTrainingObserver.Instance, CancellationToken.None);
             expected = engine.ReadState();
         }
 
-        using (var engine = new IlgpuEngine(gpu.Device, config.Settings))
+        using (var engine = new IlgpuEngine(gpu.Device, Models.Seed, config.Settings))
         using (var cancel = new CancellationTokenSource())
         {
             var trainer = new Trainer(engine) { ProgressInterval = TimeSpan.Zero };
@@ -66,8 +66,8 @@ public sealed class TrainerTests(CpuDeviceFixture gpu) : IDisposable
             Assert.Equal((1, 128), (first.Last.Epoch, first.Last.Position));
         }
 
-        var (state, info) = Checkpoint.Load(Checkpoint.PathOf(interrupted, "last"));
-        using (var engine = new IlgpuEngine(gpu.Device, info!.Config.Settings))
+        var (_, state, info) = Checkpoint.Load(Checkpoint.PathOf(interrupted, "last"));
+        using (var engine = new IlgpuEngine(gpu.Device, Models.Seed, info!.Config.Settings))
         {
             engine.LoadState(state);
             var resumed = new Trainer(engine).Run(images, info.Config, interrupted, info, NullTrainingObserver.Instance, CancellationToken.None);
@@ -87,12 +87,12 @@ public sealed class TrainerTests(CpuDeviceFixture gpu) : IDisposable
     {
         var images = Sample.Take(128);
         var directory = _temp.Path;
-        using (var engine = new IlgpuEngine(gpu.Device, Config(1).Settings))
+        using (var engine = new IlgpuEngine(gpu.Device, Models.Seed, Config(1).Settings))
             new Trainer(engine).Run(images, Config(1), directory, null, NullTrainingObserver.Instance, CancellationToken.None);
-        var (good, goodInfo) = Checkpoint.Load(Checkpoint.PathOf(directory, "last"));
+        var (_, good, goodInfo) = Checkpoint.Load(Checkpoint.PathOf(directory, "last"));
 
         var exploding = Config(2, learningRate: 1e30);
-        using var diverging = new IlgpuEngine(gpu.Device, exploding.Settings);
+        using var diverging = new IlgpuEngine(gpu.Device, Models.Seed, exploding.Settings);
         diverging.LoadState(good);
         var e = Assert.Throws<TrainingDivergedException>(() =>
             new Trainer(diverging).Run(images, exploding, directory, goodInfo! with { Config = exploding }, NullTrainingObserver.Instance, CancellationToken.None));

@@ -19,6 +19,9 @@ public sealed class BenchOptions
     public int BatchSize { get; set; } = 32;
     public int? Steps { get; set; }
     public bool Json { get; set; }
+    public string? Model { get; set; }
+    public string? ModelFile { get; set; }
+    public string? Checkpoint { get; set; }
 }
 
 /// <summary>
@@ -38,7 +41,13 @@ public sealed class BenchJob(IOptions<BenchOptions> options) : IJob
         var loaded = FashionMnist.Load(source, Split.Train);
         RunAnnouncer.Data(human, source, loaded);
         var batch = o.BatchSize;
-        using var engine = EngineFactory.Open(DeviceSpec.Parse(o.Device), new TrainingSettings { BatchSize = batch });
+        if (o.Checkpoint is not null && (o.Model ?? o.ModelFile) is not null)
+            throw new UsageException("give one of --model, --model-file and --checkpoint (a checkpoint brings its own model)");
+        var checkpoint = o.Checkpoint is null ? null : ChosenCheckpoint.Load(null, o.Checkpoint);
+        var model = checkpoint?.Model ?? new ModelChoice(o.Model, o.ModelFile).Resolve();
+        using var engine = EngineFactory.Open(DeviceSpec.Parse(o.Device), model, new TrainingSettings { BatchSize = batch });
+        if (checkpoint is not null)
+            engine.LoadState(checkpoint.State);
         human.WriteLine($"device: {engine.DeviceId} ({engine.DeviceName})");
         var simulated = engine is IlgpuEngine { Device.IsCpu: true };
         var steps = o.Steps ?? (simulated ? 40 : 300);
@@ -86,23 +95,33 @@ public sealed class BenchJob(IOptions<BenchOptions> options) : IJob
         }
         var trainRate = steps * batch / trainSeconds;
         var evalRate = evalIndices.Length / evalSeconds;
-        var kernels = profile.Kernels.OrderByDescending(k => k.Value.Time).Select(k => new
+        // The SIMD engine times each op's forward and backward as a phase: their FLOPs give each layer's GFLOP/s.
+        var flops = new EngineProgram(model).Ops.SelectMany(op => new[] { (op.Name + ".Forward", op.ForwardFlops), (op.Name + ".Backward", op.BackwardFlops) })
+            .ToDictionary(p => p.Item1, p => p.Item2);
+        var kernels = profile.Kernels.OrderByDescending(k => k.Value.Time).Select(k =>
         {
-            name = k.Key,
-            launches_per_step = (double)k.Value.Launches / profiledSteps,
-            ms_per_step = k.Value.Time.TotalMilliseconds / profiledSteps,
-            share = profile.Total > TimeSpan.Zero ? k.Value.Time / profile.Total : 0,
+            var gflops = flops.TryGetValue(k.Key, out var f) && f > 0 ? f * batch * (double)profiledSteps / k.Value.Time.TotalSeconds / 1e9 : (double?)null;
+            return new
+            {
+                name = k.Key,
+                launches_per_step = (double)k.Value.Launches / profiledSteps,
+                ms_per_step = k.Value.Time.TotalMilliseconds / profiledSteps,
+                share = profile.Total > TimeSpan.Zero ? k.Value.Time / profile.Total : 0,
+                gflops,
+                share_of_peak = gflops / peak is { } s && double.IsFinite(s) ? s : (double?)null,
+            };
         }).ToArray();
         var result = new
         {
             device = engine.DeviceId,
             device_name = engine.DeviceName,
+            model = model.Definition.ToJson(),
             batch_size = batch,
             steps,
             train_images_per_s = trainRate,
             eval_images_per_s = evalRate,
-            train_gflops = trainRate * ModelArchitecture.TrainingFlopsPerImage / 1e9,
-            eval_gflops = evalRate * ModelArchitecture.ForwardFlopsPerImage / 1e9,
+            train_gflops = trainRate * model.TrainingFlopsPerImage / 1e9,
+            eval_gflops = evalRate * model.ForwardFlopsPerImage / 1e9,
             seconds_per_60000_image_epoch = 60000 / trainRate,
             launches_per_step = launchesPerStep,
             syncs_per_step = syncsPerStep,
@@ -120,18 +139,19 @@ public sealed class BenchJob(IOptions<BenchOptions> options) : IJob
         var summary = new Table().Title($"{engine.DeviceId}, batch {batch}, {steps} timed steps").AddColumn("measure").AddColumn("value", c => c.RightAligned());
         summary.AddRow("training images/s", trainRate.ToString("N0", inv));
         summary.AddRow("evaluation images/s", evalRate.ToString("N0", inv));
-        summary.AddRow("training GFLOP/s (5.33 MFLOP/image)", result.train_gflops.ToString("F2", inv));
-        summary.AddRow("evaluation GFLOP/s (1.776 MFLOP/image)", result.eval_gflops.ToString("F2", inv));
+        summary.AddRow($"training GFLOP/s ({model.TrainingFlopsPerImage / 1e6:F2} MFLOP/image)", result.train_gflops.ToString("F2", inv));
+        summary.AddRow($"evaluation GFLOP/s ({model.ForwardFlopsPerImage / 1e6:F3} MFLOP/image)", result.eval_gflops.ToString("F2", inv));
         summary.AddRow("seconds per 60,000-image epoch", result.seconds_per_60000_image_epoch.ToString("F1", inv));
         summary.AddRow("kernel launches per step", launchesPerStep.ToString("F1", inv));
         summary.AddRow("host synchronisations per step", syncsPerStep.ToString("F2", inv));
         summary.AddRow("peak working set (data, engine, steps), MB", result.peak_working_set_mb.ToString("F0", inv));
         AnsiConsole.Write(summary);
         var table = new Table().Title($"per kernel ({profiledSteps} steps, each launch timed alone)").AddColumn("kernel");
-        foreach (var h in new[] { "launches/step", "ms/step", "share" })
+        foreach (var h in new[] { "launches/step", "ms/step", "share", "GFLOP/s", "of peak" })
             table.AddColumn(h, c => c.RightAligned());
         foreach (var k in kernels)
-            table.AddRow(k.name, k.launches_per_step.ToString("F0", inv), k.ms_per_step.ToString("F3", inv), k.share.ToString("P1", inv));
+            table.AddRow(Markup.Escape(k.name), k.launches_per_step.ToString("F0", inv), k.ms_per_step.ToString("F3", inv), k.share.ToString("P1", inv),
+                k.gflops?.ToString("F1", inv) ?? "", k.share_of_peak?.ToString("P0", inv) ?? "");
         AnsiConsole.Write(table);
         if (gemm.Length > 0)
         {

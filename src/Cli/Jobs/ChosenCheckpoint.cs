@@ -7,7 +7,7 @@ namespace FashionGpu.Cli.Jobs;
 /// The checkpoint a command was pointed at, loaded: `--run DIR` means DIR/best.safetensors, `--checkpoint FILE` the
 /// file. <see cref="Directory"/> is where reports about it go (the run directory, or the file's directory).
 /// </summary>
-public sealed record ChosenCheckpoint(string Path, ModelState State, CheckpointInfo? Info, string Directory)
+public sealed record ChosenCheckpoint(string Path, ModelPlan Model, ModelState State, CheckpointInfo? Info, string Directory)
 {
     public static ChosenCheckpoint Load(string? run, string? checkpoint)
     {
@@ -18,7 +18,7 @@ public sealed record ChosenCheckpoint(string Path, ModelState State, CheckpointI
         var path = checkpoint ?? Checkpoint.PathOf(run!, "best");
         if (!File.Exists(path))
             throw new UsageException($"{path} does not exist; give a run directory written by 'fashiongpu train' or a .safetensors file");
-        var (state, info) = Checkpoint.Load(path);
-        return new ChosenCheckpoint(path, state, info, run ?? System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!);
+        var loaded = Checkpoint.Load(path);
+        return new ChosenCheckpoint(path, loaded.Model, loaded.State, loaded.Info, run ?? System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!);
     }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using FashionGpu.Cli.Hosting;
+using FashionGpu.Cli.Output;
 using FashionGpu.Cli.Reports;
 using FashionGpu.Runtime.Checkpoints;
 using FashionGpu.Runtime.Data;
@@ -22,13 +23,13 @@ public sealed class EvaluateJob(IOptions<EvaluateOptions> options) : IJob
         o.Validate();
         var output = o.Json ? Console.Error : Console.Out;
         var chosen = ChosenCheckpoint.Load(o.Run, o.Checkpoint);
-        var (checkpointPath, state, info) = (chosen.Path, chosen.State, chosen.Info);
+        var (checkpointPath, model, state, info) = (chosen.Path, chosen.Model, chosen.State, chosen.Info);
         var settings = info?.Config.Settings ?? new TrainingSettings();
 
         var source = DataLocator.Locate(o.DataDir, [Split.Test]);
         var test = FashionMnist.Load(source, Split.Test);
         RunAnnouncer.Data(output, source, test);
-        using var engine = EngineFactory.Open(DeviceSpec.Parse(o.Device), settings with { BatchSize = 1 });
+        using var engine = EngineFactory.Open(DeviceSpec.Parse(o.Device), model, settings with { BatchSize = 1 });
         output.WriteLine($"device: {engine.DeviceId} ({engine.DeviceName}); checkpoint: {checkpointPath}");
         engine.LoadState(state);
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -36,8 +37,7 @@ public sealed class EvaluateJob(IOptions<EvaluateOptions> options) : IJob
         var report = evaluation.Report;
         var seconds = clock.Elapsed.TotalSeconds;
 
-        var model = ModelArchitecture.Reference;
-        var text = ModelSummary.ToText(model) + Environment.NewLine + report.ToText();
+        var text = model.Summary() + Environment.NewLine + report.ToText();
         var file = new EvaluationReportFile
         {
             Checkpoint = Path.GetFullPath(checkpointPath), Epoch = info?.Epoch, Data = source.Directory, DataVerification = test.Verification,
@@ -66,13 +66,9 @@ public sealed class EvaluateJob(IOptions<EvaluateOptions> options) : IJob
         return ExitCodes.Ok;
     }
 
-    private static void Print(ClassificationReport report, ModelArchitecture model)
+    private static void Print(ClassificationReport report, ModelPlan model)
     {
-        var summary = new Table().Title("Model").AddColumns("Layer", "Output shape").AddColumn("Param #", c => c.RightAligned());
-        foreach (var layer in model.Summary)
-            summary.AddRow(Markup.Escape(layer.Name), layer.OutputShape, layer.Parameters.ToString("N0", CultureInfo.InvariantCulture));
-        summary.Caption($"Total params: {model.ParameterCount:N0}");
-        AnsiConsole.Write(summary);
+        AnsiConsole.Write(ModelTable.Of(model));
 
         var inv = CultureInfo.InvariantCulture;
         AnsiConsole.WriteLine(string.Create(inv, $"Accuracy: {report.Accuracy:F3}"));

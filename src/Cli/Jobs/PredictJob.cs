@@ -32,7 +32,7 @@ public sealed class PredictJob(IOptions<PredictOptions> options) : IJob
         var o = options.Value;
         if (o.Images.Length == 0)
             throw new UsageException("give at least one image: fashiongpu predict --run DIR IMAGE...");
-        var (_, state, info, _) = ChosenCheckpoint.Load(o.Run, o.Checkpoint);
+        var (_, model, state, info, _) = ChosenCheckpoint.Load(o.Run, o.Checkpoint);
 
         var inputs = new List<ImageInput>();
         var failed = 0;
@@ -51,12 +51,12 @@ public sealed class PredictJob(IOptions<PredictOptions> options) : IJob
         if (inputs.Count == 0)
             return ExitCodes.Failure;
 
-        using var engine = EngineFactory.Open(DeviceSpec.Parse(o.Device), (info?.Config.Settings ?? new TrainingSettings()) with { BatchSize = 1 });
+        using var engine = EngineFactory.Open(DeviceSpec.Parse(o.Device), model, (info?.Config.Settings ?? new TrainingSettings()) with { BatchSize = 1 });
         engine.LoadState(state);
         var images = new LabeledImages(inputs.SelectMany(i => i.Pixels).ToArray(), new byte[inputs.Count], "predict");
         using var data = engine.Upload(images);
         var logits = engine.Logits(data, Enumerable.Range(0, inputs.Count).ToArray());
-        var names = ModelArchitecture.ClassNames;
+        var names = FashionMnistShape.ClassNames;
         var results = inputs.Select((input, i) =>
         {
             var p = LogitMetrics.Probabilities(logits, i);

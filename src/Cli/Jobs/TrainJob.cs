@@ -23,16 +23,26 @@ public sealed class TrainJob(IOptions<TrainOptions> options, ILogger<TrainJob> l
         o.Validate();
         var console = TrainingConsole.Create(o.Json);
         var output = console.Human;
+        if (o.ListModels)
+        {
+            foreach (var (name, description) in ModelPresets.List)
+                Console.Out.WriteLine($"{name,-6} {description}");
+            return ExitCodes.Ok;
+        }
 
         CheckpointInfo? resume = null;
         ModelState? resumeState = null;
+        ModelPlan model;
         string runDirectory;
         if (o.Resume is { } resumeDirectory)
         {
             var path = Checkpoint.PathOf(resumeDirectory, "last");
             if (!File.Exists(path))
                 throw new UsageException($"--resume {resumeDirectory}: there is no last.safetensors; give the run directory of an earlier 'fashiongpu train'");
-            (resumeState, resume) = Checkpoint.Load(path);
+            if (o.ShapesModel)
+                throw new UsageException($"--resume continues the model run {resumeDirectory} was trained with; drop --model, --model-file, --filters, --hidden, --dropout and --pixels");
+            var checkpoint = Checkpoint.Load(path);
+            (model, resumeState, resume) = (checkpoint.Model, checkpoint.State, checkpoint.Info);
             if (resume is null)
                 throw new FashionGpuException($"{path} holds no training position, so it cannot be resumed (evaluate it with --checkpoint)");
             runDirectory = resumeDirectory;
@@ -42,6 +52,7 @@ public sealed class TrainJob(IOptions<TrainOptions> options, ILogger<TrainJob> l
             runDirectory = o.RunDir ?? Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
             if (File.Exists(Path.Combine(runDirectory, "config.json")) || File.Exists(Checkpoint.PathOf(runDirectory, "last")))
                 throw new UsageException($"{runDirectory} already holds a run; choose another --run-dir, or continue it with --resume {runDirectory}");
+            model = o.ResolveModel();
         }
 
         var dataDirectory = o.DataDir ?? (resume is not null && Directory.Exists(resume.Config.DataDirectory) ? resume.Config.DataDirectory : null);
@@ -51,10 +62,8 @@ public sealed class TrainJob(IOptions<TrainOptions> options, ILogger<TrainJob> l
 
         var config = resume?.Config ?? new RunConfiguration
         {
-            Settings = new TrainingSettings
-            {
-                BatchSize = o.BatchSize, LearningRate = o.LearningRate, Seed = o.Seed, Normalize = o.Normalize,
-            },
+            Model = model.Definition,
+            Settings = new TrainingSettings { BatchSize = o.BatchSize, LearningRate = o.LearningRate, Seed = o.Seed },
             Epochs = o.Epochs, ValidationSplit = o.ValidationSplit, LimitTrain = o.LimitTrain,
         };
         if (resume is not null)
@@ -73,7 +82,8 @@ public sealed class TrainJob(IOptions<TrainOptions> options, ILogger<TrainJob> l
         };
         var images = config.LimitTrain is { } limit ? loaded.Data.Take(limit) : loaded.Data;
 
-        using var engine = EngineFactory.Open(DeviceSpec.Parse(o.Device), config.Settings);
+        output.Write(model.Summary());
+        using var engine = EngineFactory.Open(DeviceSpec.Parse(o.Device), model, config.Settings);
         config = config with { Device = engine.DeviceId };
         output.WriteLine($"device: {engine.DeviceId} ({engine.DeviceName})");
         if (resumeState is not null)
@@ -81,7 +91,7 @@ public sealed class TrainJob(IOptions<TrainOptions> options, ILogger<TrainJob> l
         var split = (int)Math.Round(images.Count * config.ValidationSplit);
         output.WriteLine(resume is null
             ? $"run: {runDirectory}; {images.Count - split:N0} training + {split:N0} validation images, {config.Epochs} epoch{(config.Epochs == 1 ? "" : "s")} of batch {config.Settings.BatchSize}, " +
-              $"{(config.Settings.Normalize ? "pixels scaled to [0, 1]" : "raw 0..255 pixels")}, seed {config.Settings.Seed}"
+              $"{(model.PixelScale == 1f ? "raw 0..255 pixels" : "pixels scaled to [0, 1]")}, seed {config.Settings.Seed}"
             : $"run: resuming {runDirectory} at epoch {resume.Epoch + 1}, sample {resume.Position:N0} (step {resume.Step:N0})");
         logger.LogDebug("configuration {@Config}", config);
 

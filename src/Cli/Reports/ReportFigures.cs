@@ -156,7 +156,7 @@ public static class ReportFigures
                     canvas.DrawRect(x0 + x * scale, y0 + y * scale, scale, scale, pixel);
                 }
             }
-            var names = ModelArchitecture.ClassNames;
+            var names = FashionMnistShape.ClassNames;
             canvas.DrawText($"true: {names[item.Label]}", x0, y0 + 28 * scale + 15, SKTextAlign.Left, font, ink);
             canvas.DrawText($"pred: {names[item.Predicted]} {item.Confidence:P0}", x0, y0 + 28 * scale + 31, SKTextAlign.Left, font, wrong);
         }

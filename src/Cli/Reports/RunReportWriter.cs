@@ -106,12 +106,13 @@ public static class RunReportWriter
         Row("batch size", s.BatchSize);
         Row("learning rate", s.LearningRate);
         Row("Adam β1, β2, ε", $"{s.Beta1}, {s.Beta2}, {s.Epsilon}");
-        Row("dropout", s.DropoutRate);
+        var model = new ModelPlan(run.Config.Model ?? ModelPresets.Seed(s.Normalize == true ? ModelDefinition.ScaledPixels : 1f));
+        Row("model", string.Join(" → ", model.Layers.Select(l => l.Definition.Describe())));
         Row("seed", s.Seed);
-        Row("pixels", s.Normalize ? "scaled to [0, 1]" : "raw 0..255");
+        Row("pixels", model.PixelScale == 1f ? "raw 0..255" : $"× {model.PixelScale:0.#########}");
         Row("validation split", run.Config.ValidationSplit);
         Row("training images", run.Config.LimitTrain is { } l ? $"first {l}" : "all");
-        Row("parameters", ModelArchitecture.Reference.ParameterCount.ToString("N0", inv));
+        Row("parameters", model.ParameterCount.ToString("N0", inv));
         Row("data", $"{run.Config.DataDirectory} ({run.Config.DataOrigin}; {run.Config.DataVerification})");
         html.Append(inv, $"<tr><td>training images SHA-256</td><td><code>{E(run.Config.TrainPixelsSha256)}</code></td></tr>\n");
         html.Append(inv, $"<tr><td>training labels SHA-256</td><td><code>{E(run.Config.TrainLabelsSha256)}</code></td></tr>\n");

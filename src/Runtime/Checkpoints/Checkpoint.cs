@@ -3,55 +3,38 @@ using FashionGpu.Runtime.Model;
 
 namespace FashionGpu.Runtime.Checkpoints;
 
+/// <summary>A checkpoint read back: the model it holds, its state and, when it was written by `train`, where training stood.</summary>
+public sealed record LoadedCheckpoint(ModelPlan Model, ModelState State, CheckpointInfo? Info);
+
 /// <summary>
 /// A checkpoint is NAME.safetensors (parameters under PyTorch's names, Adam's moments under optimizer.m.* and
-/// optimizer.v.*, and the <see cref="CheckpointInfo"/> as JSON in the metadata) with NAME.json beside it holding the
-/// same info for people and tools. Resuming reads only the safetensors file, so the two can never disagree.
+/// optimizer.v.*, the model definition as JSON under the metadata key `model` and the <see cref="CheckpointInfo"/>
+/// under `fashiongpu`) with NAME.json beside it holding the same info for people and tools. Loading reads only the
+/// safetensors file, so the two can never disagree.
 /// </summary>
 public static class Checkpoint
 {
     private const string InfoKey = "fashiongpu";
+    public const string ModelKey = "model";
 
     public static string PathOf(string runDirectory, string name) => Path.Combine(runDirectory, name + ".safetensors");
 
-    public static void Save(string runDirectory, string name, ModelState state, CheckpointInfo info)
+    public static void Save(string runDirectory, string name, ModelPlan model, ModelState state, CheckpointInfo info)
     {
-        var model = ModelArchitecture.Reference;
         var infoJson = JsonSerializer.Serialize(info, CheckpointInfo.Json);
-        var metadata = new Dictionary<string, string> { ["format"] = "pt", [InfoKey] = infoJson };
+        var metadata = new Dictionary<string, string> { ["format"] = "pt", [ModelKey] = model.Definition.ToJson(), [InfoKey] = infoJson };
         SafeTensors.Write(PathOf(runDirectory, name), state.Tensors(model).ToArray(), metadata);
         AtomicFile.WriteAllText(Path.Combine(runDirectory, name + ".json"), infoJson + "\n");
     }
 
     /// <summary>
-    /// Loads parameters (required, exact names and shapes) and, when present, the optimizer moments and training info.
+    /// Loads the model the metadata describes (checkpoints from before models were data hold the seed model), its
+    /// parameters (required: exactly the model's names and shapes) and, when present, the optimizer moments and
+    /// training info.
     /// </summary>
-    public static (ModelState State, CheckpointInfo? Info) Load(string path)
+    public static LoadedCheckpoint Load(string path)
     {
-        var model = ModelArchitecture.Reference;
         var (tensors, metadata) = SafeTensors.Read(path);
-        var byName = tensors.ToDictionary(t => t.Name);
-        float[] Gather(string prefix, bool required)
-        {
-            var flat = new float[model.ParameterCount];
-            foreach (var p in model.Parameters)
-            {
-                if (!byName.TryGetValue(prefix + p.Name, out var t))
-                {
-                    if (required)
-                        throw new FashionGpuException($"checkpoint {path} has no tensor {prefix + p.Name}; it was not written for this model");
-                    return new float[model.ParameterCount];
-                }
-                if (!t.Shape.SequenceEqual(p.Shape))
-                    throw new FashionGpuException(
-                        $"checkpoint {path}: {t.Name} has shape [{string.Join(",", t.Shape)}], the model needs [{string.Join(",", p.Shape)}]");
-                t.Data.Span.CopyTo(flat.AsSpan(p.Offset));
-            }
-            return flat;
-        }
-        var parameters = Gather("", required: true);
-        var m = Gather("optimizer.m.", required: false);
-        var v = Gather("optimizer.v.", required: false);
         CheckpointInfo? info = null;
         if (metadata.TryGetValue(InfoKey, out var json))
         {
@@ -59,11 +42,55 @@ public static class Checkpoint
             {
                 info = JsonSerializer.Deserialize<CheckpointInfo>(json, CheckpointInfo.Json);
             }
-            catch (JsonException e)
+            catch (Exception e) when (e is JsonException or FashionGpuException)
             {
                 throw new FashionGpuException($"checkpoint {path} has unreadable training metadata ({e.Message})");
             }
         }
-        return (new ModelState(parameters, m, v, info?.Step ?? 0), info);
+        ModelPlan model;
+        try
+        {
+            var definition = metadata.TryGetValue(ModelKey, out var modelJson) ? ModelDefinition.Parse(modelJson, "its model metadata")
+                : info?.Config.Model ?? ModelPresets.Seed(info?.Config.Settings.Normalize == true ? ModelDefinition.ScaledPixels : 1f);
+            model = new ModelPlan(definition);
+        }
+        catch (FashionGpuException e)
+        {
+            throw new FashionGpuException($"checkpoint {path}: {e.Message}");
+        }
+
+        var byName = tensors.ToDictionary(t => t.Name);
+        foreach (var t in tensors)
+        {
+            var name = t.Name.StartsWith("optimizer.m.", StringComparison.Ordinal) || t.Name.StartsWith("optimizer.v.", StringComparison.Ordinal) ? t.Name[12..] : t.Name;
+            if (!model.Has(name))
+                throw new FashionGpuException($"checkpoint {path} has a tensor {t.Name} that its model ({model.Parameters.Count} tensors, {model.ParameterCount:N0} parameters) does not have; the model metadata does not match the tensors");
+        }
+        float[] Gather(string prefix, bool required)
+        {
+            var flat = new float[model.ParameterCount];
+            foreach (var p in model.Parameters)
+            {
+                if (!byName.TryGetValue(prefix + p.Name, out var t))
+                {
+                    if (required || (prefix.Length > 0 && !p.Trainable))
+                    {
+                        if (prefix.Length > 0)
+                            continue;
+                        throw new FashionGpuException($"checkpoint {path} has no tensor {prefix + p.Name} that its model needs; the model metadata does not match the tensors");
+                    }
+                    return new float[model.ParameterCount];
+                }
+                if (!t.Shape.SequenceEqual(p.Shape))
+                    throw new FashionGpuException(
+                        $"checkpoint {path}: {t.Name} has shape [{string.Join(",", t.Shape)}], its model needs [{string.Join(",", p.Shape)}]; the model metadata does not match the tensors");
+                t.Data.Span.CopyTo(flat.AsSpan(p.Offset));
+            }
+            return flat;
+        }
+        var parameters = Gather("", required: true);
+        var m = Gather("optimizer.m.", required: false);
+        var v = Gather("optimizer.v.", required: false);
+        return new LoadedCheckpoint(model, new ModelState(parameters, m, v, info?.Step ?? 0), info);
     }
 }

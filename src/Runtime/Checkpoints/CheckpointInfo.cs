@@ -7,6 +7,8 @@ namespace FashionGpu.Runtime.Checkpoints;
 /// <summary>What a run was asked to do: enough to repeat it, or to continue it.</summary>
 public sealed record RunConfiguration
 {
+    /// <summary>The model trained (null only in runs written before models were data: they trained the seed model).</summary>
+    public ModelDefinition? Model { get; init; }
     public TrainingSettings Settings { get; init; } = new();
     public int Epochs { get; init; } = 3;
     public double ValidationSplit { get; init; } = 0.2;

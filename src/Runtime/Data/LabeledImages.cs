@@ -5,7 +5,7 @@ public sealed class LabeledImages
 {
     public LabeledImages(byte[] pixels, byte[] labels, string source)
     {
-        if (pixels.Length != labels.Length * Model.ModelArchitecture.ImagePixels)
+        if (pixels.Length != labels.Length * Model.FashionMnistShape.ImagePixels)
             throw new FashionGpuException($"{source}: {pixels.Length} pixel bytes do not make {labels.Length} 28x28 images");
         Pixels = pixels;
         Labels = labels;
@@ -18,5 +18,5 @@ public sealed class LabeledImages
     public int Count => Labels.Length;
 
     public LabeledImages Take(int count) => count >= Count ? this
-        : new LabeledImages(Pixels[..(count * Model.ModelArchitecture.ImagePixels)], Labels[..count], $"{Source} (first {count})");
+        : new LabeledImages(Pixels[..(count * Model.FashionMnistShape.ImagePixels)], Labels[..count], $"{Source} (first {count})");
 }

@@ -36,7 +36,15 @@ public sealed class KernelSet : IDisposable
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseShape> _denseBackwardParameters;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, DenseShape> _denseBackwardBias;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, GemmShape, ArrayView<float>, ArrayView<float>, GemmEpilogue, ElementRange> _reduceSplits;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ElementRange> _reluForward;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ElementRange> _reluBackward;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, int> _bnStatistics;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape> _bnRunningStatistics;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, ElementRange> _bnNormalize;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape> _bnParameterGradients;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, ElementRange> _bnBackwardInput;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _gapForward;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, ElementRange> _gapBackward;
     private readonly Action<Index1D, ArrayView<float>, DropoutParameters, ElementRange> _dropoutForward;
     private readonly Action<Index1D, ArrayView<float>, DropoutParameters, ElementRange> _dropoutBackward;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<int>, LossShape> _softmaxCrossEntropy;
@@ -64,7 +72,15 @@ public sealed class KernelSet : IDisposable
         _denseBackwardParameters = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseShape>(DenseKernels.BackwardParameters);
         _denseBackwardBias = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, DenseShape>(DenseKernels.BackwardBias);
         _reduceSplits = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, GemmShape, ArrayView<float>, ArrayView<float>, GemmEpilogue, ElementRange>(GemmKernels.ReduceSplits);
+        _reluForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ElementRange>(ActivationKernels.ReluForward);
         _reluBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ElementRange>(ActivationKernels.ReluBackward);
+        _bnStatistics = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, int>(BatchNormKernels.Statistics);
+        _bnRunningStatistics = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape>(BatchNormKernels.RunningStatistics);
+        _bnNormalize = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, ElementRange>(BatchNormKernels.Normalize);
+        _bnParameterGradients = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape>(BatchNormKernels.ParameterGradients);
+        _bnBackwardInput = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, ElementRange>(BatchNormKernels.BackwardInput);
+        _gapForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(GlobalAvgPoolKernels.Forward);
+        _gapBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, ElementRange>(GlobalAvgPoolKernels.Backward);
         _dropoutForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, DropoutParameters, ElementRange>(DropoutKernels.Forward);
         _dropoutBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, DropoutParameters, ElementRange>(DropoutKernels.Backward);
         _softmaxCrossEntropy = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<int>, LossShape>(SoftmaxCrossEntropyKernels.ForwardBackward);
@@ -181,6 +197,50 @@ public sealed class KernelSet : IDisposable
         Launch("Gemm.Tiled", () => _tiled(config, a, b, workspace, s, bias, mask, epilogue));
         Launch("Gemm.ReduceSplits", () => _reduceSplits(range.Stride, workspace, c, s, bias, mask, epilogue, range));
     }
+
+    public void ReluForward(ArrayView<float> x, ArrayView<float> y)
+    {
+        var range = Range(y.Length);
+        Launch("Activation.ReluForward", () => _reluForward(range.Stride, x, y, range));
+    }
+
+    /// <summary>
+    /// Batchnorm forward: training takes the batch's statistics (and updates the running ones), inference the running
+    /// statistics; either way they are left in <paramref name="saved"/> for backward.
+    /// </summary>
+    public void BatchNormForward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> weight, ArrayView<float> bias,
+        ArrayView<float> runningMean, ArrayView<float> runningVar, ArrayView<float> saved, BatchNormShape s, bool training)
+    {
+        if (training)
+            Launch("BatchNorm.Statistics", () => _bnStatistics(s.Channels, x, saved, runningMean, runningVar, s, 1));
+        else
+            Launch("BatchNorm.RunningStatistics", () => _bnRunningStatistics(s.Channels, runningMean, runningVar, saved, s));
+        var range = Range(s.Elements);
+        Launch("BatchNorm.Normalize", () => _bnNormalize(range.Stride, x, y, weight, bias, saved, s, range));
+    }
+
+    /// <summary>Batchnorm's weight and bias gradients, and its input gradient when <paramref name="dx"/> is given.</summary>
+    public void BatchNormBackward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float>? dx, ArrayView<float> weight, ArrayView<float> saved,
+        ArrayView<float> dWeight, ArrayView<float> dBias, BatchNormShape s)
+    {
+        Launch("BatchNorm.ParameterGradients", () => _bnParameterGradients(s.Channels, x, dy, saved, dWeight, dBias, s));
+        if (dx is not { } input)
+            return;
+        var range = Range(s.Elements);
+        Launch("BatchNorm.BackwardInput", () => _bnBackwardInput(range.Stride, x, dy, input, weight, saved, dWeight, dBias, s, range));
+    }
+
+    public void GlobalAvgPoolForward(ArrayView<float> x, ArrayView<float> y, int planes, int spatial) =>
+        Launch("GlobalAvgPool.Forward", () => _gapForward(planes, x, y, spatial));
+
+    public void GlobalAvgPoolBackward(ArrayView<float> dy, ArrayView<float> dx, int planes, int spatial)
+    {
+        var range = Range((long)planes * spatial);
+        Launch("GlobalAvgPool.Backward", () => _gapBackward(range.Stride, dy, dx, spatial, range));
+    }
+
+    /// <summary>y = x (element copies on the accelerator's stream).</summary>
+    public void Copy(ArrayView<float> x, ArrayView<float> y) => Launch("Copy", () => x.CopyTo(y));
 
     public void ReluBackward(ArrayView<float> y, ArrayView<float> dy)
     {

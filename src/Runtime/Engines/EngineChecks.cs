@@ -11,9 +11,9 @@ internal static class EngineChecks
             throw new FashionGpuException($"batch size must be at least 1 (got {settings.BatchSize})");
     }
 
-    public static void State(ModelState state)
+    public static void State(ModelState state, ModelPlan model)
     {
-        var n = ModelArchitecture.Reference.ParameterCount;
+        var n = model.ParameterCount;
         if (state.Parameters.Length != n || state.FirstMoment.Length != n || state.SecondMoment.Length != n)
             throw new FashionGpuException($"model state has {state.Parameters.Length} parameters, the model needs {n}");
     }

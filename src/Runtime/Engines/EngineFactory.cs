@@ -10,14 +10,14 @@ namespace FashionGpu.Runtime.Engines;
 /// </summary>
 public static class EngineFactory
 {
-    public static IEngine Open(DeviceSpec spec, TrainingSettings settings)
+    public static IEngine Open(DeviceSpec spec, ModelPlan model, TrainingSettings settings)
     {
         if (spec.Kind == DeviceKind.Simd || (spec.Kind == DeviceKind.Auto && !ComputeDevice.List().Any(d => d.IsAutoChoice && d.Kind != DeviceKind.Simd)))
-            return new SimdEngine(settings);
+            return new SimdEngine(model, settings);
         var device = ComputeDevice.Open(spec);
         try
         {
-            return new IlgpuEngine(device, settings, ownsDevice: true);
+            return new IlgpuEngine(device, model, settings, ownsDevice: true);
         }
         catch
         {

@@ -40,6 +40,7 @@ public interface IEngine : IDisposable
 {
     string DeviceId { get; }
     string DeviceName { get; }
+    ModelPlan Model { get; }
     TrainingSettings Settings { get; }
 
     /// <summary>Kernel launches so far.</summary>
@@ -71,6 +72,6 @@ public interface IEngine : IDisposable
     /// <summary>Waits until all queued work is done (for timing; training never needs it).</summary>
     void Synchronize();
 
-    /// <summary>Logits [indices.Length, 10] in inference mode (no dropout).</summary>
+    /// <summary>Logits [indices.Length, 10] in inference mode (no dropout; batchnorm on its running statistics).</summary>
     float[] Logits(IEngineDataset data, int[] indices);
 }

@@ -27,15 +27,18 @@ public sealed class IlgpuEngine : IEngine, IEngineInspection
 
     private readonly bool _ownsDevice;
 
-    public IlgpuEngine(ComputeDevice device, TrainingSettings settings, bool ownsDevice = false)
+    public IlgpuEngine(ComputeDevice device, ModelPlan model, TrainingSettings settings, bool ownsDevice = false)
     {
         _ownsDevice = ownsDevice;
         EngineChecks.BatchSize(settings);
         _device = device;
+        Model = model;
         Settings = settings;
-        _network = new IlgpuNetwork(device, Math.Max(settings.BatchSize, EvaluationBatch));
-        LoadState(ModelState.Fresh(ModelArchitecture.Reference, settings.Seed));
+        _network = new IlgpuNetwork(device, new EngineProgram(model), Math.Max(settings.BatchSize, EvaluationBatch), settings.BatchSize);
+        LoadState(ModelState.Fresh(model, settings.Seed));
     }
+
+    public ModelPlan Model { get; }
 
     public string DeviceId => _device.Id;
     public string DeviceName => _device.Name;
@@ -73,7 +76,7 @@ public sealed class IlgpuEngine : IEngine, IEngineInspection
 
     public void LoadState(ModelState state)
     {
-        EngineChecks.State(state);
+        EngineChecks.State(state, Model);
         _network.Parameters.CopyFromCPU(state.Parameters);
         _network.FirstMoment.CopyFromCPU(state.FirstMoment);
         _network.SecondMoment.CopyFromCPU(state.SecondMoment);
@@ -84,7 +87,7 @@ public sealed class IlgpuEngine : IEngine, IEngineInspection
     public ModelState ReadState()
     {
         _device.Accelerator.Synchronize();
-        var n = ModelArchitecture.Reference.ParameterCount;
+        var n = Model.ParameterCount;
         var (p, m, v) = (new float[n], new float[n], new float[n]);
         _network.Parameters.CopyToCPU(p);
         _network.FirstMoment.CopyToCPU(m);
@@ -116,11 +119,11 @@ public sealed class IlgpuEngine : IEngine, IEngineInspection
     {
         EngineChecks.Step(_epochData is not null, start, count, Settings.BatchSize, _epochLength);
         var step = ++_step;
-        var dropout = Settings.DropoutAt(step);
-        _network.Gather(_epochData!.Images, _epochData.Labels, _order!.View.SubView(start, count), count, Settings.PixelScale);
-        _network.Forward(count, dropout);
+        DropoutParameters Dropout(Op op) => Settings.DropoutAt(step, op.DropoutOrdinal, op.DropoutRate);
+        _network.Gather(_epochData!.Images, _epochData.Labels, _order!.View.SubView(start, count), count);
+        _network.Forward(count, Dropout);
         _network.Loss(count, _sampleLoss!.View.SubView(start, count), _sampleCorrect!.View.SubView(start, count));
-        _network.Backward(count, dropout);
+        _network.Backward(count, Dropout);
         _network.Adam(Settings.AdamAt(step));
     }
 
@@ -144,7 +147,7 @@ public sealed class IlgpuEngine : IEngine, IEngineInspection
     {
         var dataset = (DeviceDataset)data;
         var a = _device.Accelerator;
-        var classes = ModelArchitecture.Classes;
+        var classes = FashionMnistShape.Classes;
         var result = new float[indices.Length * classes];
         if (indices.Length == 0)
             return result;
@@ -153,8 +156,8 @@ public sealed class IlgpuEngine : IEngine, IEngineInspection
         for (var start = 0; start < indices.Length; start += EvaluationBatch)
         {
             var count = Math.Min(EvaluationBatch, indices.Length - start);
-            _network.Gather(dataset.Images, dataset.Labels, indexBuffer.View.SubView(start, count), count, Settings.PixelScale);
-            _network.Forward(count, DropoutParameters.None);
+            _network.Gather(dataset.Images, dataset.Labels, indexBuffer.View.SubView(start, count), count);
+            _network.Forward(count, dropout: null);
             ArrayView1D<float, Stride1D.Dense> logits = _network.Logits.SubView(0, (long)count * classes);
             logits.CopyTo(output.View.SubView((long)start * classes, (long)count * classes));
         }
@@ -167,13 +170,10 @@ public sealed class IlgpuEngine : IEngine, IEngineInspection
     {
         var view = name switch
         {
-            "pool" => _network.Pool,
-            "hidden" => _network.Hidden,
-            "logits" => _network.Logits,
-            "d_logits" => _network.DLogits,
-            "d_hidden" => _network.DHidden,
-            "d_dropout" => _network.DPool,
+            "input" => _network.Input,
             _ when name.StartsWith("grad.", StringComparison.Ordinal) => _network.Gradient(name[5..]),
+            _ when name.StartsWith("out.", StringComparison.Ordinal) => _network.Activation(int.Parse(name[4..], System.Globalization.CultureInfo.InvariantCulture), gradient: false),
+            _ when name.StartsWith("grad_out.", StringComparison.Ordinal) => _network.Activation(int.Parse(name[9..], System.Globalization.CultureInfo.InvariantCulture), gradient: true),
             _ => throw new ArgumentException($"no tensor {name}"),
         };
         _device.Accelerator.Synchronize();

@@ -7,23 +7,36 @@ using ILGPU.Runtime;
 namespace FashionGpu.Runtime.Engines;
 
 /// <summary>
-/// The reference network on one ILGPU accelerator: its activations for up to <see cref="MaxBatch"/> images and one
-/// allocation holding parameters, gradients and Adam's two moments (four views of ParameterCount floats), so the
-/// optimizer is a single launch. Backward kernels overwrite their gradients: nothing needs zeroing between steps.
+/// A planned model on one ILGPU accelerator: its <see cref="EngineProgram"/>'s activations for up to
+/// <see cref="MaxBatch"/> images and one allocation holding parameters, gradients and Adam's two moments (four views
+/// of ParameterCount floats), so the optimizer is a single launch. Backward kernels overwrite their gradients: nothing
+/// needs zeroing between steps (running statistics have no gradient kernel and stay at zero).
 /// </summary>
 internal sealed class IlgpuNetwork : IDisposable
 {
     private readonly KernelSet _k;
-    private readonly ModelArchitecture _model = ModelArchitecture.Reference;
+    private readonly EngineProgram _program;
     private readonly MemoryBuffer1D<float, Stride1D.Dense> _state;
     private readonly List<IDisposable> _buffers = new();
+    private readonly OpViews[] _ops;
 
-    public IlgpuNetwork(ComputeDevice device, int maxBatch)
+    /// <summary>An op's output, its gradient and what its backward keeps from the forward pass.</summary>
+    private sealed class OpViews
+    {
+        public ArrayView<float> Output;
+        public ArrayView<float> Gradient;
+        public ArrayView<int> Argmax;
+        public ArrayView<float> Saved;
+        public ArrayView<float> Scratch;
+    }
+
+    public IlgpuNetwork(ComputeDevice device, EngineProgram program, int maxBatch, int trainBatch)
     {
         _k = device.Kernels;
+        _program = program;
         MaxBatch = maxBatch;
         var a = device.Accelerator;
-        var p = _model.ParameterCount;
+        var p = program.Plan.ParameterCount;
         _state = a.Allocate1D<float>(4L * p);
         _state.MemSetToZero();
         Parameters = _state.View.SubView(0, p);
@@ -33,19 +46,20 @@ internal sealed class IlgpuNetwork : IDisposable
 
         ArrayView<T> Buffer<T>(long length) where T : unmanaged
         {
-            var buffer = a.Allocate1D<T>(length);
+            var buffer = a.Allocate1D<T>(Math.Max(1, length));
             _buffers.Add(buffer);
             return buffer.View;
         }
-        Input = Buffer<float>((long)maxBatch * ModelArchitecture.ImagePixels);
+        Input = Buffer<float>((long)maxBatch * program.Plan.Input.Size);
         Labels = Buffer<int>(maxBatch);
-        Pool = Buffer<float>((long)maxBatch * ModelArchitecture.Flattened);
-        PoolArgmax = Buffer<int>((long)maxBatch * ModelArchitecture.Flattened);
-        Hidden = Buffer<float>((long)maxBatch * ModelArchitecture.Hidden);
-        Logits = Buffer<float>((long)maxBatch * ModelArchitecture.Classes);
-        DLogits = Buffer<float>((long)maxBatch * ModelArchitecture.Classes);
-        DHidden = Buffer<float>((long)maxBatch * ModelArchitecture.Hidden);
-        DPool = Buffer<float>((long)maxBatch * ModelArchitecture.Flattened);
+        _ops = program.Ops.Select(op => new OpViews
+        {
+            Output = Buffer<float>((long)maxBatch * op.Output.Size),
+            Gradient = op.Trains ? Buffer<float>((long)trainBatch * op.Output.Size) : default,
+            Argmax = op.Kind is OpKind.ConvBlock or OpKind.MaxPool ? Buffer<int>((long)maxBatch * op.Output.Size) : default,
+            Saved = op.Kind is OpKind.BatchNorm ? Buffer<float>(2L * op.Input.Channels) : default,
+            Scratch = op is { Kind: OpKind.Dense, Relu: true, Trains: true } ? Buffer<float>((long)trainBatch * op.Output.Size) : default,
+        }).ToArray();
     }
 
     public int MaxBatch { get; }
@@ -57,54 +71,139 @@ internal sealed class IlgpuNetwork : IDisposable
 
     public ArrayView<float> Input { get; }
     public ArrayView<int> Labels { get; }
-    /// <summary>The conv block's output: conv + ReLU + pool, and dropout while training (flattened C,H,W).</summary>
-    public ArrayView<float> Pool { get; }
-    public ArrayView<int> PoolArgmax { get; }
-    public ArrayView<float> Hidden { get; }
-    public ArrayView<float> Logits { get; }
-    public ArrayView<float> DLogits { get; }
-    public ArrayView<float> DHidden { get; }
-    /// <summary>Gradient with respect to the conv block's output (after dropout).</summary>
-    public ArrayView<float> DPool { get; }
+    public ArrayView<float> Logits => _ops[^1].Output;
+    public ArrayView<float> DLogits => _ops[^1].Gradient;
 
-    public ArrayView<float> Parameter(string name) => Slice(Parameters, name);
     public ArrayView<float> Gradient(string name) => Slice(Gradients, name);
+
+    /// <summary>The output (or, with <paramref name="gradient"/>, its gradient) of layer <paramref name="layer"/>.</summary>
+    public ArrayView<float> Activation(int layer, bool gradient)
+    {
+        var op = _program.OpProducing(layer);
+        return op < 0 ? Input : gradient ? _ops[op].Gradient : _ops[op].Output;
+    }
 
     private ArrayView<float> Slice(ArrayView<float> all, string name)
     {
-        var t = _model[name];
+        var t = _program.Plan[name];
         return all.SubView(t.Offset, t.Length);
     }
 
-    public void Gather(ArrayView<byte> images, ArrayView<byte> labels, ArrayView<int> indices, int batch, float pixelScale) =>
-        _k.Gather(images, labels, indices, Input, Labels,
-            new GatherShape(batch, ModelArchitecture.ImageSide, ModelArchitecture.ImageSide, pixelScale));
+    private ArrayView<float> Parameter(Op op, string suffix) => Slice(Parameters, $"{op.Layer.Name}.{suffix}");
+    private ArrayView<float> Gradient(Op op, string suffix) => Slice(Gradients, $"{op.Layer.Name}.{suffix}");
 
-    /// <summary>Input → logits in three launches; <paramref name="dropout"/> is applied to the pooled activations.</summary>
-    public void Forward(int batch, DropoutParameters dropout)
+    private static ConvShape Conv(Op op, int batch) =>
+        new(batch, op.Input.Channels, op.Layer.Output.Channels, op.Input.Height, op.Input.Width, op.Layer.Definition.Kernel,
+            op.Layer.Definition.SamePadding ? op.Layer.Definition.Kernel / 2 : 0);
+
+    private static BatchNormShape Norm(Op op, int batch) => new(batch, op.Input.Channels, op.Input.Spatial);
+    private static PoolShape Pool(Op op, int batch) => new(batch, op.Input.Channels, op.Input.Height, op.Input.Width);
+    private static DenseShape Dense(Op op, int batch) => new(batch, op.Input.Size, op.Output.Size);
+
+    public void Gather(ArrayView<byte> images, ArrayView<byte> labels, ArrayView<int> indices, int batch) =>
+        _k.Gather(images, labels, indices, Input, Labels,
+            new GatherShape(batch, FashionMnistShape.ImageSide, FashionMnistShape.ImageSide, _program.Plan.PixelScale));
+
+    /// <summary>Input → logits; <paramref name="dropout"/> gives an op's mask while training, null in inference.</summary>
+    public void Forward(int batch, Func<Op, DropoutParameters>? dropout)
     {
-        _k.ConvBlockForward(Input, Parameter("conv1.weight"), Parameter("conv1.bias"), Pool, PoolArgmax, _model.Conv(batch), dropout);
-        _k.DenseForward(Pool, Parameter("dense1.weight"), Parameter("dense1.bias"), Hidden, _model.Dense1(batch), relu: true);
-        _k.DenseForward(Hidden, Parameter("dense2.weight"), Parameter("dense2.bias"), Logits, _model.Dense2(batch), relu: false);
+        var x = Input;
+        for (var i = 0; i < _ops.Length; i++)
+        {
+            var (op, v) = (_program.Ops[i], _ops[i]);
+            var length = (long)batch * op.Output.Size;
+            var y = v.Output.SubView(0, length);
+            var mask = dropout is not null && op.HasDropout ? dropout(op) : DropoutParameters.None;
+            switch (op.Kind)
+            {
+                case OpKind.ConvBlock:
+                    _k.ConvBlockForward(x, Parameter(op, "weight"), Parameter(op, "bias"), v.Output, v.Argmax, Conv(op, batch), mask);
+                    break;
+                case OpKind.Conv2d:
+                    _k.ConvForward(x, Parameter(op, "weight"), Parameter(op, "bias"), v.Output, Conv(op, batch), relu: false);
+                    break;
+                case OpKind.BatchNorm:
+                    _k.BatchNormForward(x, y, Parameter(op, "weight"), Parameter(op, "bias"), Parameter(op, "running_mean"), Parameter(op, "running_var"),
+                        v.Saved, Norm(op, batch), training: dropout is not null);
+                    break;
+                case OpKind.Relu:
+                    _k.ReluForward(x.SubView(0, length), y);
+                    break;
+                case OpKind.MaxPool:
+                    _k.PoolForward(x, v.Output, v.Argmax, Pool(op, batch));
+                    break;
+                case OpKind.Dropout:
+                    _k.Copy(x.SubView(0, length), y);
+                    if (mask.Rate > 0f)
+                        _k.DropoutForward(y, mask);
+                    break;
+                case OpKind.GlobalAvgPool:
+                    _k.GlobalAvgPoolForward(x, v.Output, batch * op.Input.Channels, op.Input.Spatial);
+                    break;
+                case OpKind.Dense:
+                    _k.DenseForward(x, Parameter(op, "weight"), Parameter(op, "bias"), v.Output, Dense(op, batch), op.Relu);
+                    break;
+            }
+            x = v.Output;
+        }
     }
 
     /// <summary>Per-sample loss and correctness into the given views, and the batch-mean gradient into DLogits.</summary>
     public void Loss(int batch, ArrayView<float> loss, ArrayView<int> correct) =>
-        _k.SoftmaxCrossEntropy(Logits, Labels, DLogits, loss, correct, new LossShape(batch, ModelArchitecture.Classes));
+        _k.SoftmaxCrossEntropy(Logits, Labels, DLogits, loss, correct, new LossShape(batch, FashionMnistShape.Classes));
 
-    /// <summary>
-    /// DLogits → every parameter gradient: dense2's parameters and input (masked by dense1's ReLU), dense1's parameters
-    /// and input, then the conv block (pool routing, ReLU and dropout folded in). The image gradient is never needed.
-    /// </summary>
-    public void Backward(int batch, DropoutParameters dropout)
+    /// <summary>DLogits → every parameter gradient, op by op down to the first trained one.</summary>
+    public void Backward(int batch, Func<Op, DropoutParameters> dropout)
     {
-        var dense2 = _model.Dense2(batch);
-        _k.DenseBackwardParameters(DLogits, Hidden, Gradient("dense2.weight"), Gradient("dense2.bias"), dense2);
-        _k.DenseBackwardInput(DLogits, Parameter("dense2.weight"), DHidden, reluMask: Hidden, dense2);
-        var dense1 = _model.Dense1(batch);
-        _k.DenseBackwardParameters(DHidden, Pool, Gradient("dense1.weight"), Gradient("dense1.bias"), dense1);
-        _k.DenseBackwardInput(DHidden, Parameter("dense1.weight"), DPool, reluMask: null, dense1);
-        _k.ConvBlockBackward(Input, Pool, PoolArgmax, DPool, Gradient("conv1.weight"), Gradient("conv1.bias"), _model.Conv(batch), dropout);
+        for (var i = _ops.Length - 1; i >= 0 && _program.Ops[i].Trains; i--)
+        {
+            var (op, v) = (_program.Ops[i], _ops[i]);
+            var x = i == 0 ? Input : _ops[i - 1].Output;
+            ArrayView<float>? dx = op.NeedsInputGradient ? _ops[i - 1].Gradient.SubView(0, (long)batch * op.Input.Size) : null;
+            var length = (long)batch * op.Output.Size;
+            var dy = v.Gradient.SubView(0, length);
+            switch (op.Kind)
+            {
+                case OpKind.ConvBlock:
+                    _k.ConvBlockBackward(x, v.Output, v.Argmax, v.Gradient, Gradient(op, "weight"), Gradient(op, "bias"), Conv(op, batch), dropout(op));
+                    break;
+                case OpKind.Conv2d:
+                    _k.ConvBackwardParameters(x, v.Gradient, Gradient(op, "weight"), Gradient(op, "bias"), Conv(op, batch));
+                    if (dx is { } convInput)
+                        _k.ConvBackwardInput(v.Gradient, Parameter(op, "weight"), convInput, Conv(op, batch));
+                    break;
+                case OpKind.BatchNorm:
+                    _k.BatchNormBackward(x, dy, dx, Parameter(op, "weight"), v.Saved, Gradient(op, "weight"), Gradient(op, "bias"), Norm(op, batch));
+                    break;
+                case OpKind.Relu:
+                    _k.Copy(dy, dx!.Value);
+                    _k.ReluBackward(v.Output.SubView(0, length), dx.Value);
+                    break;
+                case OpKind.MaxPool:
+                    _k.PoolBackward(v.Gradient, v.Argmax, dx!.Value, Pool(op, batch));
+                    break;
+                case OpKind.Dropout:
+                    _k.Copy(dy, dx!.Value);
+                    if (op.DropoutRate > 0f)
+                        _k.DropoutBackward(dx.Value, dropout(op));
+                    break;
+                case OpKind.GlobalAvgPool:
+                    _k.GlobalAvgPoolBackward(v.Gradient, dx!.Value, batch * op.Input.Channels, op.Input.Spatial);
+                    break;
+                case OpKind.Dense:
+                    var g = v.Gradient;
+                    if (op.Relu)
+                    {
+                        _k.Copy(dy, v.Scratch.SubView(0, length));
+                        _k.ReluBackward(v.Output.SubView(0, length), v.Scratch.SubView(0, length));
+                        g = v.Scratch;
+                    }
+                    _k.DenseBackwardParameters(g, x, Gradient(op, "weight"), Gradient(op, "bias"), Dense(op, batch));
+                    if (dx is { } denseInput)
+                        _k.DenseBackwardInput(g, Parameter(op, "weight"), denseInput, reluMask: null, Dense(op, batch));
+                    break;
+            }
+        }
     }
 
     public void Adam(AdamParameters adam) => _k.Adam(Parameters, Gradients, FirstMoment, SecondMoment, adam);

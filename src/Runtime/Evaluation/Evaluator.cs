@@ -23,6 +23,6 @@ public static class Evaluator
         var logits = engine.Logits(uploaded, Enumerable.Range(0, data.Count).ToArray());
         var (loss, _, predictions) = LogitMetrics.Evaluate(logits, data.Labels);
         var confidences = Enumerable.Range(0, data.Count).Select(i => LogitMetrics.Probabilities(logits, i)[predictions[i]]).ToArray();
-        return new Evaluation(ClassificationReport.From(data.Labels, predictions, ModelArchitecture.ClassNames, loss), predictions, confidences);
+        return new Evaluation(ClassificationReport.From(data.Labels, predictions, FashionMnistShape.ClassNames, loss), predictions, confidences);
     }
 }

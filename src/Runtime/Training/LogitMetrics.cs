@@ -7,7 +7,7 @@ public static class LogitMetrics
 {
     public static (double MeanLoss, double Accuracy, int[] Predictions) Evaluate(float[] logits, IReadOnlyList<byte> labels)
     {
-        const int classes = ModelArchitecture.Classes;
+        const int classes = FashionMnistShape.Classes;
         var n = labels.Count;
         var predictions = new int[n];
         var loss = 0.0;
@@ -33,7 +33,7 @@ public static class LogitMetrics
     /// <summary>softmax(logits[row]) in double, max-subtracted.</summary>
     public static double[] Probabilities(float[] logits, int row)
     {
-        const int classes = ModelArchitecture.Classes;
+        const int classes = FashionMnistShape.Classes;
         var z = logits.AsSpan(row * classes, classes);
         var max = double.NegativeInfinity;
         foreach (var v in z)

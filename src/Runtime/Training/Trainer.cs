@@ -60,7 +60,7 @@ public sealed class Trainer(IEngine engine)
                 PartialCorrect = partial.Correct, ValidationAccuracy = validationAccuracy, BestValidationAccuracy = best,
                 BestEpoch = bestEpoch, Config = config, SavedAt = DateTimeOffset.UtcNow,
             };
-            Checkpoint.Save(runDirectory, name, state, info);
+            Checkpoint.Save(runDirectory, name, engine.Model, state, info);
             return info;
         }
 

@@ -6,50 +6,88 @@ using FashionGpu.Runtime.Model;
 namespace FashionGpu.Runtime.Engines.Simd;
 
 /// <summary>
-/// The reference network on the host's cores with 256-bit vectors (`--device simd`): the same layers and the same
-/// counter-based dropout, weight and shuffle streams as the ILGPU engine, so checkpoints move between them. Work is
-/// split by output (images, column panels, parameter chunks), never by partial sums, so the bits do not depend on the
-/// number of cores; per-image partial gradients of the conv layer are added in image order.
+/// Any planned model on the host's cores with 256-bit vectors (`--device simd`): the ops of its
+/// <see cref="EngineProgram"/>, the same counter-based dropout, weight and shuffle streams as the ILGPU engine, so
+/// checkpoints move between them. Work is split by output (images, channels, column panels, parameter chunks), never by
+/// partial sums, so the bits do not depend on the number of cores.
 /// </summary>
 public sealed class SimdEngine : IEngine, IEngineInspection
 {
     public const int EvaluationBatch = 256;
-    private const int Classes = ModelArchitecture.Classes;
-    private const int Hidden = ModelArchitecture.Hidden;
-    private const int Flat = ModelArchitecture.Flattened;
-    private const int Pixels = ModelArchitecture.ImagePixels;
+    private const int Classes = FashionMnistShape.Classes;
 
-    private readonly ModelArchitecture _model = ModelArchitecture.Reference;
+    private readonly EngineProgram _program;
     private readonly int _parallelism;
+    private readonly ParallelOptions _options;
     private readonly float[] _parameters, _gradients, _m, _v;
-    private readonly float[] _x, _pool, _hidden, _logits, _dLogits, _dHidden, _dPool, _convPartials;
-    private readonly int[] _labels, _argmax;
+    private readonly float[] _x;
+    private readonly int[] _labels;
+    private readonly OpBuffers[] _ops;
+    private readonly float[] _transposed, _dColumns;
     private long _step;
     private HostDataset? _epochData;
     private int[] _order = [];
     private float[] _sampleLoss = [];
     private int[] _sampleCorrect = [];
 
-    public SimdEngine(TrainingSettings settings, int? parallelism = null)
+    /// <summary>An op's output, its gradient and whatever its backward keeps from the forward pass.</summary>
+    private sealed class OpBuffers
+    {
+        public required float[] Output;
+        public required float[] Gradient;
+        public int[] Argmax = [];
+        public float[] Saved = [];
+        public float[] Columns = [];
+        public float[] Scratch = [];
+    }
+
+    public SimdEngine(ModelPlan model, TrainingSettings settings, int? parallelism = null)
     {
         EngineChecks.BatchSize(settings);
         Settings = settings;
+        _program = new EngineProgram(model);
         _parallelism = parallelism ?? Environment.ProcessorCount;
-        var p = _model.ParameterCount;
+        _options = new ParallelOptions { MaxDegreeOfParallelism = _parallelism };
+        var p = model.ParameterCount;
         (_parameters, _gradients, _m, _v) = (new float[p], new float[p], new float[p], new float[p]);
         // Forward buffers serve evaluation batches too; gradients only ever hold a training batch.
-        var batch = Math.Max(settings.BatchSize, EvaluationBatch);
-        _x = new float[batch * Pixels];
+        var (batch, train) = (Math.Max(settings.BatchSize, EvaluationBatch), settings.BatchSize);
+        _x = new float[batch * model.Input.Size];
         _labels = new int[batch];
-        _pool = new float[batch * Flat];
-        _argmax = new int[batch * Flat];
-        _hidden = new float[batch * Hidden];
-        _logits = new float[batch * Classes];
-        _dLogits = new float[settings.BatchSize * Classes];
-        _dHidden = new float[settings.BatchSize * Hidden];
-        _dPool = new float[settings.BatchSize * Flat];
-        _convPartials = new float[settings.BatchSize * SimdConvBlock.PartialLength(_model.Conv(1))];
-        LoadState(ModelState.Fresh(_model, settings.Seed));
+        var (transposed, dColumns) = (0, 0);
+        _ops = _program.Ops.Select(op =>
+        {
+            var buffers = new OpBuffers
+            {
+                Output = new float[batch * op.Output.Size],
+                Gradient = op.Trains ? new float[train * op.Output.Size] : [],
+            };
+            switch (op.Kind)
+            {
+                case OpKind.ConvBlock:
+                    buffers.Argmax = new int[batch * op.Output.Size];
+                    buffers.Scratch = new float[train * SimdConvBlock.PartialLength(Conv(op, 1))];
+                    break;
+                case OpKind.MaxPool:
+                    buffers.Argmax = new int[batch * op.Output.Size];
+                    break;
+                case OpKind.BatchNorm:
+                    buffers.Saved = new float[2 * op.Input.Channels];
+                    break;
+                case OpKind.Dense when op.Relu && op.Trains:
+                    buffers.Scratch = new float[train * op.Output.Size];
+                    break;
+                case OpKind.Conv2d:
+                    buffers.Columns = new float[SimdConv2d.ColumnLength(Conv(op, batch))];
+                    transposed = Math.Max(transposed, SimdConv2d.TransposedLength(Conv(op, batch)));
+                    if (op.NeedsInputGradient)
+                        dColumns = Math.Max(dColumns, SimdConv2d.ColumnLength(Conv(op, train)));
+                    break;
+            }
+            return buffers;
+        }).ToArray();
+        (_transposed, _dColumns) = (new float[transposed], new float[dColumns]);
+        LoadState(ModelState.Fresh(model, settings.Seed));
     }
 
     public static string VectorDescription =>
@@ -59,6 +97,7 @@ public sealed class SimdEngine : IEngine, IEngineInspection
     public static string Description => $"SIMD engine: {Environment.ProcessorCount} cores, {VectorDescription}";
 
     public string DeviceName => Description;
+    public ModelPlan Model => _program.Plan;
     public TrainingSettings Settings { get; }
     public long Launches { get; private set; }
 
@@ -90,7 +129,7 @@ public sealed class SimdEngine : IEngine, IEngineInspection
 
     public void LoadState(ModelState state)
     {
-        EngineChecks.State(state);
+        EngineChecks.State(state, Model);
         state.Parameters.CopyTo(_parameters, 0);
         state.FirstMoment.CopyTo(_m, 0);
         state.SecondMoment.CopyTo(_v, 0);
@@ -115,11 +154,10 @@ public sealed class SimdEngine : IEngine, IEngineInspection
     {
         EngineChecks.Step(_epochData is not null, start, count, Settings.BatchSize, _order.Length);
         var step = ++_step;
-        var dropout = Settings.DropoutAt(step);
         Gather(_epochData!.Data, _order, start, count);
-        Forward(count, dropout);
+        Forward(count, step);
         Loss(count, start);
-        Backward(count, dropout);
+        Backward(count, step);
         Adam(Settings.AdamAt(step));
     }
 
@@ -134,79 +172,162 @@ public sealed class SimdEngine : IEngine, IEngineInspection
         {
             var count = Math.Min(EvaluationBatch, indices.Length - start);
             Gather(dataset.Data, indices, start, count);
-            Forward(count, DropoutParameters.None);
-            _logits.AsSpan(0, count * Classes).CopyTo(result.AsSpan(start * Classes));
+            Forward(count, step: null);
+            _ops[^1].Output.AsSpan(0, count * Classes).CopyTo(result.AsSpan(start * Classes));
         }
         return result;
     }
 
-    private Memory<float> Parameter(string name) => _parameters.AsMemory(_model[name].Offset, _model[name].Length);
-    private int Offset(string name) => _model[name].Offset;
+    private static ConvShape Conv(Op op, int batch) =>
+        new(batch, op.Input.Channels, op.Layer.Output.Channels, op.Input.Height, op.Input.Width, op.Layer.Definition.Kernel,
+            op.Layer.Definition.SamePadding ? op.Layer.Definition.Kernel / 2 : 0);
+
+    private static BatchNormShape Norm(Op op, int batch) => new(batch, op.Input.Channels, op.Input.Spatial);
+    private static PoolShape Pool(Op op, int batch) => new(batch, op.Input.Channels, op.Input.Height, op.Input.Width);
+    private static DenseShape Dense(Op op, int batch) => new(batch, op.Input.Size, op.Output.Size);
+
+    /// <summary>Small products run on one core: splitting them costs more than it saves.</summary>
+    private int DenseParallelism(Op op) => op.Input.Size * op.Output.Size >= 1 << 16 ? _parallelism : 1;
+
+    private int Offset(Op op, string suffix) => op.Layer.Parameter(suffix).Offset;
+    private ReadOnlyMemory<float> Parameter(Op op, string suffix) => _parameters.AsMemory(Offset(op, suffix), op.Layer.Parameter(suffix).Length);
+    private Span<float> Gradient(Op op, string suffix) => _gradients.AsSpan(Offset(op, suffix), op.Layer.Parameter(suffix).Length);
 
     private void Gather(LabeledImages data, int[] order, int start, int count) => Phase("Gather", () =>
     {
         var indices = order.AsSpan(start, count);
-        var scale = Settings.PixelScale;
+        var scale = Model.PixelScale;
+        var pixels = FashionMnistShape.ImagePixels;
         for (var b = 0; b < indices.Length; b++)
         {
-            var source = data.Pixels.AsSpan(indices[b] * Pixels, Pixels);
-            var target = _x.AsSpan(b * Pixels, Pixels);
-            for (var i = 0; i < Pixels; i++)
+            var source = data.Pixels.AsSpan(indices[b] * pixels, pixels);
+            var target = _x.AsSpan(b * pixels, pixels);
+            for (var i = 0; i < pixels; i++)
                 target[i] = source[i] * scale;
             _labels[b] = data.Labels[indices[b]];
         }
     });
 
-    private void Forward(int batch, DropoutParameters dropout)
+    /// <summary>Every op forward; <paramref name="step"/> is the optimizer step while training, null in inference.</summary>
+    private void Forward(int batch, long? step)
     {
-        Phase("ConvBlock.Forward", () => SimdConvBlock.Forward(_x, Parameter("conv1.weight"), Parameter("conv1.bias"), _pool, _argmax, _model.Conv(batch), dropout, Options));
-        Phase("Dense1.Forward", () => SimdDense.Forward(_pool, _parameters, Offset("dense1.weight"),
-            Parameter("dense1.bias").Span, _hidden, _model.Dense1(batch), relu: true, _parallelism));
-        Phase("Dense2.Forward", () => SimdDense.Forward(_hidden, _parameters, Offset("dense2.weight"),
-            Parameter("dense2.bias").Span, _logits, _model.Dense2(batch), relu: false, 1));
+        var x = _x;
+        for (var i = 0; i < _ops.Length; i++)
+        {
+            var (op, b) = (_program.Ops[i], _ops[i]);
+            var input = x;
+            var dropout = step is { } t && op.HasDropout ? Settings.DropoutAt(t, op.DropoutOrdinal, op.DropoutRate) : DropoutParameters.None;
+            var length = batch * op.Output.Size;
+            Phase(op.Name + ".Forward", () =>
+            {
+                switch (op.Kind)
+                {
+                    case OpKind.ConvBlock:
+                        SimdConvBlock.Forward(input, Parameter(op, "weight"), Parameter(op, "bias"), b.Output, b.Argmax, Conv(op, batch), dropout, _options);
+                        break;
+                    case OpKind.Conv2d:
+                        SimdConv2d.Forward(input, b.Columns, _parameters, Offset(op, "weight"), Parameter(op, "bias").Span, _transposed, b.Output, Conv(op, batch), _options);
+                        break;
+                    case OpKind.BatchNorm:
+                        SimdBatchNorm.Forward(input, b.Output, _parameters, Offset(op, "weight"), Offset(op, "bias"), Offset(op, "running_mean"),
+                            Offset(op, "running_var"), b.Saved, Norm(op, batch), training: step is not null, _options);
+                        break;
+                    case OpKind.Relu:
+                        SimdRelu.Forward(input.AsSpan(0, length), b.Output);
+                        break;
+                    case OpKind.MaxPool:
+                        SimdMaxPool.Forward(input, b.Output, b.Argmax, Pool(op, batch), _options);
+                        break;
+                    case OpKind.Dropout:
+                        input.AsSpan(0, length).CopyTo(b.Output);
+                        SimdDropout.Apply(b.Output.AsSpan(0, length), 0, dropout);
+                        break;
+                    case OpKind.GlobalAvgPool:
+                        SimdGlobalAvgPool.Forward(input, b.Output, batch * op.Input.Channels, op.Input.Spatial);
+                        break;
+                    case OpKind.Dense:
+                        SimdDense.Forward(input, _parameters, Offset(op, "weight"), Parameter(op, "bias").Span, b.Output, Dense(op, batch), op.Relu, DenseParallelism(op));
+                        break;
+                }
+            });
+            x = b.Output;
+        }
     }
-
-    private ParallelOptions Options => _options ??= new ParallelOptions { MaxDegreeOfParallelism = _parallelism };
-    private ParallelOptions? _options;
 
     private void Loss(int batch, int start) => Phase("SoftmaxCrossEntropy", () =>
-        SimdSoftmaxCrossEntropy.ForwardBackward(_logits, _labels, _dLogits, _sampleLoss.AsSpan(start, batch),
+        SimdSoftmaxCrossEntropy.ForwardBackward(_ops[^1].Output, _labels, _ops[^1].Gradient, _sampleLoss.AsSpan(start, batch),
             _sampleCorrect.AsSpan(start, batch), new LossShape(batch, Classes)));
 
-    private void Backward(int batch, DropoutParameters dropout)
+    /// <summary>From the loss's gradient down to the first trained op: parameter gradients, and input gradients where needed.</summary>
+    private void Backward(int batch, long step)
     {
-        Phase("Dense2.Backward", () =>
+        for (var i = _ops.Length - 1; i >= 0 && _program.Ops[i].Trains; i--)
         {
-            var s = _model.Dense2(batch);
-            SimdDense.BackwardParameters(_dLogits, _hidden, _gradients, Offset("dense2.weight"), Gradient("dense2.bias"), s, 1);
-            SimdDense.BackwardInput(_dLogits, _parameters, Offset("dense2.weight"), _dHidden, _hidden, s, 1);
-        });
-        var dense1 = _model.Dense1(batch);
-        Phase("Dense1.BackwardParameters", () =>
-            SimdDense.BackwardParameters(_dHidden, _pool, _gradients, Offset("dense1.weight"), Gradient("dense1.bias"), dense1, _parallelism));
-        Phase("Dense1.BackwardInput", () =>
-            SimdDense.BackwardInput(_dHidden, _parameters, Offset("dense1.weight"), _dPool, [], dense1, _parallelism));
-        Phase("ConvBlock.BackwardParameters", () => SimdConvBlock.BackwardParameters(_x, _pool, _argmax, _dPool, _convPartials,
-            Gradient("conv1.weight"), Gradient("conv1.bias"), _model.Conv(batch), dropout, Options));
+            var (op, b) = (_program.Ops[i], _ops[i]);
+            var x = i == 0 ? _x : _ops[i - 1].Output;
+            var dx = op.NeedsInputGradient ? _ops[i - 1].Gradient : null;
+            var dy = b.Gradient;
+            var length = batch * op.Output.Size;
+            var dropout = op.HasDropout ? Settings.DropoutAt(step, op.DropoutOrdinal, op.DropoutRate) : DropoutParameters.None;
+            Phase(op.Name + ".Backward", () =>
+            {
+                switch (op.Kind)
+                {
+                    case OpKind.ConvBlock:
+                        SimdConvBlock.BackwardParameters(x, b.Output, b.Argmax, dy, b.Scratch, Gradient(op, "weight"), Gradient(op, "bias"), Conv(op, batch), dropout, _options);
+                        break;
+                    case OpKind.Conv2d:
+                        SimdConv2d.Backward(dy, b.Columns, _parameters, Offset(op, "weight"), _gradients, Gradient(op, "bias"), _transposed, _dColumns, dx, Conv(op, batch), _options);
+                        break;
+                    case OpKind.BatchNorm:
+                        SimdBatchNorm.Backward(x, dy, dx, _parameters, Offset(op, "weight"), b.Saved, _gradients, Offset(op, "weight"), Offset(op, "bias"), Norm(op, batch), _options);
+                        break;
+                    case OpKind.Relu:
+                        SimdRelu.Backward(b.Output.AsSpan(0, length), dy.AsSpan(0, length), dx!);
+                        break;
+                    case OpKind.MaxPool:
+                        SimdMaxPool.Backward(dy, b.Argmax, dx!, Pool(op, batch), _options);
+                        break;
+                    case OpKind.Dropout:
+                        dy.AsSpan(0, length).CopyTo(dx!);
+                        SimdDropout.Apply(dx!.AsSpan(0, length), 0, dropout);
+                        break;
+                    case OpKind.GlobalAvgPool:
+                        SimdGlobalAvgPool.Backward(dy, dx!, batch * op.Input.Channels, op.Input.Spatial);
+                        break;
+                    case OpKind.Dense:
+                        var s = Dense(op, batch);
+                        var g = dy;
+                        if (op.Relu)
+                        {
+                            SimdRelu.Backward(b.Output.AsSpan(0, length), dy.AsSpan(0, length), b.Scratch);
+                            g = b.Scratch;
+                        }
+                        SimdDense.BackwardParameters(g, x, _gradients, Offset(op, "weight"), Gradient(op, "bias"), s, DenseParallelism(op));
+                        if (dx is not null)
+                            SimdDense.BackwardInput(g, _parameters, Offset(op, "weight"), dx, [], s, DenseParallelism(op));
+                        break;
+                }
+            });
+        }
     }
 
-    private Span<float> Gradient(string name) => _gradients.AsSpan(_model[name].Offset, _model[name].Length);
-
-    private void Adam(AdamParameters a) => Phase("Adam", () => SimdAdam.Update(_parameters, _gradients, _m, _v, a, Options));
+    private void Adam(AdamParameters a) => Phase("Adam", () => SimdAdam.Update(_parameters, _gradients, _m, _v, a, _options));
 
     float[] IEngineInspection.Inspect(string name, int length)
     {
-        var source = name switch
+        float[] source;
+        if (name == "input")
+            source = _x;
+        else if (name.StartsWith("grad.", StringComparison.Ordinal))
+            source = _gradients.AsSpan(Model[name[5..]].Offset, Model[name[5..]].Length).ToArray();
+        else if (name.StartsWith("out.", StringComparison.Ordinal) || name.StartsWith("grad_out.", StringComparison.Ordinal))
         {
-            "pool" => _pool,
-            "hidden" => _hidden,
-            "logits" => _logits,
-            "d_logits" => _dLogits,
-            "d_hidden" => _dHidden,
-            "d_dropout" => _dPool,
-            _ when name.StartsWith("grad.", StringComparison.Ordinal) => Gradient(name[5..]).ToArray(),
-            _ => throw new ArgumentException($"no tensor {name}"),
-        };
+            var op = _program.OpProducing(int.Parse(name[(name.IndexOf('.') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+            source = name[0] == 'o' ? (op < 0 ? _x : _ops[op].Output) : _ops[op].Gradient;
+        }
+        else
+            throw new ArgumentException($"no tensor {name}");
         return source.AsSpan(0, length).ToArray();
     }
 

@@ -1,0 +1,131 @@
+using ILGPU;
+
+namespace FashionGpu.Kernels;
+
+/// <summary>
+/// Batch normalisation of x [Batch, Channels, Spatial] per channel (Spatial = H·W after a conv, 1 after a dense layer),
+/// with PyTorch's semantics: batch statistics while training (biased variance to normalise, unbiased for the running
+/// variance), running statistics in inference, momentum 0.1 and eps 1e-5.
+/// </summary>
+public readonly struct BatchNormShape
+{
+    public const float Momentum = 0.1f;
+    public const float Epsilon = 1e-5f;
+
+    public BatchNormShape(int batch, int channels, int spatial)
+    {
+        Batch = batch;
+        Channels = channels;
+        Spatial = spatial;
+    }
+
+    public int Batch { get; }
+    public int Channels { get; }
+    public int Spatial { get; }
+    /// <summary>Values per channel in a batch.</summary>
+    public int PerChannel => Batch * Spatial;
+    public int Elements => Batch * Channels * Spatial;
+    public int ChannelOf(int element) => element / Spatial % Channels;
+}
+
+/// <summary>
+/// Batchnorm forward and backward. Per-channel sums run in one thread per channel in (n, s) order, in double: the
+/// same bits every run, no atomics. `saved` holds the normalisation in use, mean then 1/sqrt(var + eps), per channel.
+/// </summary>
+public static class BatchNormKernels
+{
+    /// <summary>
+    /// One thread per channel: the batch's mean and biased variance into saved; when <paramref name="updateRunning"/>
+    /// ≠ 0, running = (1 - momentum)·running + momentum·batch (unbiased variance). Launch: Channels threads.
+    /// </summary>
+    public static void Statistics(Index1D c, ArrayView<float> x, ArrayView<float> saved, ArrayView<float> runningMean,
+        ArrayView<float> runningVar, BatchNormShape s, int updateRunning)
+    {
+        double sum = 0;
+        for (var n = 0; n < s.Batch; n++)
+        {
+            var b = (n * s.Channels + c) * s.Spatial;
+            for (var i = 0; i < s.Spatial; i++)
+                sum += x[b + i];
+        }
+        var count = s.PerChannel;
+        var mean = sum / count;
+        double squares = 0;
+        for (var n = 0; n < s.Batch; n++)
+        {
+            var b = (n * s.Channels + c) * s.Spatial;
+            for (var i = 0; i < s.Spatial; i++)
+            {
+                var d = x[b + i] - mean;
+                squares += d * d;
+            }
+        }
+        var variance = squares / count;
+        saved[c] = (float)mean;
+        saved[s.Channels + c] = (float)(1.0 / Math.Sqrt(variance + BatchNormShape.Epsilon));
+        if (updateRunning != 0)
+        {
+            var unbiased = count > 1 ? squares / (count - 1) : variance;
+            runningMean[c] = (1f - BatchNormShape.Momentum) * runningMean[c] + BatchNormShape.Momentum * (float)mean;
+            runningVar[c] = (1f - BatchNormShape.Momentum) * runningVar[c] + BatchNormShape.Momentum * (float)unbiased;
+        }
+    }
+
+    /// <summary>One thread per channel: saved = running mean and 1/sqrt(running var + eps), for inference. Launch: Channels threads.</summary>
+    public static void RunningStatistics(Index1D c, ArrayView<float> runningMean, ArrayView<float> runningVar, ArrayView<float> saved, BatchNormShape s)
+    {
+        saved[c] = runningMean[c];
+        saved[s.Channels + c] = 1f / MathF.Sqrt(runningVar[c] + BatchNormShape.Epsilon);
+    }
+
+    /// <summary>y = (x - mean)·invstd·weight + bias with saved's statistics. Launch: range.Stride threads.</summary>
+    public static void Normalize(Index1D thread, ArrayView<float> x, ArrayView<float> y, ArrayView<float> weight, ArrayView<float> bias,
+        ArrayView<float> saved, BatchNormShape s, ElementRange range)
+    {
+        for (var i = (int)thread; i < range.Count; i += range.Stride)
+        {
+            var c = s.ChannelOf(i);
+            y[i] = (x[i] - saved[c]) * saved[s.Channels + c] * weight[c] + bias[c];
+        }
+    }
+
+    /// <summary>
+    /// One thread per channel: dBias = Σ dy, dWeight = Σ dy·x̂ with x̂ = (x - mean)·invstd, in (n, s) order.
+    /// Launch: Channels threads.
+    /// </summary>
+    public static void ParameterGradients(Index1D c, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> saved,
+        ArrayView<float> dWeight, ArrayView<float> dBias, BatchNormShape s)
+    {
+        var (mean, invstd) = (saved[c], saved[s.Channels + c]);
+        double sumDy = 0, sumDyXhat = 0;
+        for (var n = 0; n < s.Batch; n++)
+        {
+            var b = (n * s.Channels + c) * s.Spatial;
+            for (var i = 0; i < s.Spatial; i++)
+            {
+                var g = dy[b + i];
+                sumDy += g;
+                sumDyXhat += g * ((x[b + i] - mean) * invstd);
+            }
+        }
+        dBias[c] = (float)sumDy;
+        dWeight[c] = (float)sumDyXhat;
+    }
+
+    /// <summary>
+    /// dx = weight·invstd/M · (M·dy - dBias - x̂·dWeight), M values per channel (the batch statistics' own gradient
+    /// included). Launch: range.Stride threads.
+    /// </summary>
+    public static void BackwardInput(Index1D thread, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, ArrayView<float> weight,
+        ArrayView<float> saved, ArrayView<float> dWeight, ArrayView<float> dBias, BatchNormShape s, ElementRange range)
+    {
+        float m = s.PerChannel;
+        for (var i = (int)thread; i < range.Count; i += range.Stride)
+        {
+            var c = s.ChannelOf(i);
+            var invstd = saved[s.Channels + c];
+            var xhat = (x[i] - saved[c]) * invstd;
+            dx[i] = weight[c] * invstd / m * (m * dy[i] - dBias[c] - xhat * dWeight[c]);
+        }
+    }
+}

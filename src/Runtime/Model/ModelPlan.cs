@@ -1,0 +1,174 @@
+using System.Globalization;
+using System.Text;
+
+namespace FashionGpu.Runtime.Model;
+
+/// <summary>How a parameter tensor starts: Glorot-uniform weights, zeros, or ones (batchnorm's weight and running variance).</summary>
+public enum ParameterInit
+{
+    Glorot,
+    Zeros,
+    Ones,
+}
+
+/// <summary>
+/// One tensor inside the single parameter buffer, in PyTorch's naming and layout. Running statistics are not
+/// trainable: their gradient stays zero, so Adam leaves them exactly as the batchnorm layer wrote them.
+/// </summary>
+public sealed record ParameterTensor(string Name, int[] Shape, int Offset, int FanIn, int FanOut, ParameterInit Init, bool Trainable = true)
+{
+    public int Length => Shape.Aggregate(1, (a, b) => a * b);
+}
+
+/// <summary>An activation of one image: C x H x W, or a flat vector of C features when <see cref="Flat"/>.</summary>
+public readonly record struct TensorShape(int Channels, int Height, int Width, bool Flat)
+{
+    public static TensorShape Features(int count) => new(count, 1, 1, true);
+    public int Size => Channels * Height * Width;
+    public int Spatial => Height * Width;
+    public override string ToString() => Flat ? $"({Channels})" : $"({Channels}, {Height}, {Width})";
+}
+
+/// <summary>A layer of a <see cref="ModelPlan"/>: its definition, shapes, parameters (by name) and cost.</summary>
+public sealed record PlannedLayer(int Index, LayerDefinition Definition, TensorShape Input, TensorShape Output, string? Name,
+    IReadOnlyList<ParameterTensor> Parameters, long ForwardFlops)
+{
+    public LayerKind Kind => Definition.Kind;
+    public ParameterTensor Parameter(string suffix) => Parameters.Single(p => p.Name == $"{Name}.{suffix}");
+    public int ParameterCount => Parameters.Sum(p => p.Length);
+}
+
+/// <summary>
+/// A <see cref="ModelDefinition"/> made concrete: every layer's input and output shape inferred and checked, the
+/// parameters laid out in one buffer with PyTorch's names (conv1.weight, bn1.running_mean, dense2.bias, …; each
+/// layer with parameters is numbered among the layers of its kind), and the FLOPs of a forward pass.
+/// </summary>
+public sealed class ModelPlan
+{
+    private readonly Dictionary<string, ParameterTensor> _byName;
+
+    public ModelPlan(ModelDefinition definition)
+    {
+        Definition = definition;
+        var shape = new TensorShape(definition.Input[0], definition.Input[1], definition.Input[2], false);
+        var layers = new List<PlannedLayer>();
+        var parameters = new List<ParameterTensor>();
+        var counts = new Dictionary<string, int>();
+        var offset = 0;
+        for (var i = 0; i < definition.Layers.Count; i++)
+        {
+            var layer = definition.Layers[i];
+            FashionGpuException Error(string what) => new($"layer {i + 1} ({layer.Type}): {what}");
+            void NeedsImage()
+            {
+                if (shape.Flat)
+                    throw Error($"needs a channels x height x width input, but its input {shape} is flat (it comes after flatten, dense or global_avg_pool)");
+            }
+            string? name = null;
+            var owned = new List<ParameterTensor>();
+            void Add(string suffix, int[] dims, int fanIn, int fanOut, ParameterInit init, bool trainable = true)
+            {
+                var t = new ParameterTensor($"{name}.{suffix}", dims, offset, fanIn, fanOut, init, trainable);
+                owned.Add(t);
+                offset += t.Length;
+            }
+            string Name(string kind) => $"{kind}{counts[kind] = counts.GetValueOrDefault(kind) + 1}";
+            TensorShape output;
+            long flops = 0;
+            switch (layer.Kind)
+            {
+                case LayerKind.Conv2d:
+                {
+                    NeedsImage();
+                    var k = layer.Kernel;
+                    var pad = layer.SamePadding ? k / 2 : 0;
+                    var (oh, ow) = (shape.Height + 2 * pad - k + 1, shape.Width + 2 * pad - k + 1);
+                    if (oh < 1 || ow < 1)
+                        throw Error($"input {shape.Height}x{shape.Width} is smaller than the {k}x{k} kernel (use \"padding\": \"same\" or fewer pooling layers before it)");
+                    name = Name("conv");
+                    // Keras's Glorot fans for a convolution: fan_in = in·k·k, fan_out = filters·k·k.
+                    Add("weight", [layer.Filters, shape.Channels, k, k], shape.Channels * k * k, layer.Filters * k * k, ParameterInit.Glorot);
+                    Add("bias", [layer.Filters], 0, 0, ParameterInit.Zeros);
+                    output = new TensorShape(layer.Filters, oh, ow, false);
+                    flops = 2L * output.Size * shape.Channels * k * k;
+                    break;
+                }
+                case LayerKind.BatchNorm:
+                    name = Name("bn");
+                    Add("weight", [shape.Channels], 0, 0, ParameterInit.Ones);
+                    Add("bias", [shape.Channels], 0, 0, ParameterInit.Zeros);
+                    Add("running_mean", [shape.Channels], 0, 0, ParameterInit.Zeros, trainable: false);
+                    Add("running_var", [shape.Channels], 0, 0, ParameterInit.Ones, trainable: false);
+                    output = shape;
+                    flops = 2L * shape.Size;
+                    break;
+                case LayerKind.MaxPool:
+                    NeedsImage();
+                    if (shape.Height < 2 || shape.Width < 2)
+                        throw Error($"input {shape.Height}x{shape.Width} is smaller than the 2x2 window");
+                    output = shape with { Height = shape.Height / 2, Width = shape.Width / 2 };
+                    break;
+                case LayerKind.GlobalAvgPool:
+                    NeedsImage();
+                    output = TensorShape.Features(shape.Channels);
+                    flops = shape.Size;
+                    break;
+                case LayerKind.Flatten:
+                    output = TensorShape.Features(shape.Size);
+                    break;
+                case LayerKind.Dense:
+                    if (!shape.Flat)
+                        throw Error($"needs a flat input, but its input is {shape}; add {{\"type\": \"flatten\"}} or {{\"type\": \"global_avg_pool\"}} before it");
+                    name = Name("dense");
+                    Add("weight", [layer.Units, shape.Channels], shape.Channels, layer.Units, ParameterInit.Glorot);
+                    Add("bias", [layer.Units], 0, 0, ParameterInit.Zeros);
+                    output = TensorShape.Features(layer.Units);
+                    flops = 2L * shape.Channels * layer.Units;
+                    break;
+                default:
+                    output = shape;
+                    break;
+            }
+            parameters.AddRange(owned);
+            layers.Add(new PlannedLayer(i, layer, shape, output, name, owned, flops));
+            shape = output;
+        }
+        if (definition.Layers[^1] is not { Kind: LayerKind.Dense, Units: FashionMnistShape.Classes })
+            throw new FashionGpuException($"layer {definition.Layers.Count} ({definition.Layers[^1].Describe()}): the last layer must be a dense layer of {FashionMnistShape.Classes} units (the logits)");
+        Layers = layers;
+        Parameters = parameters;
+        ParameterCount = offset;
+        _byName = parameters.ToDictionary(p => p.Name);
+    }
+
+    public ModelDefinition Definition { get; }
+    public IReadOnlyList<PlannedLayer> Layers { get; }
+    public IReadOnlyList<ParameterTensor> Parameters { get; }
+    public int ParameterCount { get; }
+    public float PixelScale => Definition.Scale;
+    public TensorShape Input => Layers[0].Input;
+
+    public ParameterTensor this[string name] => _byName.TryGetValue(name, out var t) ? t : throw new KeyNotFoundException($"the model has no parameter {name}");
+    public bool Has(string name) => _byName.ContainsKey(name);
+
+    public long ForwardFlopsPerImage => Layers.Sum(l => l.ForwardFlops);
+
+    /// <summary>A training step costs about three forward passes of the layers with weights (forward, input and weight gradients).</summary>
+    public long TrainingFlopsPerImage => 3 * ForwardFlopsPerImage;
+
+    /// <summary>The first layer whose backward pass is needed: nothing below a model's first parameters needs a gradient.</summary>
+    public int FirstTrainedLayer => Layers.First(l => l.Parameters.Count > 0).Index;
+
+    /// <summary>The summary table: layer, output shape, parameters, MFLOP of one image's forward pass.</summary>
+    public string Summary()
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var text = new StringBuilder();
+        text.AppendLine(inv, $"{"#",-3}{"Layer",-26}{"Output shape",-16}{"Param #",12}{"MFLOP",9}");
+        text.AppendLine(inv, $"{"",-3}{"input",-26}{Input,-16}{"",12}{"",9}");
+        foreach (var l in Layers)
+            text.AppendLine(inv, $"{l.Index + 1,-3}{(l.Name is null ? "" : l.Name + " ") + l.Definition.Describe(),-26}{l.Output,-16}{l.ParameterCount,12:N0}{l.ForwardFlops / 1e6,9:F3}");
+        text.AppendLine(inv, $"Total params: {ParameterCount:N0}; {ForwardFlopsPerImage / 1e6:F3} MFLOP per image forward; pixels x {PixelScale:0.#########}");
+        return text.ToString();
+    }
+}
