@@ -1,134 +1,161 @@
+using System.Buffers;
+using System.Numerics;
 using FashionGpu.Kernels;
 
 namespace FashionGpu.Runtime.Engines.Simd;
 
 /// <summary>
-/// <see cref="Conv2DKernels"/> on the host as GEMMs on <see cref="SimdGemm"/>: the batch's input patches are unrolled
-/// into columns [Batch·P, Taps] (P = output positions; padding reads zeros), then y = columns·Wᵀ, dW = dyᵀ·columns and
-/// dcolumns = dy·W folded back onto the input. Every sum runs in a fixed order whatever the core count.
+/// <see cref="Conv2DKernels"/> on the host as an implicit GEMM per image on <see cref="SimdGemm"/>'s 8x16 tiles.
+/// An image is zero-padded into planes of width Wp = W + 2·pad; the output is computed on a "wide" grid of OH rows of
+/// Wp columns (the last 2·pad columns of each row are dropped), so the input row of every tap (ci, ky, kx) is one
+/// contiguous slice of its padded plane starting at ky·Wp + kx: unrolling is one copy per tap, and the wide grid,
+/// rounded up to 16 columns, tiles exactly. Per image: y = W·columns, dWᵀ = columns·dyᵀ and dcolumns = Wᵀ·dy, folded
+/// back by adding each tap's slice into the padded gradient. Images run in parallel, each on one core, with scratch that
+/// stays in cache; per-image weight gradients are added in image order, so the bits do not depend on the core count.
 /// </summary>
 public static class SimdConv2d
 {
-    private static int Positions(ConvShape s) => s.OutHeight * s.OutWidth;
-
-    /// <summary>Floats of the unrolled input of a batch.</summary>
-    public static int ColumnLength(ConvShape s) => s.Batch * Positions(s) * s.Taps;
-
-    /// <summary>Floats of a batch's output in position-major order [Batch·P, Out].</summary>
-    public static int TransposedLength(ConvShape s) => s.Batch * Positions(s) * s.OutChannels;
-
-    /// <summary>columns[n·P + p, (ci·K + ky)·K + kx] = x[n, ci, oy + ky - pad, ox + kx - pad], 0 in the padding.</summary>
-    public static void Unroll(float[] x, float[] columns, ConvShape s, ParallelOptions options)
+    /// <summary>The geometry of one image's implicit GEMM.</summary>
+    private readonly record struct Grid(ConvShape S)
     {
-        var (positions, k, taps) = (Positions(s), s.KernelSize, s.Taps);
-        Parallel.For(0, s.Batch, options, n =>
-        {
-            var image = x.AsSpan(n * s.InChannels * s.Height * s.Width, s.InChannels * s.Height * s.Width);
-            for (var oy = 0; oy < s.OutHeight; oy++)
-            for (var ox = 0; ox < s.OutWidth; ox++)
-            {
-                var row = columns.AsSpan((n * positions + oy * s.OutWidth + ox) * taps, taps);
-                for (var ci = 0; ci < s.InChannels; ci++)
-                for (var ky = 0; ky < k; ky++)
-                {
-                    var iy = oy + ky - s.Padding;
-                    var target = row.Slice((ci * k + ky) * k, k);
-                    if (iy < 0 || iy >= s.Height)
-                    {
-                        target.Clear();
-                        continue;
-                    }
-                    var source = image.Slice((ci * s.Height + iy) * s.Width, s.Width);
-                    for (var kx = 0; kx < k; kx++)
-                    {
-                        var ix = ox + kx - s.Padding;
-                        target[kx] = ix >= 0 && ix < s.Width ? source[ix] : 0f;
-                    }
-                }
-            }
-        });
-    }
+        public int PaddedWidth => S.Width + 2 * S.Padding;
+        public int PaddedHeight => S.Height + 2 * S.Padding;
+        /// <summary>Columns of the GEMM: OH rows of Wp, rounded up to whole 16-column tiles.</summary>
+        public int Columns => (S.OutHeight * PaddedWidth + 15) / 16 * 16;
+        /// <summary>A padded plane, long enough for the last tap's slice.</summary>
+        public int Plane => (S.KernelSize - 1) * (PaddedWidth + 1) + Columns;
+        public int Padded => S.InChannels * Plane;
+        public int Unrolled => S.Taps * Columns;
+        public int Pixels => S.InChannels * S.Height * S.Width;
+        public int Positions => S.OutHeight * S.OutWidth;
+        public int Outputs => S.OutChannels * Positions;
 
-    /// <summary>
-    /// y [Batch, Out, OH, OW] = conv(x) + b, from <paramref name="columns"/> that <see cref="Unroll"/> just filled;
-    /// <paramref name="transposed"/> (<see cref="TransposedLength"/> floats) is scratch.
-    /// </summary>
-    public static void Forward(float[] x, float[] columns, float[] weights, int weightOffset, ReadOnlySpan<float> bias, float[] transposed,
-        float[] y, ConvShape s, ParallelOptions options)
-    {
-        Unroll(x, columns, s, options);
-        var positions = Positions(s);
-        SimdGemm.MultiplyNT(columns, 0, weights, weightOffset, transposed, 0, s.Batch * positions, s.OutChannels, s.Taps,
-            options.MaxDegreeOfParallelism);
-        var b = bias.ToArray();
-        Parallel.For(0, s.Batch, options, n =>
+        /// <summary>Where tap t's input slice starts in the padded image.</summary>
+        public int TapStart(int tap)
         {
-            for (var co = 0; co < s.OutChannels; co++)
-            {
-                var target = y.AsSpan((n * s.OutChannels + co) * positions, positions);
-                var bc = b[co];
-                for (var p = 0; p < positions; p++)
-                    target[p] = transposed[(n * positions + p) * s.OutChannels + co] + bc;
-            }
-        });
-    }
-
-    /// <summary>
-    /// dW = Σ dy·columns and db = Σ dy (into <paramref name="gradients"/> at <paramref name="weightOffset"/> and
-    /// <paramref name="dBias"/>), and dx when <paramref name="dx"/> is not null. <paramref name="columns"/> still holds
-    /// the forward's unrolled input; <paramref name="transposed"/> and <paramref name="dColumns"/> are scratch.
-    /// </summary>
-    public static void Backward(float[] dy, float[] columns, float[] weights, int weightOffset, float[] gradients, Span<float> dBias,
-        float[] transposed, float[] dColumns, float[]? dx, ConvShape s, ParallelOptions options)
-    {
-        var (positions, rows, parallelism) = (Positions(s), s.Batch * Positions(s), options.MaxDegreeOfParallelism);
-        Parallel.For(0, s.Batch, options, n =>
-        {
-            for (var co = 0; co < s.OutChannels; co++)
-            {
-                var source = dy.AsSpan((n * s.OutChannels + co) * positions, positions);
-                for (var p = 0; p < positions; p++)
-                    transposed[(n * positions + p) * s.OutChannels + co] = source[p];
-            }
-        });
-        SimdGemm.MultiplyNN(Matrix.Transposed(transposed, s.OutChannels), Matrix.RowMajor(columns, s.Taps), gradients, weightOffset,
-            s.OutChannels, s.Taps, rows, parallelism);
-        for (var co = 0; co < s.OutChannels; co++)
-        {
-            var sum = 0f;
-            for (var r = 0; r < rows; r++)
-                sum += transposed[r * s.OutChannels + co];
-            dBias[co] = sum;
+            var k = S.KernelSize;
+            return tap / (k * k) * Plane + tap / k % k * PaddedWidth + tap % k;
         }
-        if (dx is null)
-            return;
-        SimdGemm.MultiplyNN(Matrix.RowMajor(transposed, s.OutChannels), Matrix.RowMajor(weights, s.Taps, weightOffset), dColumns, 0,
-            rows, s.Taps, s.OutChannels, parallelism);
-        var k = s.KernelSize;
-        var pixels = s.InChannels * s.Height * s.Width;
-        Parallel.For(0, s.Batch, options, n =>
+    }
+
+    /// <summary>Floats of one image's weight and bias gradient partial.</summary>
+    public static int PartialLength(ConvShape s) => s.OutChannels * (s.Taps + 1);
+
+    private static void Pad(ReadOnlySpan<float> image, Span<float> padded, Grid g)
+    {
+        var s = g.S;
+        padded[..g.Padded].Clear();
+        for (var ci = 0; ci < s.InChannels; ci++)
+            for (var iy = 0; iy < s.Height; iy++)
+                image.Slice((ci * s.Height + iy) * s.Width, s.Width)
+                    .CopyTo(padded[(ci * g.Plane + (iy + s.Padding) * g.PaddedWidth + s.Padding)..]);
+    }
+
+    /// <summary>columns[t, ·] = the padded image from tap t's start: one copy per tap.</summary>
+    private static void Unroll(ReadOnlySpan<float> padded, Span<float> columns, Grid g)
+    {
+        for (var t = 0; t < g.S.Taps; t++)
+            padded.Slice(g.TapStart(t), g.Columns).CopyTo(columns.Slice(t * g.Columns, g.Columns));
+    }
+
+    /// <summary>dx = Σ over taps of dcolumns[t, ·] added at the tap's start (in tap order), then cropped.</summary>
+    private static void Fold(ReadOnlySpan<float> dColumns, Span<float> dPadded, Span<float> dx, Grid g)
+    {
+        var s = g.S;
+        dPadded[..g.Padded].Clear();
+        for (var t = 0; t < s.Taps; t++)
+            Add(dColumns.Slice(t * g.Columns, g.Columns), dPadded.Slice(g.TapStart(t), g.Columns));
+        for (var ci = 0; ci < s.InChannels; ci++)
+            for (var iy = 0; iy < s.Height; iy++)
+                dPadded.Slice(ci * g.Plane + (iy + s.Padding) * g.PaddedWidth + s.Padding, s.Width)
+                    .CopyTo(dx.Slice((ci * s.Height + iy) * s.Width, s.Width));
+    }
+
+    private static void Add(ReadOnlySpan<float> source, Span<float> target)
+    {
+        var i = 0;
+        for (; i + Vector<float>.Count <= source.Length; i += Vector<float>.Count)
+            (new Vector<float>(source[i..]) + new Vector<float>(target[i..])).CopyTo(target[i..]);
+        for (; i < source.Length; i++)
+            target[i] += source[i];
+    }
+
+    /// <summary>y [Batch, Out, OH, OW] = conv(x) + b, image by image in parallel; W is packed once for all of them.</summary>
+    public static void Forward(float[] x, float[] weights, int weightOffset, ReadOnlyMemory<float> bias, float[] y, ConvShape s, ParallelOptions options)
+    {
+        var g = new Grid(s);
+        using var w = PackedRows.Of(Matrix.RowMajor(weights, s.Taps, weightOffset), s.OutChannels, s.Taps);
+        var (columns, product) = (g.Padded, g.Padded + g.Unrolled);
+        Parallel.For(0, s.Batch, options, () => ArrayPool<float>.Shared.Rent(product + s.OutChannels * g.Columns), (n, _, scratch) =>
         {
-            var image = dx.AsSpan(n * pixels, pixels);
-            image.Clear();
+            Pad(x.AsSpan(n * g.Pixels, g.Pixels), scratch, g);
+            Unroll(scratch, scratch.AsSpan(columns), g);
+            SimdGemm.MultiplyNN(w, Matrix.RowMajor(scratch, g.Columns, columns), scratch, product, g.Columns, 1);
+            var b = bias.Span;
+            for (var co = 0; co < s.OutChannels; co++)
             for (var oy = 0; oy < s.OutHeight; oy++)
-            for (var ox = 0; ox < s.OutWidth; ox++)
             {
-                var row = dColumns.AsSpan((n * positions + oy * s.OutWidth + ox) * s.Taps, s.Taps);
-                for (var ci = 0; ci < s.InChannels; ci++)
-                for (var ky = 0; ky < k; ky++)
+                var source = scratch.AsSpan(product + co * g.Columns + oy * g.PaddedWidth, s.OutWidth);
+                var target = y.AsSpan(n * g.Outputs + (co * s.OutHeight + oy) * s.OutWidth, s.OutWidth);
+                for (var ox = 0; ox < target.Length; ox++)
+                    target[ox] = source[ox] + b[co];
+            }
+            return scratch;
+        }, scratch => ArrayPool<float>.Shared.Return(scratch));
+    }
+
+    /// <summary>
+    /// dW and db into <paramref name="dWeight"/> and <paramref name="dBias"/> from per-image partials (in
+    /// <paramref name="partials"/>, s.Batch · <see cref="PartialLength"/> floats: dWᵀ [Taps, Out], then db) added in
+    /// image order, and dx when <paramref name="dx"/> is not null.
+    /// </summary>
+    public static void Backward(float[] x, float[] dy, float[] weights, int weightOffset, float[] partials, Span<float> dWeight,
+        Span<float> dBias, float[]? dx, ConvShape s, ParallelOptions options)
+    {
+        var g = new Grid(s);
+        var (taps, filters, length) = (s.Taps, s.OutChannels, PartialLength(s));
+        using var wT = dx is null ? null : PackedRows.Of(Matrix.Transposed(weights, taps, weightOffset), taps, filters);
+        // Per worker: the padded input (later its gradient), the unrolled input, dy on the wide grid [Out, Columns] and
+        // transposed [Columns, Out] (zero outside the output), then dcolumns.
+        var (columns, wide, transposed) = (g.Padded, g.Padded + g.Unrolled, g.Padded + g.Unrolled + filters * g.Columns);
+        var dColumns = transposed + g.Columns * filters;
+        Parallel.For(0, s.Batch, options, () => ArrayPool<float>.Shared.Rent(dColumns + g.Unrolled), (n, _, scratch) =>
+        {
+            Pad(x.AsSpan(n * g.Pixels, g.Pixels), scratch, g);
+            Unroll(scratch, scratch.AsSpan(columns), g);
+            scratch.AsSpan(wide, dColumns - wide).Clear();
+            for (var co = 0; co < filters; co++)
+            {
+                var sum = 0f;
+                for (var oy = 0; oy < s.OutHeight; oy++)
                 {
-                    var iy = oy + ky - s.Padding;
-                    if (iy < 0 || iy >= s.Height)
-                        continue;
-                    var target = image.Slice((ci * s.Height + iy) * s.Width, s.Width);
-                    for (var kx = 0; kx < k; kx++)
+                    var source = dy.AsSpan(n * g.Outputs + (co * s.OutHeight + oy) * s.OutWidth, s.OutWidth);
+                    source.CopyTo(scratch.AsSpan(wide + co * g.Columns + oy * g.PaddedWidth));
+                    for (var ox = 0; ox < source.Length; ox++)
                     {
-                        var ix = ox + kx - s.Padding;
-                        if (ix >= 0 && ix < s.Width)
-                            target[ix] += row[(ci * k + ky) * k + kx];
+                        scratch[transposed + (oy * g.PaddedWidth + ox) * filters + co] = source[ox];
+                        sum += source[ox];
                     }
                 }
+                partials[n * length + taps * filters + co] = sum;
             }
-        });
+            SimdGemm.MultiplyNN(Matrix.RowMajor(scratch, g.Columns, columns), Matrix.RowMajor(scratch, filters, transposed),
+                partials, n * length, taps, filters, g.Columns, 1);
+            if (wT is not null)
+            {
+                SimdGemm.MultiplyNN(wT, Matrix.RowMajor(scratch, g.Columns, wide), scratch, dColumns, g.Columns, 1);
+                Fold(scratch.AsSpan(dColumns, g.Unrolled), scratch, dx.AsSpan(n * g.Pixels, g.Pixels), g);
+            }
+            return scratch;
+        }, scratch => ArrayPool<float>.Shared.Return(scratch));
+        for (var n = 0; n < s.Batch; n++)
+        {
+            var partial = partials.AsSpan(n * length, length);
+            for (var t = 0; t < taps; t++)
+                for (var co = 0; co < filters; co++)
+                    dWeight[co * taps + t] = n == 0 ? partial[t * filters + co] : dWeight[co * taps + t] + partial[t * filters + co];
+            for (var co = 0; co < filters; co++)
+                dBias[co] = n == 0 ? partial[taps * filters + co] : dBias[co] + partial[taps * filters + co];
+        }
     }
 }

@@ -23,7 +23,6 @@ public sealed class SimdEngine : IEngine, IEngineInspection
     private readonly float[] _x;
     private readonly int[] _labels;
     private readonly OpBuffers[] _ops;
-    private readonly float[] _transposed, _dColumns;
     private long _step;
     private HostDataset? _epochData;
     private int[] _order = [];
@@ -37,7 +36,6 @@ public sealed class SimdEngine : IEngine, IEngineInspection
         public required float[] Gradient;
         public int[] Argmax = [];
         public float[] Saved = [];
-        public float[] Columns = [];
         public float[] Scratch = [];
     }
 
@@ -54,7 +52,6 @@ public sealed class SimdEngine : IEngine, IEngineInspection
         var (batch, train) = (Math.Max(settings.BatchSize, EvaluationBatch), settings.BatchSize);
         _x = new float[batch * model.Input.Size];
         _labels = new int[batch];
-        var (transposed, dColumns) = (0, 0);
         _ops = _program.Ops.Select(op =>
         {
             var buffers = new OpBuffers
@@ -77,16 +74,12 @@ public sealed class SimdEngine : IEngine, IEngineInspection
                 case OpKind.Dense when op.Relu && op.Trains:
                     buffers.Scratch = new float[train * op.Output.Size];
                     break;
-                case OpKind.Conv2d:
-                    buffers.Columns = new float[SimdConv2d.ColumnLength(Conv(op, batch))];
-                    transposed = Math.Max(transposed, SimdConv2d.TransposedLength(Conv(op, batch)));
-                    if (op.NeedsInputGradient)
-                        dColumns = Math.Max(dColumns, SimdConv2d.ColumnLength(Conv(op, train)));
+                case OpKind.Conv2d when op.Trains:
+                    buffers.Scratch = new float[train * SimdConv2d.PartialLength(Conv(op, 1))];
                     break;
             }
             return buffers;
         }).ToArray();
-        (_transposed, _dColumns) = (new float[transposed], new float[dColumns]);
         LoadState(ModelState.Fresh(model, settings.Seed));
     }
 
@@ -226,7 +219,7 @@ public sealed class SimdEngine : IEngine, IEngineInspection
                         SimdConvBlock.Forward(input, Parameter(op, "weight"), Parameter(op, "bias"), b.Output, b.Argmax, Conv(op, batch), dropout, _options);
                         break;
                     case OpKind.Conv2d:
-                        SimdConv2d.Forward(input, b.Columns, _parameters, Offset(op, "weight"), Parameter(op, "bias").Span, _transposed, b.Output, Conv(op, batch), _options);
+                        SimdConv2d.Forward(input, _parameters, Offset(op, "weight"), Parameter(op, "bias"), b.Output, Conv(op, batch), _options);
                         break;
                     case OpKind.BatchNorm:
                         SimdBatchNorm.Forward(input, b.Output, _parameters, Offset(op, "weight"), Offset(op, "bias"), Offset(op, "running_mean"),
@@ -277,7 +270,7 @@ public sealed class SimdEngine : IEngine, IEngineInspection
                         SimdConvBlock.BackwardParameters(x, b.Output, b.Argmax, dy, b.Scratch, Gradient(op, "weight"), Gradient(op, "bias"), Conv(op, batch), dropout, _options);
                         break;
                     case OpKind.Conv2d:
-                        SimdConv2d.Backward(dy, b.Columns, _parameters, Offset(op, "weight"), _gradients, Gradient(op, "bias"), _transposed, _dColumns, dx, Conv(op, batch), _options);
+                        SimdConv2d.Backward(x, dy, _parameters, Offset(op, "weight"), b.Scratch, Gradient(op, "weight"), Gradient(op, "bias"), dx, Conv(op, batch), _options);
                         break;
                     case OpKind.BatchNorm:
                         SimdBatchNorm.Backward(x, dy, dx, _parameters, Offset(op, "weight"), b.Saved, _gradients, Offset(op, "weight"), Offset(op, "bias"), Norm(op, batch), _options);

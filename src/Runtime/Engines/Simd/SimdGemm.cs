@@ -38,34 +38,41 @@ public static class SimdGemm
     /// </summary>
     public static void MultiplyNN(Matrix a, Matrix b, float[] c, int cOffset, int m, int n, int k, int parallelism)
     {
-        a.Require(m, k, nameof(a));
+        using var packed = PackedRows.Of(a, m, k);
+        MultiplyNN(packed, b, c, cOffset, n, parallelism);
+    }
+
+    /// <summary>
+    /// <see cref="MultiplyNN(Matrix, Matrix, float[], int, int, int, int, int)"/> with A packed beforehand, for an A
+    /// that several products share (a convolution's weights, image after image).
+    /// </summary>
+    public static void MultiplyNN(PackedRows a, Matrix b, float[] c, int cOffset, int n, int parallelism)
+    {
+        var (m, k, blocks, packed) = (a.Rows, a.Columns, a.Blocks, a.Data);
         b.Require(k, n, nameof(b));
         Matrix.RowMajor(c, n, cOffset).Require(m, n, nameof(c));
-        // A's rows in blocks of 8, each stored k-major (8 consecutive floats per k), so the micro-kernel's eight
-        // broadcasts per k are one cache line whatever A's strides.
-        var blocks = Vector256.IsHardwareAccelerated ? m / 8 : 0;
-        var packed = ArrayPool<float>.Shared.Rent(Math.Max(1, blocks * 8 * k));
-        for (var block = 0; block < blocks; block++)
-            for (var kk = 0; kk < k; kk++)
-                for (var r = 0; r < 8; r++)
-                    packed[(block * k + kk) * 8 + r] = a[block * 8 + r, kk];
         var panels = (n + Panel - 1) / Panel;
-        Parallel.For(0, panels, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, p =>
+        void RunPanel(int p)
         {
-            var j0 = p * Panel;
-            var j1 = Math.Min(n, j0 + Panel);
+            var j0 = p * SimdGemm.Panel;
+            var j1 = Math.Min(n, j0 + SimdGemm.Panel);
             var tiled = j0 + (j1 - j0) / 16 * 16;
             for (var block = 0; block < blocks; block++)
                 Rows8NN(packed, block * 8 * k, b, c, cOffset, n, k, block * 8, j0, tiled);
             var i = 0;
             for (; i < blocks * 8; i += 4)
-                RowsNN(a, b, c, cOffset, n, k, i, 4, tiled, j1);
+                RowsNN(a.Source, b, c, cOffset, n, k, i, 4, tiled, j1);
             for (; i + 4 <= m; i += 4)
-                RowsNN(a, b, c, cOffset, n, k, i, 4, j0, j1);
+                RowsNN(a.Source, b, c, cOffset, n, k, i, 4, j0, j1);
             for (; i < m; i++)
-                RowsNN(a, b, c, cOffset, n, k, i, 1, j0, j1);
-        });
-        ArrayPool<float>.Shared.Return(packed);
+                RowsNN(a.Source, b, c, cOffset, n, k, i, 1, j0, j1);
+        }
+        // One core (a product per image inside an outer parallel loop) runs inline, without a nested parallel loop.
+        if (parallelism == 1 || panels == 1)
+            for (var p = 0; p < panels; p++)
+                RunPanel(p);
+        else
+            Parallel.For(0, panels, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, RunPanel);
     }
 
     /// <summary>C rows i0..i0+7, columns [j0, j1) (a multiple of 16 wide): 8x16 register tiles (16 accumulators).</summary>
@@ -330,4 +337,35 @@ public static class SimdGemm
             sum = MathF.FusedMultiplyAdd(a[aOffset + kk], b[bOffset + kk], sum);
         return sum;
     }
+}
+
+/// <summary>
+/// A's rows in blocks of 8, each stored k-major (8 consecutive floats per k), so the 8x16 micro-kernel's eight
+/// broadcasts per k are one cache line whatever A's strides; rows past the last full block are read from
+/// <see cref="Source"/>. The storage is rented from the shared pool and returned on dispose.
+/// </summary>
+public sealed class PackedRows : IDisposable
+{
+    private PackedRows(Matrix source, int rows, int columns, int blocks, float[] data) =>
+        (Source, Rows, Columns, Blocks, Data) = (source, rows, columns, blocks, data);
+
+    public Matrix Source { get; }
+    public int Rows { get; }
+    public int Columns { get; }
+    public int Blocks { get; }
+    public float[] Data { get; }
+
+    public static PackedRows Of(Matrix a, int m, int k)
+    {
+        a.Require(m, k, nameof(a));
+        var blocks = Vector256.IsHardwareAccelerated ? m / 8 : 0;
+        var packed = ArrayPool<float>.Shared.Rent(Math.Max(1, blocks * 8 * k));
+        for (var block = 0; block < blocks; block++)
+            for (var kk = 0; kk < k; kk++)
+                for (var r = 0; r < 8; r++)
+                    packed[(block * k + kk) * 8 + r] = a[block * 8 + r, kk];
+        return new PackedRows(a, m, k, blocks, packed);
+    }
+
+    public void Dispose() => ArrayPool<float>.Shared.Return(Data);
 }
