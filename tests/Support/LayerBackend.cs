@@ -25,6 +25,33 @@ public abstract class LayerBackend
 
     /// <summary>One Adam step, in place on the three state arrays.</summary>
     public abstract void Adam(float[] parameters, float[] gradients, float[] m, float[] v, AdamParameters a);
+
+    /// <summary>A convolution on its own (any padding and channel count), no activation.</summary>
+    public abstract float[] Conv2dForward(float[] x, float[] weight, float[] bias, ConvShape s);
+
+    /// <summary>dW, db and dx of <see cref="Conv2dForward"/>.</summary>
+    public abstract (float[] DW, float[] DB, float[] DX) Conv2dBackward(float[] x, float[] dy, float[] weight, ConvShape s);
+
+    /// <summary>
+    /// Batchnorm forward over x [Batch, C, Spatial]; <paramref name="running"/> is mean then variance per channel,
+    /// updated in place while training. Returns the output and the statistics backward needs.
+    /// </summary>
+    public abstract (float[] Y, float[] Saved) BatchNormForward(float[] x, float[] weight, float[] bias, float[] running, BatchNormShape s, bool training);
+
+    public abstract (float[] DWeight, float[] DBias, float[] DX) BatchNormBackward(float[] x, float[] dy, float[] weight, float[] saved, BatchNormShape s);
+
+    public abstract (float[] Y, int[] Argmax) MaxPoolForward(float[] x, PoolShape s);
+
+    public abstract float[] MaxPoolBackward(float[] dy, int[] argmax, PoolShape s);
+
+    public abstract float[] GlobalAvgPoolForward(float[] x, int planes, int spatial);
+
+    public abstract float[] GlobalAvgPoolBackward(float[] dy, int planes, int spatial);
+
+    public abstract float[] ReluForward(float[] x);
+
+    /// <summary>dx = y &gt; 0 ? dy : 0.</summary>
+    public abstract float[] ReluBackward(float[] y, float[] dy);
 }
 
 /// <summary>The ILGPU kernels through a fixture's accelerator and kernel set (its GEMM path included).</summary>
@@ -88,6 +115,81 @@ public sealed class IlgpuLayers(DeviceFixture gpu) : LayerBackend
         gpu.Download(mv).CopyTo(m, 0);
         gpu.Download(vv).CopyTo(v, 0);
     }
+
+    public override float[] Conv2dForward(float[] x, float[] weight, float[] bias, ConvShape s)
+    {
+        var y = gpu.Allocate<float>(s.Batch * s.OutChannels * s.OutHeight * s.OutWidth);
+        gpu.Kernels.ConvForward(gpu.Upload(x), gpu.Upload(weight), gpu.Upload(bias), y, s, relu: false);
+        return gpu.Download(y);
+    }
+
+    public override (float[] DW, float[] DB, float[] DX) Conv2dBackward(float[] x, float[] dy, float[] weight, ConvShape s)
+    {
+        var (dw, db, dx) = (gpu.Allocate<float>(s.OutChannels * s.Taps), gpu.Allocate<float>(s.OutChannels), gpu.Allocate<float>(x.Length));
+        var dyView = gpu.Upload(dy);
+        gpu.Kernels.ConvBackwardParameters(gpu.Upload(x), dyView, dw, db, s);
+        gpu.Kernels.ConvBackwardInput(dyView, gpu.Upload(weight), dx, s);
+        return (gpu.Download(dw), gpu.Download(db), gpu.Download(dx));
+    }
+
+    public override (float[] Y, float[] Saved) BatchNormForward(float[] x, float[] weight, float[] bias, float[] running, BatchNormShape s, bool training)
+    {
+        var (y, saved, stats) = (gpu.Allocate<float>(x.Length), gpu.Allocate<float>(2 * s.Channels), gpu.Upload(running));
+        gpu.Kernels.BatchNormForward(gpu.Upload(x), y, gpu.Upload(weight), gpu.Upload(bias), stats.SubView(0, s.Channels),
+            stats.SubView(s.Channels, s.Channels), saved, s, training);
+        gpu.Download(stats).CopyTo(running, 0);
+        return (gpu.Download(y), gpu.Download(saved));
+    }
+
+    public override (float[] DWeight, float[] DBias, float[] DX) BatchNormBackward(float[] x, float[] dy, float[] weight, float[] saved, BatchNormShape s)
+    {
+        var (dw, db, dx) = (gpu.Allocate<float>(s.Channels), gpu.Allocate<float>(s.Channels), gpu.Allocate<float>(x.Length));
+        gpu.Kernels.BatchNormBackward(gpu.Upload(x), gpu.Upload(dy), dx, gpu.Upload(weight), gpu.Upload(saved), dw, db, s);
+        return (gpu.Download(dw), gpu.Download(db), gpu.Download(dx));
+    }
+
+    public override (float[] Y, int[] Argmax) MaxPoolForward(float[] x, PoolShape s)
+    {
+        var outputs = s.Batch * s.Channels * s.OutHeight * s.OutWidth;
+        var (y, argmax) = (gpu.Allocate<float>(outputs), gpu.Allocate<int>(outputs));
+        gpu.Kernels.PoolForward(gpu.Upload(x), y, argmax, s);
+        return (gpu.Download(y), gpu.Download(argmax));
+    }
+
+    public override float[] MaxPoolBackward(float[] dy, int[] argmax, PoolShape s)
+    {
+        var dx = gpu.Allocate<float>(s.Batch * s.Channels * s.Height * s.Width);
+        gpu.Kernels.PoolBackward(gpu.Upload(dy), gpu.Upload(argmax), dx, s);
+        return gpu.Download(dx);
+    }
+
+    public override float[] GlobalAvgPoolForward(float[] x, int planes, int spatial)
+    {
+        var y = gpu.Allocate<float>(planes);
+        gpu.Kernels.GlobalAvgPoolForward(gpu.Upload(x), y, planes, spatial);
+        return gpu.Download(y);
+    }
+
+    public override float[] GlobalAvgPoolBackward(float[] dy, int planes, int spatial)
+    {
+        var dx = gpu.Allocate<float>(planes * spatial);
+        gpu.Kernels.GlobalAvgPoolBackward(gpu.Upload(dy), dx, planes, spatial);
+        return gpu.Download(dx);
+    }
+
+    public override float[] ReluForward(float[] x)
+    {
+        var y = gpu.Allocate<float>(x.Length);
+        gpu.Kernels.ReluForward(gpu.Upload(x), y);
+        return gpu.Download(y);
+    }
+
+    public override float[] ReluBackward(float[] y, float[] dy)
+    {
+        var dx = gpu.Upload(dy);
+        gpu.Kernels.ReluBackward(gpu.Upload(y), dx);
+        return gpu.Download(dx);
+    }
 }
 
 /// <summary>The SIMD engine's layers on all cores, through the same batch entry points the engine calls.</summary>
@@ -147,4 +249,79 @@ public sealed class SimdLayers : LayerBackend
 
     public override void Adam(float[] parameters, float[] gradients, float[] m, float[] v, AdamParameters a) =>
         SimdAdam.Update(parameters, gradients, m, v, a, AllCores);
+
+    public override float[] Conv2dForward(float[] x, float[] weight, float[] bias, ConvShape s)
+    {
+        var y = new float[s.Batch * s.OutChannels * s.OutHeight * s.OutWidth];
+        SimdConv2d.Forward(x, weight, 0, bias, y, s, AllCores);
+        return y;
+    }
+
+    public override (float[] DW, float[] DB, float[] DX) Conv2dBackward(float[] x, float[] dy, float[] weight, ConvShape s)
+    {
+        var (dw, db, dx) = (new float[s.OutChannels * s.Taps], new float[s.OutChannels], new float[x.Length]);
+        SimdConv2d.Backward(x, dy, weight, 0, new float[s.Batch * SimdConv2d.PartialLength(s)], dw, db, dx, s, AllCores);
+        return (dw, db, dx);
+    }
+
+    public override (float[] Y, float[] Saved) BatchNormForward(float[] x, float[] weight, float[] bias, float[] running, BatchNormShape s, bool training)
+    {
+        // The engine keeps weight, bias and running statistics in its parameter buffer: here [weight, bias, mean, var].
+        var c = s.Channels;
+        var parameters = weight.Concat(bias).Concat(running).ToArray();
+        var (y, saved) = (new float[x.Length], new float[2 * c]);
+        SimdBatchNorm.Forward(x, y, parameters, 0, c, 2 * c, 3 * c, saved, s, training, AllCores);
+        parameters.AsSpan(2 * c, 2 * c).CopyTo(running);
+        return (y, saved);
+    }
+
+    public override (float[] DWeight, float[] DBias, float[] DX) BatchNormBackward(float[] x, float[] dy, float[] weight, float[] saved, BatchNormShape s)
+    {
+        var (gradients, dx) = (new float[2 * s.Channels], new float[x.Length]);
+        SimdBatchNorm.Backward(x, dy, dx, weight, 0, saved, gradients, 0, s.Channels, s, AllCores);
+        return (gradients[..s.Channels], gradients[s.Channels..], dx);
+    }
+
+    public override (float[] Y, int[] Argmax) MaxPoolForward(float[] x, PoolShape s)
+    {
+        var outputs = s.Batch * s.Channels * s.OutHeight * s.OutWidth;
+        var (y, argmax) = (new float[outputs], new int[outputs]);
+        SimdMaxPool.Forward(x, y, argmax, s, AllCores);
+        return (y, argmax);
+    }
+
+    public override float[] MaxPoolBackward(float[] dy, int[] argmax, PoolShape s)
+    {
+        var dx = new float[s.Batch * s.Channels * s.Height * s.Width];
+        SimdMaxPool.Backward(dy, argmax, dx, s, AllCores);
+        return dx;
+    }
+
+    public override float[] GlobalAvgPoolForward(float[] x, int planes, int spatial)
+    {
+        var y = new float[planes];
+        SimdGlobalAvgPool.Forward(x, y, planes, spatial);
+        return y;
+    }
+
+    public override float[] GlobalAvgPoolBackward(float[] dy, int planes, int spatial)
+    {
+        var dx = new float[planes * spatial];
+        SimdGlobalAvgPool.Backward(dy, dx, planes, spatial);
+        return dx;
+    }
+
+    public override float[] ReluForward(float[] x)
+    {
+        var y = new float[x.Length];
+        SimdRelu.Forward(x, y);
+        return y;
+    }
+
+    public override float[] ReluBackward(float[] y, float[] dy)
+    {
+        var dx = new float[dy.Length];
+        SimdRelu.Backward(y, dy, dx);
+        return dx;
+    }
 }

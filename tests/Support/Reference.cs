@@ -23,7 +23,7 @@ public static class Reference
             for (var ky = 0; ky < k; ky++)
             for (var kx = 0; kx < k; kx++)
             {
-                var t = x[X(s, n, ci, oy + ky, ox + kx)] * w[W(s, co, ci, ky, kx)];
+                var t = In(x, s, n, ci, oy + ky, ox + kx) * w[W(s, co, ci, ky, kx)];
                 acc += t;
                 mag += Math.Abs(t);
             }
@@ -53,7 +53,7 @@ public static class Reference
             for (var ky = 0; ky < k; ky++)
             for (var kx = 0; kx < k; kx++)
             {
-                var t = g * x[X(s, n, ci, oy + ky, ox + kx)];
+                var t = g * In(x, s, n, ci, oy + ky, ox + kx);
                 dw[W(s, co, ci, ky, kx)] += t;
                 dwScale[W(s, co, ci, ky, kx)] += Math.Abs(t);
             }
@@ -74,9 +74,12 @@ public static class Reference
         for (var ky = 0; ky < k; ky++)
         for (var kx = 0; kx < k; kx++)
         {
+            var (iy, ix) = (oy + ky - s.Padding, ox + kx - s.Padding);
+            if (iy < 0 || iy >= s.Height || ix < 0 || ix >= s.Width)
+                continue;
             var t = dy[((n * s.OutChannels + co) * oh + oy) * ow + ox] * w[W(s, co, ci, ky, kx)];
-            dx[X(s, n, ci, oy + ky, ox + kx)] += t;
-            scale[X(s, n, ci, oy + ky, ox + kx)] += Math.Abs(t);
+            dx[X(s, n, ci, iy, ix)] += t;
+            scale[X(s, n, ci, iy, ix)] += Math.Abs(t);
         }
         return (dx, scale);
     }
@@ -173,6 +176,38 @@ public static class Reference
         }
         return (loss, dz, correct);
     }
+
+    /// <summary>Input element (n, c, y - pad, x - pad) of a padded convolution: zero in the padding.</summary>
+    private static double In(double[] x, ConvShape s, int n, int c, int y, int x0)
+    {
+        var (iy, ix) = (y - s.Padding, x0 - s.Padding);
+        return iy < 0 || iy >= s.Height || ix < 0 || ix >= s.Width ? 0 : x[X(s, n, c, iy, ix)];
+    }
+
+    /// <summary>
+    /// Batchnorm in training mode on x [Batch, C, Spatial]: y = (x - mean)/sqrt(var + eps)·w + b with the batch's
+    /// biased variance, and the batch mean and unbiased variance for the running statistics.
+    /// </summary>
+    public static (double[] Y, double[] Mean, double[] UnbiasedVar) BatchNormTraining(double[] x, double[] w, double[] b, int batch, int channels, int spatial)
+    {
+        var (y, mean, unbiased) = (new double[x.Length], new double[channels], new double[channels]);
+        var m = batch * spatial;
+        for (var c = 0; c < channels; c++)
+        {
+            var values = Enumerable.Range(0, batch).SelectMany(n => Enumerable.Range(0, spatial).Select(i => (n * channels + c) * spatial + i)).ToArray();
+            var mu = values.Average(i => x[i]);
+            var variance = values.Sum(i => (x[i] - mu) * (x[i] - mu)) / m;
+            foreach (var i in values)
+                y[i] = (x[i] - mu) / Math.Sqrt(variance + 1e-5) * w[c] + b[c];
+            mean[c] = mu;
+            unbiased[c] = m > 1 ? variance * m / (m - 1) : variance;
+        }
+        return (y, mean, unbiased);
+    }
+
+    /// <summary>Global average pooling: x [Planes, Spatial] → y [Planes].</summary>
+    public static double[] GlobalAvgPool(double[] x, int planes, int spatial) =>
+        Enumerable.Range(0, planes).Select(p => x.Skip(p * spatial).Take(spatial).Average()).ToArray();
 
     private static int X(ConvShape s, int n, int c, int y, int x) => ((n * s.InChannels + c) * s.Height + y) * s.Width + x;
     private static int W(ConvShape s, int co, int ci, int ky, int kx) => ((co * s.InChannels + ci) * s.KernelSize + ky) * s.KernelSize + kx;

@@ -1,0 +1,91 @@
+using FashionGpu.Kernels;
+using FashionGpu.Tests.Support;
+
+namespace FashionGpu.Tests.Layers;
+
+/// <summary>
+/// Batchnorm with PyTorch's semantics against a double-precision reference: training output and running statistics
+/// (momentum 0.1, unbiased variance), inference on the running statistics, and the backward pass (weight, bias and
+/// input gradients, the batch statistics' own gradient included) against central finite differences of the reference
+/// with a random upstream gradient. Tolerances: 1e-5 relative to the largest |value| per tensor (forward), 1e-4
+/// (gradients against differences).
+/// </summary>
+public abstract class BatchNormTests(LayerBackend layers)
+{
+    [Theory]
+    [InlineData(7, 3, 25)] // after a conv: batch 7, 5x5 maps
+    [InlineData(2, 5, 1)] // after a dense layer: per feature
+    [InlineData(1, 4, 9)] // batch 1, 3x3 maps
+    public void Training_and_inference_match_the_reference(int batch, int channels, int spatial)
+    {
+        var s = new BatchNormShape(batch, channels, spatial);
+        var random = new Random(batch * 100 + channels * 10 + spatial);
+        var x = TestData.Uniform(random, batch * channels * spatial, -2f, 3f);
+        var weight = TestData.Uniform(random, channels, 0.5f, 1.5f);
+        var bias = TestData.Uniform(random, channels, -0.5f, 0.5f);
+        var running = TestData.Uniform(random, channels, -0.2f, 0.2f).Concat(TestData.Uniform(random, channels, 0.5f, 2f)).ToArray();
+        var before = (float[])running.Clone();
+
+        var (y, _) = layers.BatchNormForward(x, weight, bias, running, s, training: true);
+
+        var (want, mean, unbiased) = Reference.BatchNormTraining(TestData.ToDouble(x), TestData.ToDouble(weight), TestData.ToDouble(bias), batch, channels, spatial);
+        Close.All("batchnorm y (training)", want, y, Enumerable.Repeat(want.Max(Math.Abs), want.Length).ToArray(), 1e-5);
+        var wantRunning = Enumerable.Range(0, channels).Select(c => 0.9 * before[c] + 0.1 * mean[c])
+            .Concat(Enumerable.Range(0, channels).Select(c => 0.9 * before[channels + c] + 0.1 * unbiased[c])).ToArray();
+        Close.All("running statistics", wantRunning, running, 1e-5);
+
+        var (inference, _) = layers.BatchNormForward(x, weight, bias, running, s, training: false);
+        var wantInference = x.Select((v, i) =>
+        {
+            var c = s.ChannelOf(i);
+            return (v - (double)running[c]) / Math.Sqrt(running[channels + c] + 1e-5) * weight[c] + bias[c];
+        }).ToArray();
+        Close.All("batchnorm y (inference)", wantInference, inference, Enumerable.Repeat(wantInference.Max(Math.Abs), x.Length).ToArray(), 1e-5);
+        Close.All("running statistics after inference (unchanged)", wantRunning, running, 1e-5);
+    }
+
+    [Theory]
+    [InlineData(7, 3, 25)]
+    [InlineData(3, 5, 1)]
+    [InlineData(1, 2, 16)]
+    public void Backward_matches_finite_differences(int batch, int channels, int spatial)
+    {
+        var s = new BatchNormShape(batch, channels, spatial);
+        var random = new Random(7 * batch + channels + spatial);
+        var x = TestData.Uniform(random, batch * channels * spatial, -2f, 3f);
+        var weight = TestData.Uniform(random, channels, 0.5f, 1.5f);
+        var bias = TestData.Uniform(random, channels, -0.5f, 0.5f);
+        var dy = TestData.Uniform(random, x.Length);
+        var running = new float[2 * channels];
+
+        var (_, saved) = layers.BatchNormForward(x, weight, bias, running, s, training: true);
+        var (dw, db, dx) = layers.BatchNormBackward(x, dy, weight, saved, s);
+
+        // L = Σ dy·y(x, w, b) in double; its derivatives by central differences.
+        var (xd, wd, bd, dyd) = (TestData.ToDouble(x), TestData.ToDouble(weight), TestData.ToDouble(bias), TestData.ToDouble(dy));
+        double Loss() => Reference.BatchNormTraining(xd, wd, bd, batch, channels, spatial).Y.Select((v, i) => v * dyd[i]).Sum();
+        double[] Differences(double[] values)
+        {
+            const double h = 1e-6;
+            return values.Select((_, i) =>
+            {
+                var keep = values[i];
+                values[i] = keep + h;
+                var up = Loss();
+                values[i] = keep - h;
+                var down = Loss();
+                values[i] = keep;
+                return (up - down) / (2 * h);
+            }).ToArray();
+        }
+        var (wantDx, wantDw, wantDb) = (Differences(xd), Differences(wd), Differences(bd));
+        Close.All("batchnorm dx", wantDx, dx, Enumerable.Repeat(wantDx.Max(Math.Abs) + 1e-3, dx.Length).ToArray(), 1e-4);
+        Close.All("batchnorm dWeight", wantDw, dw, Enumerable.Repeat(wantDw.Max(Math.Abs), dw.Length).ToArray(), 1e-4);
+        Close.All("batchnorm dBias", wantDb, db, Enumerable.Repeat(wantDb.Max(Math.Abs), db.Length).ToArray(), 1e-4);
+    }
+}
+
+[Collection(CpuAcceleratorCollection.Name)]
+public sealed class IlgpuBatchNormTests(CpuDeviceFixture gpu) : BatchNormTests(new IlgpuLayers(gpu));
+
+public sealed class SimdBatchNormTests() : BatchNormTests(new SimdLayers());

@@ -1,0 +1,44 @@
+using FashionGpu.Kernels;
+using FashionGpu.Tests.Support;
+
+namespace FashionGpu.Tests.Layers;
+
+/// <summary>
+/// A convolution on its own (the unfused path: any channel count, 3x3 and 5x5, valid and same padding) against the
+/// double-precision reference: y, dW, db and dx. Tolerance: 1e-6 + 1e-5·Σ|terms| per element.
+/// </summary>
+public abstract class Conv2dTests(LayerBackend layers)
+{
+    [Theory]
+    [InlineData(1, 1, 3, 5, 5, 3, 0)] // batch 1, one input channel, valid
+    [InlineData(7, 3, 4, 6, 7, 5, 2)] // batch 7, three channels, 5x5 same
+    [InlineData(2, 16, 8, 9, 8, 3, 1)] // 16 input channels, same
+    [InlineData(3, 2, 5, 7, 5, 5, 0)] // 5x5 valid on a narrow image
+    [InlineData(2, 4, 6, 14, 14, 3, 1)] // a model-like map
+    public void Forward_and_backward_match_the_reference(int batch, int cin, int cout, int h, int w, int k, int pad)
+    {
+        var s = new ConvShape(batch, cin, cout, h, w, k, pad);
+        var random = new Random(batch * 1000 + cin * 100 + k * 10 + pad);
+        var x = TestData.Uniform(random, batch * cin * h * w);
+        var weight = TestData.Uniform(random, cout * s.Taps);
+        var bias = TestData.Uniform(random, cout);
+        var dy = TestData.Uniform(random, batch * cout * s.OutHeight * s.OutWidth);
+
+        var y = layers.Conv2dForward(x, weight, bias, s);
+        var (dw, db, dx) = layers.Conv2dBackward(x, dy, weight, s);
+
+        var (xd, wd, dyd) = (TestData.ToDouble(x), TestData.ToDouble(weight), TestData.ToDouble(dy));
+        var (want, scale) = Reference.ConvForward(xd, wd, TestData.ToDouble(bias), s, relu: false);
+        Close.All("conv2d y", want, y, scale, 1e-5);
+        var grad = Reference.ConvBackwardParameters(xd, dyd, s);
+        Close.All("conv2d dW", grad.DW, dw, grad.DWScale, 1e-5);
+        Close.All("conv2d db", grad.DB, db, grad.DBScale, 1e-5);
+        var (wantDx, dxScale) = Reference.ConvBackwardInput(dyd, wd, s);
+        Close.All("conv2d dx", wantDx, dx, dxScale, 1e-5);
+    }
+}
+
+[Collection(CpuAcceleratorCollection.Name)]
+public sealed class IlgpuConv2dTests(CpuDeviceFixture gpu) : Conv2dTests(new IlgpuLayers(gpu));
+
+public sealed class SimdConv2dTests() : Conv2dTests(new SimdLayers());

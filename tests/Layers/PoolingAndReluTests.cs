@@ -1,0 +1,74 @@
+using FashionGpu.Kernels;
+using FashionGpu.Tests.Support;
+
+namespace FashionGpu.Tests.Layers;
+
+/// <summary>
+/// The parameter-free layers on their own: 2x2 max-pool (floor mode, first maximum; routing exact), global average
+/// pooling (1e-6 relative) and ReLU (exact), forward and backward, against the reference.
+/// </summary>
+public abstract class PoolingAndReluTests(LayerBackend layers)
+{
+    [Theory]
+    [InlineData(1, 1, 5, 5)] // a 5x5 map into 2x2 windows: the last row and column are dropped
+    [InlineData(7, 3, 6, 9)]
+    [InlineData(2, 4, 28, 28)]
+    public void Max_pool_matches_the_reference(int batch, int channels, int h, int w)
+    {
+        var s = new PoolShape(batch, channels, h, w);
+        var random = new Random(batch + channels + h * w);
+        var x = TestData.Uniform(random, batch * channels * h * w);
+        // Ties: the first maximum wins, as in PyTorch.
+        x[1] = x[0];
+        var dy = TestData.Uniform(random, batch * channels * s.OutHeight * s.OutWidth);
+
+        var (y, argmax) = layers.MaxPoolForward(x, s);
+        var dx = layers.MaxPoolBackward(dy, argmax, s);
+
+        var (want, wantArgmax) = Reference.PoolForward(TestData.ToDouble(x), s);
+        Assert.Equal(want.Select(v => (float)v), y);
+        Assert.Equal(wantArgmax, argmax);
+        Assert.Equal(Reference.PoolBackward(TestData.ToDouble(dy), wantArgmax, s).Select(v => (float)v), dx);
+    }
+
+    [Theory]
+    [InlineData(1, 1, 1)]
+    [InlineData(7, 3, 25)]
+    [InlineData(2, 64, 49)]
+    public void Global_average_pooling_matches_the_reference(int batch, int channels, int spatial)
+    {
+        var random = new Random(batch * channels + spatial);
+        var planes = batch * channels;
+        var x = TestData.Uniform(random, planes * spatial);
+        var dy = TestData.Uniform(random, planes);
+
+        var y = layers.GlobalAvgPoolForward(x, planes, spatial);
+        var dx = layers.GlobalAvgPoolBackward(dy, planes, spatial);
+
+        Close.All("global average pool y", Reference.GlobalAvgPool(TestData.ToDouble(x), planes, spatial), y, 1e-6);
+        Close.All("global average pool dx", Enumerable.Range(0, planes * spatial).Select(i => (double)dy[i / spatial] / spatial).ToArray(), dx, 1e-6);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(37)]
+    [InlineData(1000)]
+    public void Relu_is_exact(int length)
+    {
+        var random = new Random(length);
+        var x = TestData.Uniform(random, length);
+        x[0] = 0f;
+        var dy = TestData.Uniform(random, length);
+
+        var y = layers.ReluForward(x);
+        var dx = layers.ReluBackward(y, dy);
+
+        Assert.Equal(x.Select(v => v > 0 ? v : 0f), y);
+        Assert.Equal(x.Select((v, i) => v > 0 ? dy[i] : 0f), dx);
+    }
+}
+
+[Collection(CpuAcceleratorCollection.Name)]
+public sealed class IlgpuPoolingAndReluTests(CpuDeviceFixture gpu) : PoolingAndReluTests(new IlgpuLayers(gpu));
+
+public sealed class SimdPoolingAndReluTests() : PoolingAndReluTests(new SimdLayers());
