@@ -52,7 +52,8 @@ public sealed class CommandLineTests : IDisposable
         var help = Run("train", "--help");
         Assert.Equal(0, help.ExitCode);
         foreach (var flag in new[] { "--data-dir", "--device", "--epochs", "--batch-size", "--learning-rate", "--validation-split",
-                     "--seed", "--normalize", "--limit-train", "--run-dir", "--resume", "--json", "--verbose" })
+                     "--seed", "--normalize", "--limit-train", "--run-dir", "--resume", "--json", "--verbose", "--model", "--model-file", "--filters",
+                     "--hidden", "--dropout", "--pixels", "--list-models" })
             Assert.Contains(flag, help.Stdout);
         var version = Run("--version");
         Assert.Equal(0, version.ExitCode);

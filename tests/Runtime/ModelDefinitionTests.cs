@@ -40,7 +40,7 @@ public sealed class ModelDefinitionTests
         Assert.Equal(422_538, plan.ParameterCount);
         // 2·(28·28·32·9 + 14·14·64·288 + 3136·128 + 128·10) multiply-adds, plus batchnorm's scale and shift.
         Assert.Equal(2L * (28 * 28 * 32 * 9 + 14 * 14 * 64 * 288 + 3136 * 128 + 128 * 10) + 2L * (32 * 28 * 28 + 64 * 14 * 14 + 128), plan.ForwardFlopsPerImage);
-        Assert.Contains("Total params: 422,538", plan.Summary());
+        Assert.Contains("Total params: 422,538 (422,090 trainable)", plan.Summary());
     }
 
     [Fact]

@@ -13,6 +13,8 @@ public sealed record ModelChoice(string? Preset, string? File, int? Filters = nu
     {
         if (Preset is not null && File is not null)
             throw new UsageException("give either --model NAME or --model-file FILE, not both");
+        if (Preset is not null && !ModelPresets.Exists(Preset))
+            throw new UsageException($"--model {Preset}: no such built-in model; use one of {ModelPresets.Names} (see train --list-models) or --model-file FILE");
         var origin = File is not null ? $"model file {File}" : $"model {Preset ?? ModelPresets.Default}";
         ModelDefinition definition;
         if (File is not null)

@@ -16,7 +16,7 @@ public static class ModelTable
         foreach (var l in model.Layers)
             table.AddRow((l.Index + 1).ToString(inv), Markup.Escape((l.Name is null ? "" : l.Name + " ") + l.Definition.Describe()), l.Output.ToString(),
                 l.ParameterCount.ToString("N0", inv), (l.ForwardFlops / 1e6).ToString("F3", inv));
-        table.Caption(string.Create(inv, $"Total params: {model.ParameterCount:N0}; {model.ForwardFlopsPerImage / 1e6:F3} MFLOP per image forward; pixels × {model.PixelScale:0.#########}"));
+        table.Caption(string.Create(inv, $"{model.ParameterLine}; {model.ForwardFlopsPerImage / 1e6:F3} MFLOP per image forward; pixels × {model.PixelScale:0.#########}"));
         return table;
     }
 }

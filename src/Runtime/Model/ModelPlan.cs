@@ -145,6 +145,15 @@ public sealed class ModelPlan
     public IReadOnlyList<PlannedLayer> Layers { get; }
     public IReadOnlyList<ParameterTensor> Parameters { get; }
     public int ParameterCount { get; }
+
+    /// <summary>Parameters Adam trains (running statistics excluded).</summary>
+    public int TrainableCount => Parameters.Where(p => p.Trainable).Sum(p => p.Length);
+
+    /// <summary>"Total params: 954 (946 trainable)", or just the total when everything trains.</summary>
+    public string ParameterLine => ParameterCount == TrainableCount
+        ? string.Create(CultureInfo.InvariantCulture, $"Total params: {ParameterCount:N0}")
+        : string.Create(CultureInfo.InvariantCulture, $"Total params: {ParameterCount:N0} ({TrainableCount:N0} trainable)");
+
     public float PixelScale => Definition.Scale;
     public TensorShape Input => Layers[0].Input;
 
@@ -168,7 +177,7 @@ public sealed class ModelPlan
         text.AppendLine(inv, $"{"",-3}{"input",-26}{Input,-16}{"",12}{"",9}");
         foreach (var l in Layers)
             text.AppendLine(inv, $"{l.Index + 1,-3}{(l.Name is null ? "" : l.Name + " ") + l.Definition.Describe(),-26}{l.Output,-16}{l.ParameterCount,12:N0}{l.ForwardFlops / 1e6,9:F3}");
-        text.AppendLine(inv, $"Total params: {ParameterCount:N0}; {ForwardFlopsPerImage / 1e6:F3} MFLOP per image forward; pixels x {PixelScale:0.#########}");
+        text.AppendLine(inv, $"{ParameterLine}; {ForwardFlopsPerImage / 1e6:F3} MFLOP per image forward; pixels x {PixelScale:0.#########}");
         return text.ToString();
     }
 }

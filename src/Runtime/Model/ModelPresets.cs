@@ -15,6 +15,10 @@ public static class ModelPresets
 
     public static IEnumerable<(string Name, string Description)> List => All.Select(p => (p.Key, p.Value.Description));
 
+    public static bool Exists(string name) => All.ContainsKey(name);
+
+    public static string Names => string.Join(", ", All.Keys);
+
     public static ModelDefinition Get(string name) => All.TryGetValue(name, out var preset)
         ? ModelDefinition.Parse(preset.Json, $"preset {name}")
         : throw new FashionGpuException($"no model preset \"{name}\"; the presets are {string.Join(", ", All.Keys)} (or give --model-file FILE)");
