@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""Loads a FashionGpu checkpoint into a plain torch.nn model with load_state_dict(strict=True) and evaluates it.
+"""Loads a FashionGpu checkpoint into a torch.nn model built from its own metadata and evaluates it.
 
-An independent check of the checkpoint format and of `fashiongpu evaluate`: the accuracy printed here must equal
-the report's. Needs python3-torch and python3-numpy (Debian); reads safetensors by hand (no extra package).
+An independent check of the checkpoint format and of `fashiongpu evaluate`: the model definition stored under the
+safetensors metadata key `model` becomes a torch.nn.Sequential whose layers carry FashionGpu's names (conv1, bn1,
+dense1, ...), the tensors load with load_state_dict(strict=True), and the accuracy printed here must equal the report's.
+Checkpoints written before models were data hold the seed model (their pixel scale comes from the training config).
+Needs python3-torch and python3-numpy (Debian); reads safetensors by hand (no extra package).
 
-Run: /usr/bin/python3 tools/pytorch_evaluate.py RUN_DIR/best.safetensors DATA_DIR [--normalize]
+Run: /usr/bin/python3 tools/pytorch_evaluate.py CHECKPOINT.safetensors DATA_DIR
 """
+import collections
 import gzip
 import json
 import os
@@ -16,17 +20,50 @@ import numpy as np
 import torch
 from torch import nn
 
+SEED = {"input": [1, 28, 28], "scale": 1.0, "layers": [
+    {"type": "conv2d", "filters": 32, "kernel": 3, "padding": "valid"}, {"type": "relu"}, {"type": "maxpool", "size": 2},
+    {"type": "dropout", "rate": 0.2}, {"type": "flatten"}, {"type": "dense", "units": 128}, {"type": "relu"},
+    {"type": "dense", "units": 10}]}
 
-class Reference(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, 32, 3)
-        self.dense1 = nn.Linear(5408, 128)
-        self.dense2 = nn.Linear(128, 10)
 
-    def forward(self, x):
-        x = torch.max_pool2d(torch.relu(self.conv1(x)), 2).flatten(1)
-        return self.dense2(torch.relu(self.dense1(x)))
+def build(model):
+    """The definition as nn.Sequential; layers with parameters are named by kind and 1-based index among their kind."""
+    channels, height, width = model["input"]
+    features = None
+    counts = collections.Counter()
+    layers = []
+    for i, layer in enumerate(model["layers"]):
+        kind = layer["type"]
+        if kind == "conv2d":
+            counts["conv"] += 1
+            padding = layer["kernel"] // 2 if layer.get("padding") == "same" else 0
+            layers.append(("conv%d" % counts["conv"], nn.Conv2d(channels, layer["filters"], layer["kernel"], padding=padding)))
+            channels = layer["filters"]
+            height, width = height + 2 * padding - layer["kernel"] + 1, width + 2 * padding - layer["kernel"] + 1
+        elif kind == "batchnorm":
+            counts["bn"] += 1
+            norm = nn.BatchNorm1d(features) if features is not None else nn.BatchNorm2d(channels)
+            layers.append(("bn%d" % counts["bn"], norm))
+        elif kind == "relu":
+            layers.append(("relu%d" % (i + 1), nn.ReLU()))
+        elif kind == "maxpool":
+            layers.append(("pool%d" % (i + 1), nn.MaxPool2d(2)))
+            height, width = height // 2, width // 2
+        elif kind == "dropout":
+            layers.append(("dropout%d" % (i + 1), nn.Dropout(layer["rate"])))
+        elif kind == "flatten":
+            layers.append(("flatten%d" % (i + 1), nn.Flatten()))
+            features = channels * height * width
+        elif kind == "global_avg_pool":
+            layers.append(("gap%d" % (i + 1), nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())))
+            features = channels
+        elif kind == "dense":
+            counts["dense"] += 1
+            layers.append(("dense%d" % counts["dense"], nn.Linear(features, layer["units"])))
+            features = layer["units"]
+        else:
+            raise SystemExit("unknown layer type %r" % kind)
+    return nn.Sequential(collections.OrderedDict(layers))
 
 
 def read_safetensors(path):
@@ -34,14 +71,13 @@ def read_safetensors(path):
         data = f.read()
     (n,) = struct.unpack("<Q", data[:8])
     header = json.loads(data[8 : 8 + n])
+    metadata = header.pop("__metadata__", {})
     tensors = {}
     for name, entry in header.items():
-        if name == "__metadata__":
-            continue
         begin, end = entry["data_offsets"]
         array = np.frombuffer(data[8 + n + begin : 8 + n + end], dtype="<f4").reshape(entry["shape"])
         tensors[name] = torch.from_numpy(array.copy())
-    return tensors
+    return tensors, metadata
 
 
 def read_idx(path, offset):
@@ -52,11 +88,22 @@ def read_idx(path, offset):
 
 def main():
     checkpoint, data_dir = sys.argv[1], sys.argv[2]
-    scale = 1 / 255 if "--normalize" in sys.argv else 1.0
-    model = Reference()
-    state = {k: v for k, v in read_safetensors(checkpoint).items() if not k.startswith("optimizer.")}
+    tensors, metadata = read_safetensors(checkpoint)
+    if "model" in metadata:
+        model_definition = json.loads(metadata["model"])
+    else:
+        settings = json.loads(metadata.get("fashiongpu", "{}")).get("config", {}).get("settings", {})
+        model_definition = dict(SEED, scale=1 / 255 if settings.get("normalize") else 1.0)
+    model = build(model_definition)
+    state = {k: v for k, v in tensors.items() if not k.startswith("optimizer.")}
+    # PyTorch's BatchNorm counts the batches it has seen; FashionGpu does not store that count (momentum is fixed).
+    for name, module in model.named_children():
+        if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            state[name + ".num_batches_tracked"] = torch.tensor(0)
     model.load_state_dict(state, strict=True)
+    model.eval()
     find = lambda stem: next(os.path.join(data_dir, stem + s) for s in (".gz", "") if os.path.exists(os.path.join(data_dir, stem + s)))
+    scale = np.float32(model_definition["scale"])
     images = read_idx(find("t10k-images-idx3-ubyte"), 16).reshape(-1, 1, 28, 28).astype(np.float32) * scale
     labels = read_idx(find("t10k-labels-idx1-ubyte"), 8)
     with torch.no_grad():
