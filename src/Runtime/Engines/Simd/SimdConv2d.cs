@@ -9,7 +9,7 @@ namespace FashionGpu.Runtime.Engines.Simd;
 /// An image is zero-padded into planes of width Wp = W + 2·pad; the output is computed on a "wide" grid of OH rows of
 /// Wp columns (the last 2·pad columns of each row are dropped), so the input row of every tap (ci, ky, kx) is one
 /// contiguous slice of its padded plane starting at ky·Wp + kx: unrolling is one copy per tap, and the wide grid,
-/// rounded up to 16 columns, tiles exactly. Per image: y = W·columns, dWᵀ = columns·dyᵀ and dcolumns = Wᵀ·dy, folded
+/// rounded up to 16 columns, tiles exactly. Per image: y = W·columns, dW = dy·columnsᵀ and dcolumns = Wᵀ·dy, folded
 /// back by adding each tap's slice into the padded gradient. Images run in parallel, each on one core, with scratch that
 /// stays in cache; per-image weight gradients are added in image order, so the bits do not depend on the core count.
 /// </summary>
@@ -106,7 +106,7 @@ public static class SimdConv2d
 
     /// <summary>
     /// dW and db into <paramref name="dWeight"/> and <paramref name="dBias"/> from per-image partials (in
-    /// <paramref name="partials"/>, s.Batch · <see cref="PartialLength"/> floats: dWᵀ [Taps, Out], then db) added in
+    /// <paramref name="partials"/>, s.Batch · <see cref="PartialLength"/> floats: dW [Out, Taps], then db) added in
     /// image order, and dx when <paramref name="dx"/> is not null.
     /// </summary>
     public static void Backward(float[] x, float[] dy, float[] weights, int weightOffset, float[] partials, Span<float> dWeight,
@@ -115,10 +115,10 @@ public static class SimdConv2d
         var g = new Grid(s);
         var (taps, filters, length) = (s.Taps, s.OutChannels, PartialLength(s));
         using var wT = dx is null ? null : PackedRows.Of(Matrix.Transposed(weights, taps, weightOffset), taps, filters);
-        // Per worker: the padded input (later its gradient), the unrolled input, dy on the wide grid [Out, Columns] and
-        // transposed [Columns, Out] (zero outside the output), then dcolumns.
-        var (columns, wide, transposed) = (g.Padded, g.Padded + g.Unrolled, g.Padded + g.Unrolled + filters * g.Columns);
-        var dColumns = transposed + g.Columns * filters;
+        // Per worker: the padded input (later its gradient), the unrolled input, dy on the wide grid [Out, Columns]
+        // (zero outside the output), then dcolumns.
+        var (columns, wide) = (g.Padded, g.Padded + g.Unrolled);
+        var dColumns = wide + filters * g.Columns;
         Parallel.For(0, s.Batch, options, () => ArrayPool<float>.Shared.Rent(dColumns + g.Unrolled), (n, _, scratch) =>
         {
             Pad(x.AsSpan(n * g.Pixels, g.Pixels), scratch, g);
@@ -131,16 +131,13 @@ public static class SimdConv2d
                 {
                     var source = dy.AsSpan(n * g.Outputs + (co * s.OutHeight + oy) * s.OutWidth, s.OutWidth);
                     source.CopyTo(scratch.AsSpan(wide + co * g.Columns + oy * g.PaddedWidth));
-                    for (var ox = 0; ox < source.Length; ox++)
-                    {
-                        scratch[transposed + (oy * g.PaddedWidth + ox) * filters + co] = source[ox];
-                        sum += source[ox];
-                    }
+                    foreach (var v in source)
+                        sum += v;
                 }
-                partials[n * length + taps * filters + co] = sum;
+                partials[n * length + filters * taps + co] = sum;
             }
-            SimdGemm.MultiplyNN(Matrix.RowMajor(scratch, g.Columns, columns), Matrix.RowMajor(scratch, filters, transposed),
-                partials, n * length, taps, filters, g.Columns, 1);
+            // dW[co, t] = Σ_q dy[co, q]·columns[t, q]: both operands run along q, so no transposing or packing.
+            SimdGemm.MultiplyNT(scratch, wide, scratch, columns, partials, n * length, filters, taps, g.Columns, 1);
             if (wT is not null)
             {
                 SimdGemm.MultiplyNN(wT, Matrix.RowMajor(scratch, g.Columns, wide), scratch, dColumns, g.Columns, 1);
@@ -148,14 +145,16 @@ public static class SimdConv2d
             }
             return scratch;
         }, scratch => ArrayPool<float>.Shared.Return(scratch));
-        for (var n = 0; n < s.Batch; n++)
+        // Image 0's partial becomes the sum: element by element, images in order, chunks of elements in parallel.
+        const int chunk = 1024;
+        Parallel.For(0, (length + chunk - 1) / chunk, options, c =>
         {
-            var partial = partials.AsSpan(n * length, length);
-            for (var t = 0; t < taps; t++)
-                for (var co = 0; co < filters; co++)
-                    dWeight[co * taps + t] = n == 0 ? partial[t * filters + co] : dWeight[co * taps + t] + partial[t * filters + co];
-            for (var co = 0; co < filters; co++)
-                dBias[co] = n == 0 ? partial[taps * filters + co] : dBias[co] + partial[taps * filters + co];
-        }
+            var (begin, end) = (c * chunk, Math.Min(length, (c + 1) * chunk));
+            var sum = partials.AsSpan(begin, end - begin);
+            for (var n = 1; n < s.Batch; n++)
+                Add(partials.AsSpan(n * length + begin, end - begin), sum);
+        });
+        partials.AsSpan(0, filters * taps).CopyTo(dWeight);
+        partials.AsSpan(filters * taps, filters).CopyTo(dBias);
     }
 }

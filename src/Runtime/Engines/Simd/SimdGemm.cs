@@ -222,7 +222,13 @@ public static class SimdGemm
         Matrix.RowMajor(b, k, bOffset).Require(n, k, nameof(b));
         Matrix.RowMajor(c, n, cOffset).Require(m, n, nameof(c));
         var blocks = (n + 3) / 4;
-        Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, block =>
+        if (parallelism == 1)
+            for (var block = 0; block < blocks; block++)
+                ColumnsNT(block);
+        else
+            Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, ColumnsNT);
+
+        void ColumnsNT(int block)
         {
             var j0 = block * 4;
             var cols = Math.Min(4, n - j0);
@@ -240,7 +246,7 @@ public static class SimdGemm
                         for (var cc = 0; cc < cols; cc++)
                             c[cOffset + (i + r) * n + j0 + cc] = Dot(a, aOffset + (i + r) * k, b, bOffset + (j0 + cc) * k, k);
             }
-        });
+        }
     }
 
     /// <summary>Sixteen dot products of 4 rows of A with 4 rows of B, 8 lanes at a time; k need not be a multiple of 8.</summary>
@@ -360,10 +366,27 @@ public sealed class PackedRows : IDisposable
         a.Require(m, k, nameof(a));
         var blocks = Vector256.IsHardwareAccelerated ? m / 8 : 0;
         var packed = ArrayPool<float>.Shared.Rent(Math.Max(1, blocks * 8 * k));
+        var source = a.Data.AsSpan();
         for (var block = 0; block < blocks; block++)
-            for (var kk = 0; kk < k; kk++)
+        {
+            var target = packed.AsSpan(block * k * 8, k * 8);
+            var first = a.Offset + block * 8 * a.RowStride;
+            if (a.RowStride == 1)
+            {
+                // A transposed in place: the block's 8 rows at one k are 8 consecutive floats.
+                for (var kk = 0; kk < k; kk++)
+                    source.Slice(first + kk * a.ColStride, 8).CopyTo(target.Slice(kk * 8, 8));
+            }
+            else
+            {
                 for (var r = 0; r < 8; r++)
-                    packed[(block * k + kk) * 8 + r] = a[block * 8 + r, kk];
+                {
+                    var row = first + r * a.RowStride;
+                    for (var kk = 0; kk < k; kk++)
+                        target[kk * 8 + r] = source[row + kk * a.ColStride];
+                }
+            }
+        }
         return new PackedRows(a, m, k, blocks, packed);
     }
 
