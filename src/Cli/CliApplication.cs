@@ -43,6 +43,7 @@ public static class CliApplication
         root.Subcommands.Add(PredictCommand());
         root.Subcommands.Add(ReportCommand());
         root.Subcommands.Add(CompareCommand());
+        root.Subcommands.Add(ExportCommand());
         root.Subcommands.Add(BenchCommand());
         root.Subcommands.Add(DevicesCommand());
         return root;
@@ -171,10 +172,12 @@ public static class CliApplication
         var checkpoint = Flag<string?>("--checkpoint", "A .safetensors checkpoint");
         var device = DeviceFlag();
         var json = Flag<bool>("--json", "Print the predictions as JSON on stdout");
+        var onnx = Flag<string?>("--onnx", "An exported ONNX model to run through ONNX Runtime instead of a checkpoint");
+        onnx.HelpName = "FILE";
         var images = new Argument<string[]>("IMAGE") { Description = "PNG or JPEG images, IDX image files or Kaggle CSV files", Arity = ArgumentArity.OneOrMore };
         var command = new Command("predict", "The top 3 classes for your own images (PNG/JPEG, inverted when the background is light) or IDX/CSV files")
         {
-            run, checkpoint, device, json, images,
+            run, checkpoint, onnx, device, json, images,
         };
         RunsHosted<PredictJob, PredictOptions>(command, "Predict", (parse, o) =>
         {
@@ -182,6 +185,7 @@ public static class CliApplication
             o.Checkpoint = parse.GetValue(checkpoint) ?? o.Checkpoint;
             o.Device = parse.GetValue(device) ?? o.Device;
             o.Json |= parse.GetValue(json);
+            o.Onnx = parse.GetValue(onnx) ?? o.Onnx;
             o.Images = parse.GetValue(images) ?? [];
         });
         return command;
@@ -205,6 +209,32 @@ public static class CliApplication
         var runs = new Argument<string[]>("RUN") { Description = "Two run directories", Arity = new ArgumentArity(2, 2) };
         var command = new Command("compare", "Two runs side by side: accuracy, per-class F1, speed") { runs };
         RunsHosted<CompareJob, CompareRunsOptions>(command, "Compare", (parse, o) => o.Runs = parse.GetValue(runs) ?? o.Runs);
+        return command;
+    }
+
+    private static Command ExportCommand()
+    {
+        var run = Flag<string?>("--run", "Run directory: exports its best.safetensors (to DIR/model.onnx)");
+        run.HelpName = "DIR";
+        var checkpoint = Flag<string?>("--checkpoint", "A .safetensors checkpoint to export (to FILE.onnx beside it)");
+        checkpoint.HelpName = "FILE";
+        var output = Flag<string?>("--output", "Where to write the ONNX model");
+        output.HelpName = "FILE";
+        var opset = Validated(Flag<int?>("--opset", $"ONNX opset, {Runtime.Export.OnnxExport.MinimumOpset} to {Runtime.Export.OnnxExport.MaximumOpset} (default: {Runtime.Export.OnnxExport.DefaultOpset})"),
+            v => v is < Runtime.Export.OnnxExport.MinimumOpset or > Runtime.Export.OnnxExport.MaximumOpset
+                ? $"--opset must be between {Runtime.Export.OnnxExport.MinimumOpset} and {Runtime.Export.OnnxExport.MaximumOpset} (got {v})" : null);
+        opset.HelpName = "N";
+        var command = new Command("export", "Write a checkpoint as an ONNX model (pixels 0..255 in, logits and probabilities out) for ONNX Runtime")
+        {
+            run, checkpoint, output, opset,
+        };
+        RunsHosted<ExportJob, ExportOptions>(command, "Export", (parse, o) =>
+        {
+            o.Run = parse.GetValue(run) ?? o.Run;
+            o.Checkpoint = parse.GetValue(checkpoint) ?? o.Checkpoint;
+            o.Output = parse.GetValue(output) ?? o.Output;
+            o.Opset = parse.GetValue(opset) ?? o.Opset;
+        });
         return command;
     }
 

@@ -17,6 +17,7 @@ public sealed class PredictOptions
     public string? Run { get; set; }
     public string? Checkpoint { get; set; }
     public string Device { get; set; } = "auto";
+    public string? Onnx { get; set; }
     public string[] Images { get; set; } = [];
     public bool Json { get; set; }
 }
@@ -32,7 +33,11 @@ public sealed class PredictJob(IOptions<PredictOptions> options) : IJob
         var o = options.Value;
         if (o.Images.Length == 0)
             throw new UsageException("give at least one image: fashiongpu predict --run DIR IMAGE...");
-        var (_, model, state, info, _) = ChosenCheckpoint.Load(o.Run, o.Checkpoint);
+        if (o.Onnx is not null && (o.Run ?? o.Checkpoint) is not null)
+            throw new UsageException("give one of --run DIR, --checkpoint FILE and --onnx FILE");
+        if (o.Onnx is not null && !File.Exists(o.Onnx))
+            throw new UsageException($"--onnx {o.Onnx}: no such file; export one with 'fashiongpu export --run DIR'");
+        var chosen = o.Onnx is null ? ChosenCheckpoint.Load(o.Run, o.Checkpoint) : null;
 
         var inputs = new List<ImageInput>();
         var failed = 0;
@@ -51,11 +56,17 @@ public sealed class PredictJob(IOptions<PredictOptions> options) : IJob
         if (inputs.Count == 0)
             return ExitCodes.Failure;
 
-        using var engine = EngineFactory.Open(DeviceSpec.Parse(o.Device), model, (info?.Config.Settings ?? new TrainingSettings()) with { BatchSize = 1 });
-        engine.LoadState(state);
-        var images = new LabeledImages(inputs.SelectMany(i => i.Pixels).ToArray(), new byte[inputs.Count], "predict");
-        using var data = engine.Upload(images);
-        var logits = engine.Logits(data, Enumerable.Range(0, inputs.Count).ToArray());
+        var pixels = inputs.SelectMany(i => i.Pixels).ToArray();
+        float[] logits;
+        if (chosen is null)
+            logits = OnnxPredictor.Logits(o.Onnx!, pixels, inputs.Count);
+        else
+        {
+            using var engine = EngineFactory.Open(DeviceSpec.Parse(o.Device), chosen.Model, (chosen.Info?.Config.Settings ?? new TrainingSettings()) with { BatchSize = 1 });
+            engine.LoadState(chosen.State);
+            using var data = engine.Upload(new LabeledImages(pixels, new byte[inputs.Count], "predict"));
+            logits = engine.Logits(data, Enumerable.Range(0, inputs.Count).ToArray());
+        }
         var names = FashionMnistShape.ClassNames;
         var results = inputs.Select((input, i) =>
         {

@@ -1,0 +1,63 @@
+using System.Text.Json;
+using FashionGpu.Cli.Hosting;
+using FashionGpu.Runtime;
+using FashionGpu.Runtime.Export;
+using Microsoft.Extensions.Options;
+
+namespace FashionGpu.Cli.Jobs;
+
+public sealed class ExportOptions
+{
+    public string? Run { get; set; }
+    public string? Checkpoint { get; set; }
+    public string? Output { get; set; }
+    public int Opset { get; set; } = OnnxExport.DefaultOpset;
+}
+
+/// <summary>
+/// `fashiongpu export`: a checkpoint as an ONNX model for ONNX Runtime (and ML.NET's ApplyOnnxModel). The test
+/// accuracy goes into the metadata when `evaluate` reported on this very checkpoint.
+/// </summary>
+public sealed class ExportJob(IOptions<ExportOptions> options) : IJob
+{
+    public int Run(CancellationToken stopping)
+    {
+        var o = options.Value;
+        if (o.Opset is < OnnxExport.MinimumOpset or > OnnxExport.MaximumOpset)
+            throw new UsageException($"--opset must be between {OnnxExport.MinimumOpset} and {OnnxExport.MaximumOpset} (got {o.Opset})");
+        var chosen = ChosenCheckpoint.Load(o.Run, o.Checkpoint);
+        var output = o.Output ?? (o.Run is not null ? Path.Combine(o.Run, "model.onnx") : Path.ChangeExtension(chosen.Path, ".onnx"));
+        if (Directory.Exists(output))
+            throw new UsageException($"--output {output} is a directory; give a file name such as {Path.Combine(output, "model.onnx")}");
+        var proto = OnnxExport.Build(chosen.Model, chosen.State, OnnxExport.Metadata(chosen.Model, chosen.Info, TestAccuracy(chosen)), o.Opset);
+        try
+        {
+            OnnxExport.Write(output, proto);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new FashionGpuException($"cannot write {output} ({e.Message}); choose a writable --output");
+        }
+        Console.Out.WriteLine($"wrote {output}: opset {o.Opset}, input '{OnnxExport.Input}' [N,1,28,28] (pixels 0..255), outputs " +
+            $"'{OnnxExport.Logits}' and '{OnnxExport.Probabilities}' [N,10]; {chosen.Model.ParameterCount:N0} parameters");
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>The accuracy in report.json beside the checkpoint, if that report is about this checkpoint.</summary>
+    private static double? TestAccuracy(ChosenCheckpoint chosen)
+    {
+        var report = Path.Combine(chosen.Directory, "report.json");
+        if (!File.Exists(report))
+            return null;
+        try
+        {
+            var root = JsonDocument.Parse(File.ReadAllText(report)).RootElement;
+            return root.TryGetProperty("checkpoint", out var c) && c.GetString() == Path.GetFullPath(chosen.Path)
+                && root.TryGetProperty("accuracy", out var a) ? a.GetDouble() : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}

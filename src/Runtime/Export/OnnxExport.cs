@@ -1,0 +1,174 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using FashionGpu.Runtime.Checkpoints;
+using FashionGpu.Runtime.Model;
+using Google.Protobuf;
+using Onnx;
+
+namespace FashionGpu.Runtime.Export;
+
+/// <summary>
+/// A planned model and its weights as an ONNX graph in inference mode: input `image` float32 [N, 1, 28, 28] with pixel
+/// values 0..255 (the model's scale is a Mul inside the graph), outputs `logits` and `probabilities` [N, 10]. One node
+/// (or two) per layer: Conv, BatchNormalization (running statistics), Relu, MaxPool, Flatten, GlobalAveragePool +
+/// Flatten, Gemm (transB); dropout is left out. The messages are OnnxSharp's generated ONNX classes, written with
+/// Google.Protobuf.
+/// </summary>
+public static class OnnxExport
+{
+    public const int DefaultOpset = 17;
+    public const int MinimumOpset = 13;
+    public const int MaximumOpset = 21;
+    public const string Input = "image";
+    public const string Logits = "logits";
+    public const string Probabilities = "probabilities";
+
+    private const int Float = (int)TensorProto.Types.DataType.Float;
+
+    /// <summary>The IR version that goes with an opset (ONNX's versioning table).</summary>
+    public static long IrVersionFor(int opset) => opset switch
+    {
+        <= 14 => 7,
+        <= 18 => 8,
+        <= 20 => 9,
+        _ => 10,
+    };
+
+    public static ModelProto Build(ModelPlan model, ModelState state, IReadOnlyDictionary<string, string> metadata, int opset = DefaultOpset)
+    {
+        if (opset is < MinimumOpset or > MaximumOpset)
+            throw new FashionGpuException($"opset {opset} is not supported; use {MinimumOpset} to {MaximumOpset} (default {DefaultOpset})");
+        var graph = new GraphProto { Name = "fashiongpu" };
+        graph.Input.Add(Value(Input, 1, FashionMnistShape.ImageSide, FashionMnistShape.ImageSide));
+        graph.Output.Add(Value(Logits, FashionMnistShape.Classes));
+        graph.Output.Add(Value(Probabilities, FashionMnistShape.Classes));
+
+        graph.Initializer.Add(Tensor("scale", [], [model.PixelScale]));
+        var x = "scaled";
+        graph.Node.Add(Node("Mul", "scale_pixels", [Input, "scale"], [x]));
+        var last = model.Layers[^1].Index;
+        foreach (var layer in model.Layers)
+        {
+            var name = layer.Name ?? $"{layer.Definition.Type}{layer.Index + 1}";
+            var y = layer.Index == last ? Logits : name;
+            string Parameter(string suffix)
+            {
+                var t = layer.Parameter(suffix);
+                graph.Initializer.Add(Tensor(t.Name, t.Shape, state.Parameters.AsSpan(t.Offset, t.Length)));
+                return t.Name;
+            }
+            switch (layer.Kind)
+            {
+                case LayerKind.Conv2d:
+                {
+                    var (k, pad) = (layer.Definition.Kernel, layer.Definition.SamePadding ? layer.Definition.Kernel / 2 : 0);
+                    graph.Node.Add(Node("Conv", name, [x, Parameter("weight"), Parameter("bias")], [y],
+                        Ints("kernel_shape", k, k), Ints("pads", pad, pad, pad, pad), Ints("strides", 1, 1), Ints("dilations", 1, 1), Int("group", 1)));
+                    break;
+                }
+                case LayerKind.BatchNorm:
+                    graph.Node.Add(Node("BatchNormalization", name,
+                        [x, Parameter("weight"), Parameter("bias"), Parameter("running_mean"), Parameter("running_var")], [y],
+                        FloatAttribute("epsilon", Kernels.BatchNormShape.Epsilon), FloatAttribute("momentum", 1f - Kernels.BatchNormShape.Momentum)));
+                    break;
+                case LayerKind.Relu:
+                    graph.Node.Add(Node("Relu", name, [x], [y]));
+                    break;
+                case LayerKind.MaxPool:
+                    graph.Node.Add(Node("MaxPool", name, [x], [y], Ints("kernel_shape", 2, 2), Ints("strides", 2, 2), Int("ceil_mode", 0)));
+                    break;
+                case LayerKind.Dropout:
+                    continue;
+                case LayerKind.Flatten:
+                    graph.Node.Add(Node("Flatten", name, [x], [y], Int("axis", 1)));
+                    break;
+                case LayerKind.GlobalAvgPool:
+                    graph.Node.Add(Node("GlobalAveragePool", name, [x], [name + "_map"]));
+                    graph.Node.Add(Node("Flatten", name + "_flatten", [name + "_map"], [y], Int("axis", 1)));
+                    break;
+                case LayerKind.Dense:
+                    graph.Node.Add(Node("Gemm", name, [x, Parameter("weight"), Parameter("bias")], [y], Int("transB", 1)));
+                    break;
+            }
+            x = y;
+        }
+        graph.Node.Add(Node("Softmax", "softmax", [Logits], [Probabilities], Int("axis", 1)));
+
+        var proto = new ModelProto
+        {
+            IrVersion = IrVersionFor(opset),
+            ProducerName = "fashiongpu",
+            ProducerVersion = typeof(OnnxExport).Assembly.GetName().Version?.ToString(3) ?? "",
+            DocString = "Fashion-MNIST classifier trained by fashiongpu: image [N,1,28,28] of pixels 0..255 → logits, probabilities [N,10]",
+            Graph = graph,
+        };
+        proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = opset });
+        foreach (var (key, value) in metadata)
+            proto.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
+        return proto;
+    }
+
+    /// <summary>Writes the model atomically (a temporary file renamed over the target).</summary>
+    public static void Write(string path, ModelProto proto) => AtomicFile.Write(path, proto.WriteTo);
+
+    /// <summary>A tensor value [N, dims...] with the batch as the symbolic dimension N.</summary>
+    private static ValueInfoProto Value(string name, params int[] dims)
+    {
+        var shape = new TensorShapeProto();
+        shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimParam = "N" });
+        foreach (var d in dims)
+            shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = d });
+        return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = Float, Shape = shape } } };
+    }
+
+    private static TensorProto Tensor(string name, int[] dims, ReadOnlySpan<float> values)
+    {
+        var tensor = new TensorProto { Name = name, DataType = Float, RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(values)) };
+        if (!BitConverter.IsLittleEndian)
+            throw new PlatformNotSupportedException("ONNX raw data is little-endian");
+        foreach (var d in dims)
+            tensor.Dims.Add(d);
+        return tensor;
+    }
+
+    private static NodeProto Node(string op, string name, string[] inputs, string[] outputs, params AttributeProto[] attributes)
+    {
+        var node = new NodeProto { OpType = op, Name = name };
+        node.Input.AddRange(inputs);
+        node.Output.AddRange(outputs);
+        node.Attribute.AddRange(attributes);
+        return node;
+    }
+
+    private static AttributeProto Ints(string name, params long[] values)
+    {
+        var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
+        a.Ints.AddRange(values);
+        return a;
+    }
+
+    private static AttributeProto Int(string name, long value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
+
+    private static AttributeProto FloatAttribute(string name, float value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = value };
+
+    /// <summary>What an exported model says about itself: class names, the model definition, training, test accuracy.</summary>
+    public static Dictionary<string, string> Metadata(ModelPlan model, CheckpointInfo? info, double? testAccuracy)
+    {
+        var metadata = new Dictionary<string, string>
+        {
+            ["class_names"] = System.Text.Json.JsonSerializer.Serialize(FashionMnistShape.ClassNames),
+            ["model"] = model.Definition.ToJson(),
+            ["input"] = "image: float32 [N, 1, 28, 28], pixel values 0..255 (light on dark, as Fashion-MNIST)",
+        };
+        if (info is not null)
+        {
+            metadata["training"] = System.Text.Json.JsonSerializer.Serialize(info.Config, new System.Text.Json.JsonSerializerOptions(CheckpointInfo.Json) { WriteIndented = false });
+            metadata["epoch"] = info.Epoch.ToString(CultureInfo.InvariantCulture);
+            if (info.ValidationAccuracy is { } v)
+                metadata["validation_accuracy"] = v.ToString("R", CultureInfo.InvariantCulture);
+        }
+        if (testAccuracy is { } t)
+            metadata["test_accuracy"] = t.ToString("R", CultureInfo.InvariantCulture);
+        return metadata;
+    }
+}
