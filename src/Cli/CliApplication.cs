@@ -26,12 +26,32 @@ public static class CliApplication
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            Console.Error.WriteLine($"error: {parse.Errors[0].Message}");
+            var commands = root.Subcommands.Select(c => c.Name).ToArray();
+            var unknown = parse.CommandResult.Command == root && args.Length > 0 && !args[0].StartsWith('-') && !commands.Contains(args[0]);
+            Console.Error.WriteLine(unknown
+                ? $"error: unknown command '{args[0]}'{Nearest(args[0], commands) switch { { } n => $"; did you mean '{n}'?", _ => "" }} (commands: {string.Join(", ", commands)})"
+                : $"error: {parse.Errors[0].Message}");
             var command = parse.CommandResult.Command == root ? "" : " " + parse.CommandResult.Command.Name;
-            Console.Error.WriteLine($"run 'fashiongpu{command} --help' for usage");
+            Console.Error.WriteLine($"run '{CommandName.Value}{command} --help' for usage");
             return ExitCodes.Usage;
         }
         return parse.Invoke();
+    }
+
+    /// <summary>The command within two edits of what was typed (Levenshtein distance), if one is.</summary>
+    private static string? Nearest(string typed, IEnumerable<string> commands)
+    {
+        static int Distance(string a, string b)
+        {
+            var d = new int[a.Length + 1, b.Length + 1];
+            for (var i = 0; i <= a.Length; i++) d[i, 0] = i;
+            for (var j = 0; j <= b.Length; j++) d[0, j] = j;
+            for (var i = 1; i <= a.Length; i++)
+                for (var j = 1; j <= b.Length; j++)
+                    d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+            return d[a.Length, b.Length];
+        }
+        return commands.Select(c => (c, Distance(typed.ToLowerInvariant(), c))).Where(x => x.Item2 <= 2).OrderBy(x => x.Item2).Select(x => x.c).FirstOrDefault();
     }
 
     public static RootCommand Build()
@@ -49,7 +69,64 @@ public static class CliApplication
         return root;
     }
 
-    private static Option<T> Flag<T>(string name, string description) => new(name) { Description = description };
+    /// <summary>
+    /// A flag; numbers are parsed here (invariant culture, finite) so a value that is not one is a usage error naming
+    /// the flag, and <paramref name="check"/> (a range, say) turns a bad value into one.
+    /// </summary>
+    private static Option<T> Flag<T>(string name, string description, Func<T, string?>? check = null)
+    {
+        var option = new Option<T>(name) { Description = description, HelpName = HelpNameOf(name, typeof(T)) };
+        var type = Nullable.GetUnderlyingType(typeof(T)) ?? typeof(T);
+        if (type == typeof(int) || type == typeof(double) || type == typeof(ulong))
+        {
+            option.CustomParser = result =>
+            {
+                var token = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+                object? value = type == typeof(int) ? int.TryParse(token, NumberStyles.Integer, CultureInfo.InvariantCulture, out var i) ? i : null
+                    : type == typeof(ulong) ? ulong.TryParse(token, NumberStyles.None, CultureInfo.InvariantCulture, out var u) ? u : null
+                    : double.TryParse(token, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d) ? d : null;
+                if (value is null)
+                {
+                    result.AddError(type == typeof(int) ? $"{name} must be a whole number (got '{token}')"
+                        : type == typeof(ulong) ? $"{name} must be a whole number from 0 to {ulong.MaxValue} (got '{token}')"
+                        : $"{name} must be a finite number (got '{token}')");
+                    return default;
+                }
+                if (check?.Invoke((T)value) is { } error)
+                    result.AddError(error);
+                return (T)value;
+            };
+        }
+        else if (check is not null)
+        {
+            option.Validators.Add(result =>
+            {
+                if (result.GetValueOrDefault<T>() is { } value && check(value) is { } error)
+                    result.AddError(error);
+            });
+        }
+        return option;
+    }
+
+    /// <summary>What --help shows after a flag: DIR, FILE, NAME, N or X rather than the option's own name.</summary>
+    private static string? HelpNameOf(string name, Type type)
+    {
+        var t = Nullable.GetUnderlyingType(type) ?? type;
+        if (t == typeof(bool))
+            return null;
+        if (t == typeof(int) || t == typeof(ulong))
+            return "N";
+        if (t == typeof(double))
+            return "X";
+        return name switch
+        {
+            "--run" or "--resume" or "--data-dir" or "--run-dir" => "DIR",
+            "--checkpoint" or "--output" or "--model-file" or "--onnx" => "FILE",
+            "--model" => "NAME",
+            "--device" => "DEVICE",
+            _ => null,
+        };
+    }
 
     /// <summary>Runs <typeparamref name="TJob"/> on the host with options bound from configuration section
     /// <paramref name="section"/>, then overridden by the flags given on the command line.</summary>
@@ -62,25 +139,13 @@ public static class CliApplication
         }));
 
     private static Option<string?> DeviceFlag() =>
-        Validated(Flag<string?>("--device", $"Accelerator: {DeviceSpec.Syntax} (default: auto = first of cuda, opencl, simd)"),
-            v => DeviceSpec.TryParse(v, out _, out var error) ? null : error);
+        Flag<string?>("--device", $"Accelerator: {DeviceSpec.Syntax} (default: auto = first of cuda, opencl, simd)", v => DeviceSpec.TryParse(v, out _, out var error) ? null : error);
 
     private static Option<int?> BatchSizeFlag() =>
-        Validated(Flag<int?>("--batch-size", "Images per step (default: 32)"),
-            v => v is < 1 or > 4096 ? $"--batch-size must be between 1 and 4096 (got {v})" : null);
-
-    private static Option<T> Validated<T>(Option<T> option, Func<T, string?> check)
-    {
-        option.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<T>() is { } value && check(value) is { } error)
-                result.AddError(error);
-        });
-        return option;
-    }
+        Flag<int?>("--batch-size", "Images per step (default: 32)", v => v is < 1 or > 4096 ? $"--batch-size must be between 1 and 4096 (got {v})" : null);
 
     private static Option<int?> AtLeast(string name, int minimum, string description) =>
-        Validated(Flag<int?>(name, description), v => v < minimum ? $"{name} must be at least {minimum} (got {v})" : null);
+        Flag<int?>(name, description, v => v < minimum ? $"{name} must be at least {minimum} (got {v})" : null);
 
     private static Command TrainCommand()
     {
@@ -88,21 +153,14 @@ public static class CliApplication
         var device = DeviceFlag();
         var epochs = AtLeast("--epochs", 1, "Epochs to train (default: 3)");
         var batchSize = BatchSizeFlag();
-        var learningRate = Validated(Flag<double?>("--learning-rate", "Adam's learning rate (default: 0.001)"),
-            v => v is not { } r || !(r > 0) || !double.IsFinite(r) ? $"--learning-rate must be a positive number (got {v})" : null);
-        var validationSplit = Validated(Flag<double?>("--validation-split", "Fraction of the training set held out (default: 0.2)"),
-            v => v is not (>= 0 and < 1) ? $"--validation-split must be in [0, 1) (got {v})" : null);
+        var learningRate = Flag<double?>("--learning-rate", "Adam's learning rate (default: 0.001)", v => v is not { } r || !(r > 0) || !double.IsFinite(r) ? $"--learning-rate must be a positive number (got {v})" : null);
+        var validationSplit = Flag<double?>("--validation-split", "Fraction of the training set held out (default: 0.2)", v => v is not (>= 0 and < 1) ? $"--validation-split must be in [0, 1) (got {v})" : null);
         var seed = Flag<ulong?>("--seed", "Seed of the initial weights, hold-out, shuffles and dropout (default: 42)");
         var model = Flag<string?>("--model", $"Built-in model: {string.Join(", ", ModelPresets.List.Select(p => p.Name))} (default: seed; see --list-models)");
-        model.HelpName = "NAME";
         var modelFile = Flag<string?>("--model-file", "A model definition (JSON: input, scale, layers) instead of a preset");
-        modelFile.HelpName = "FILE";
-        var filters = Validated(Flag<int?>("--filters", "Filters of the first conv layer (default: the model's)"),
-            v => v is < 1 or > 4096 ? $"--filters must be between 1 and 4096 (got {v})" : null);
-        var hidden = Validated(Flag<int?>("--hidden", "Units of the first hidden dense layer (default: the model's)"),
-            v => v is < 1 or > 65536 ? $"--hidden must be between 1 and 65536 (got {v})" : null);
-        var dropout = Validated(Flag<double?>("--dropout", "Rate of every dropout layer (default: the model's)"),
-            v => v is not (>= 0 and < 1) ? $"--dropout must be in [0, 1) (got {v})" : null);
+        var filters = Flag<int?>("--filters", "Filters of the first conv layer (default: the model's)", v => v is < 1 or > 4096 ? $"--filters must be between 1 and 4096 (got {v})" : null);
+        var hidden = Flag<int?>("--hidden", "Units of the first hidden dense layer (default: the model's)", v => v is < 1 or > 65536 ? $"--hidden must be between 1 and 65536 (got {v})" : null);
+        var dropout = Flag<double?>("--dropout", "Rate of every dropout layer (default: the model's)", v => v is not (>= 0 and < 1) ? $"--dropout must be in [0, 1) (got {v})" : null);
         var pixels = Flag<string?>("--pixels", "scaled (× 1/255, the default) or raw (0..255, as the reference)");
         pixels.AcceptOnlyFromAmong("scaled", "raw");
         var normalize = Flag<bool>("--normalize", "Accepted for old scripts: the same as --pixels scaled");
@@ -120,7 +178,7 @@ public static class CliApplication
         {
             o.DataDir = parse.GetValue(dataDir) ?? o.DataDir;
             o.Device = parse.GetValue(device) ?? o.Device;
-            o.EpochsFromFlag = parse.GetValue(epochs) is not null;
+            o.FromCommandLine = command.Options.Where(option => parse.GetResult(option) is not null).Select(option => option.Name).ToHashSet();
             o.Epochs = parse.GetValue(epochs) ?? o.Epochs;
             o.BatchSize = parse.GetValue(batchSize) ?? o.BatchSize;
             o.LearningRate = parse.GetValue(learningRate) ?? o.LearningRate;
@@ -173,7 +231,6 @@ public static class CliApplication
         var device = DeviceFlag();
         var json = Flag<bool>("--json", "Print the predictions as JSON on stdout");
         var onnx = Flag<string?>("--onnx", "An exported ONNX model to run through ONNX Runtime instead of a checkpoint");
-        onnx.HelpName = "FILE";
         var images = new Argument<string[]>("IMAGE") { Description = "PNG or JPEG images, IDX image files or Kaggle CSV files", Arity = ArgumentArity.OneOrMore };
         var command = new Command("predict", "The top 3 classes for your own images (PNG/JPEG, inverted when the background is light) or IDX/CSV files")
         {
@@ -215,15 +272,10 @@ public static class CliApplication
     private static Command ExportCommand()
     {
         var run = Flag<string?>("--run", "Run directory: exports its best.safetensors (to DIR/model.onnx)");
-        run.HelpName = "DIR";
         var checkpoint = Flag<string?>("--checkpoint", "A .safetensors checkpoint to export (to FILE.onnx beside it)");
-        checkpoint.HelpName = "FILE";
         var output = Flag<string?>("--output", "Where to write the ONNX model");
-        output.HelpName = "FILE";
-        var opset = Validated(Flag<int?>("--opset", $"ONNX opset, {Runtime.Export.OnnxExport.MinimumOpset} to {Runtime.Export.OnnxExport.MaximumOpset} (default: {Runtime.Export.OnnxExport.DefaultOpset})"),
-            v => v is < Runtime.Export.OnnxExport.MinimumOpset or > Runtime.Export.OnnxExport.MaximumOpset
+        var opset = Flag<int?>("--opset", $"ONNX opset, {Runtime.Export.OnnxExport.MinimumOpset} to {Runtime.Export.OnnxExport.MaximumOpset} (default: {Runtime.Export.OnnxExport.DefaultOpset})", v => v is < Runtime.Export.OnnxExport.MinimumOpset or > Runtime.Export.OnnxExport.MaximumOpset
                 ? $"--opset must be between {Runtime.Export.OnnxExport.MinimumOpset} and {Runtime.Export.OnnxExport.MaximumOpset} (got {v})" : null);
-        opset.HelpName = "N";
         var command = new Command("export", "Write a checkpoint as an ONNX model (pixels 0..255 in, logits and probabilities out) for ONNX Runtime")
         {
             run, checkpoint, output, opset,
@@ -246,11 +298,8 @@ public static class CliApplication
         var steps = AtLeast("--steps", 1, "Timed training steps (default: 40 on the CPU accelerator, 500 on a GPU)");
         var json = Flag<bool>("--json", "Print the results as one JSON object on stdout");
         var model = Flag<string?>("--model", "Built-in model to time (default: seed)");
-        model.HelpName = "NAME";
         var modelFile = Flag<string?>("--model-file", "A model definition (JSON) to time");
-        modelFile.HelpName = "FILE";
         var checkpoint = Flag<string?>("--checkpoint", "Time the model of this checkpoint, from its weights");
-        checkpoint.HelpName = "FILE";
         var command = new Command("bench", "Time training steps and evaluation; count launches and syncs; profile each kernel or layer")
         {
             dataDir, device, batchSize, steps, model, modelFile, checkpoint, json,

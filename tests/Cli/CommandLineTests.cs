@@ -40,9 +40,10 @@ public sealed class CommandLineTests : IDisposable
         var unknown = Run("train", "--epoch", "3");
         Assert.Equal(2, unknown.ExitCode);
         Assert.StartsWith("error: ", unknown.Stderr);
-        Assert.Contains("fashiongpu train --help", unknown.Stderr);
+        // Hints name the program as it was started: here `dotnet .../fashiongpu.dll`.
+        Assert.Matches(@"run 'dotnet \S*fashiongpu\.dll train --help' for usage", unknown.Stderr);
         var fromEnvironment = CliProcess.Run(_temp.Path, new Dictionary<string, string?> { ["FASHIONGPU__Train__Epochs"] = "0" }, "train");
-        UsageError(fromEnvironment, "--epochs must be at least 1 (got 0)");
+        UsageError(fromEnvironment, "configuration value Train:Epochs must be at least 1 (got 0); fix FASHIONGPU__Train__Epochs or appsettings.json");
         UsageError(Run("evaluate"), "give exactly one of --run DIR or --checkpoint FILE");
     }
 
@@ -95,7 +96,7 @@ public sealed class CommandLineTests : IDisposable
         var epoch = JsonDocument.Parse(train.Stdout.Trim()).RootElement;
         Assert.Equal(1, epoch.GetProperty("epoch").GetInt32());
         Assert.InRange(epoch.GetProperty("validation_accuracy").GetDouble(), 0, 1);
-        Assert.Contains("Evaluate with: fashiongpu evaluate --run", train.Stderr);
+        Assert.Matches(@"Evaluate with: dotnet \S*fashiongpu\.dll evaluate --run", train.Stderr);
 
         UsageError(Run("train", "--data-dir", RepoPaths.Sample, "--run-dir", run), $"{run} already holds a run");
 
@@ -135,7 +136,8 @@ public sealed class CommandLineTests : IDisposable
             training.Interrupt();
             var (exitCode, stdout, stderr) = training.WaitForExit(TimeSpan.FromMinutes(2));
             Assert.True(exitCode == 130, $"exit {exitCode}\n{stdout}\n{stderr}");
-            Assert.Contains($"Resume with: fashiongpu train --resume {run}", stdout);
+            Assert.Contains($"train --resume {run}", stdout);
+            Assert.Matches(@"Resume with: dotnet \S*fashiongpu\.dll train --resume", stdout);
         }
         var (_, _, info) = Checkpoint.Load(Checkpoint.PathOf(run, "last"));
         Assert.InRange(info!.Epoch, 1, 49);

@@ -86,7 +86,7 @@ public sealed class CheckpointTests : IDisposable
 
         var garbage = _temp.File("garbage.safetensors");
         File.WriteAllText(garbage, "this is not a checkpoint at all");
-        Assert.Contains("header length", Assert.Throws<FashionGpuException>(() => Checkpoint.Load(garbage)).Message);
+        Assert.Contains("it is not a checkpoint", Assert.Throws<FashionGpuException>(() => Checkpoint.Load(garbage)).Message);
 
         var wrongShape = _temp.File("wrong.safetensors");
         var model = Models.Seed;

@@ -104,7 +104,7 @@ public sealed class DataTests : IDisposable
         Fails(() => IdxReader.ReadImages(Write("size", Idx(IdxReader.ImagesMagic, 1, 32, 32).Concat(new byte[1024]).ToArray())), "size", "32x32");
         Fails(() => IdxReader.ReadLabels(Write("labels", Idx(IdxReader.LabelsMagic, 3).Concat(new byte[] { 1, 12, 3 }).ToArray())),
             "labels", "label 12 at index 1 is outside 0..9");
-        Fails(() => IdxReader.ReadImages(Write("bad.gz", [0x1f, 0x8b, 8, 0, 1, 2, 3, 4, 5, 6, 7])), "bad.gz", "not a valid gzip stream");
+        Fails(() => IdxReader.ReadImages(Write("bad.gz", [0x1f, 0x8b, 8, 0, 1, 2, 3, 4, 5, 6, 7])), "bad.gz", "not a valid gzip file");
     }
 
     [Fact]
@@ -125,7 +125,7 @@ public sealed class DataTests : IDisposable
 
         Assert.Equal(2, CsvReader.Read(Csv("ok.csv", header + row + row.TrimEnd('\n'))).Count);
         Fails(() => CsvReader.Read(Csv("short.csv", header + row + "3,0,0\n")), "short.csv", "line 3", "3 cells, expected 785");
-        Fails(() => CsvReader.Read(Csv("word.csv", header + row.Replace("3,0,0", "3,0,x"))), "word.csv", "line 2", "cell 3 is not a number");
+        Fails(() => CsvReader.Read(Csv("word.csv", header + row.Replace("3,0,0", "3,0,x"))), "word.csv", "line 2", "cell 3 is not a whole number from 0 to 255");
         Fails(() => CsvReader.Read(Csv("label.csv", header + "11" + row[1..])), "label.csv", "line 2", "label 11 is outside 0..9");
         Fails(() => CsvReader.Read(Csv("pixel.csv", header + row.Replace("3,0,", "3,256,"))), "pixel.csv", "line 2", "pixel1 = 256");
         Fails(() => CsvReader.Read(Csv("header.csv", "a,b,c\n" + row)), "header.csv", "line 1", "label,pixel1");

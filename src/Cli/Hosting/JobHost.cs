@@ -21,6 +21,20 @@ public static class JobHost
 {
     public static int Run<TJob>(bool verbose, Action<HostApplicationBuilder> configure) where TJob : class, IJob
     {
+        try
+        {
+            return RunHost<TJob>(verbose, configure);
+        }
+        catch (Exception e) when (e is InvalidDataException or FormatException)
+        {
+            // appsettings.json that does not parse: reported before any logger exists.
+            Console.Error.WriteLine($"error: {ErrorReporter.Describe(e).Message}");
+            return ExitCodes.Usage;
+        }
+    }
+
+    private static int RunHost<TJob>(bool verbose, Action<HostApplicationBuilder> configure) where TJob : class, IJob
+    {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
             ContentRootPath = AppContext.BaseDirectory,
@@ -75,20 +89,46 @@ public static class JobHost
     }
 }
 
-/// <summary>Turns an exception into one `error: …` line (the stack trace only at --verbose) and an exit code.</summary>
+/// <summary>
+/// Turns an exception into one `error: …` line that names the problem and the fix, never a .NET type name (the stack
+/// trace only at --verbose), and an exit code: 2 for usage and configuration, 1 for the rest.
+/// </summary>
 public static class ErrorReporter
 {
     public static int Report(Exception e, ILogger logger)
     {
-        var (code, message) = e switch
-        {
-            UsageException u => (ExitCodes.Usage, u.Message),
-            FashionGpuException f => (ExitCodes.Failure, f.Message),
-            OutOfMemoryException => (ExitCodes.Failure, "out of memory; try a smaller --batch-size or --limit-train"),
-            _ => (ExitCodes.Failure, $"{e.GetType().Name}: {e.Message} (run with --verbose for details)"),
-        };
+        var (code, message) = Describe(e);
         Console.Error.WriteLine($"error: {message}");
         logger.LogDebug(e, "details");
         return code;
+    }
+
+    public static (int Code, string Message) Describe(Exception e) => e switch
+    {
+        UsageException u => (ExitCodes.Usage, u.Message),
+        FashionGpuException f => (ExitCodes.Failure, f.Message),
+        OutOfMemoryException => (ExitCodes.Failure, "out of memory; try a smaller --batch-size or --limit-train"),
+        InvalidOperationException when e.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal) =>
+            (ExitCodes.Usage, ConfigurationValue(e.Message)),
+        InvalidDataException or FormatException when e.Message.Contains("configuration", StringComparison.OrdinalIgnoreCase) || e.InnerException is System.Text.Json.JsonException =>
+            (ExitCodes.Usage, $"the configuration file could not be read ({(e.InnerException ?? e).Message.Split('\n')[0].TrimEnd('.')}); fix or remove appsettings.json beside the program"),
+        UnauthorizedAccessException => (ExitCodes.Failure, $"{Sentence(e.Message)}; choose a path you may write to"),
+        DirectoryNotFoundException or FileNotFoundException => (ExitCodes.Failure, $"{Sentence(e.Message)}; check the path"),
+        IOException when e.HResult == 28 || e.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase) =>
+            (ExitCodes.Failure, $"{Sentence(e.Message)}; free some space or write elsewhere (nothing good was overwritten)"),
+        IOException => (ExitCodes.Failure, $"{Sentence(e.Message)}; check the path and the disk"),
+        _ => (ExitCodes.Failure, $"unexpected failure: {Sentence(e.Message)} (run with --verbose for details, and please report it)"),
+    };
+
+    private static string Sentence(string message) => message.Split('\n')[0].Trim().TrimEnd('.');
+
+    /// <summary>"Failed to convert configuration value 'abc' at 'Train:Epochs' to type 'System.Int32'." as the key, the value and where it comes from.</summary>
+    private static string ConfigurationValue(string message)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(message, "value '(?<value>.*)' at '(?<key>[^']*)' to type '(?<type>[^']*)'");
+        var (value, key, type) = (match.Groups["value"].Value, match.Groups["key"].Value, match.Groups["type"].Value);
+        var kind = type.Contains("Int", StringComparison.Ordinal) ? "a whole number" : type.Contains("Double", StringComparison.Ordinal) ? "a number"
+            : type.Contains("Boolean", StringComparison.Ordinal) ? "true or false" : "a valid value";
+        return $"configuration value {key} is '{value}', it must be {kind}; fix FASHIONGPU__{key.Replace(":", "__", StringComparison.Ordinal)} or appsettings.json";
     }
 }

@@ -35,7 +35,7 @@ public sealed class BenchJob(IOptions<BenchOptions> options) : IJob
     {
         var o = options.Value;
         if (o.BatchSize is < 1 or > 4096)
-            throw new UsageException($"--batch-size must be between 1 and 4096 (got {o.BatchSize})");
+            throw TrainOptions.Configured("Bench:BatchSize", "between 1 and 4096", o.BatchSize);
         var human = o.Json ? Console.Error : Console.Out;
         var source = DataLocator.Locate(o.DataDir, [Split.Train]);
         var loaded = FashionMnist.Load(source, Split.Train);
@@ -54,6 +54,8 @@ public sealed class BenchJob(IOptions<BenchOptions> options) : IJob
         using var data = engine.Upload(loaded.Data);
         var order = DataSplit.EpochOrder(Enumerable.Range(0, loaded.Data.Count).ToArray(), 42, 0);
         var perEpoch = order.Length / batch;
+        if (perEpoch == 0)
+            throw new UsageException($"--batch-size {batch} is larger than the {order.Length:N0} images of {source.Directory}; use at most {order.Length}");
         engine.BeginEpoch(data, order);
         var step = 0;
         void TrainSteps(int count)

@@ -18,7 +18,7 @@ public sealed class CompareJob(IOptions<CompareRunsOptions> options) : IJob
     {
         var runs = options.Value.Runs;
         if (runs.Length != 2)
-            throw new UsageException("give two run directories: fashiongpu compare RUN_A RUN_B");
+            throw new UsageException($"give two run directories: {CommandName.Value} compare RUN_A RUN_B");
         var (a, b) = (RunRecord.Load(runs[0]), RunRecord.Load(runs[1]));
         var inv = CultureInfo.InvariantCulture;
         string F(double? v, string format = "F4") => v?.ToString(format, inv) ?? "-";

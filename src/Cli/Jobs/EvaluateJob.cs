@@ -21,6 +21,8 @@ public sealed class EvaluateJob(IOptions<EvaluateOptions> options) : IJob
     {
         var o = options.Value;
         o.Validate();
+        if (o.Output is not null && Directory.Exists(o.Output))
+            throw new UsageException($"--output {o.Output} is a directory; give a file name such as {Path.Combine(o.Output, "report.txt")}");
         var output = o.Json ? Console.Error : Console.Out;
         var chosen = ChosenCheckpoint.Load(o.Run, o.Checkpoint);
         var (checkpointPath, model, state, info) = (chosen.Path, chosen.Model, chosen.State, chosen.Info);
@@ -50,7 +52,7 @@ public sealed class EvaluateJob(IOptions<EvaluateOptions> options) : IJob
         };
         var json = JsonSerializer.Serialize(file, EvaluationReportFile.Json);
 
-        var textPath = o.Output ?? Path.Combine(chosen.Directory, "report.txt");
+        var textPath = o.Output ?? chosen.ReportPath;
         var jsonPath = Path.ChangeExtension(textPath, ".json");
         AtomicFile.WriteAllText(textPath, text);
         AtomicFile.WriteAllText(jsonPath, json + "\n");
@@ -61,7 +63,7 @@ public sealed class EvaluateJob(IOptions<EvaluateOptions> options) : IJob
             Print(report, model);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"evaluated {report.Samples:N0} images in {seconds:F2} s; wrote {textPath} and {jsonPath}"));
-        if (o.Output is null && File.Exists(Path.Combine(chosen.Directory, "config.json")))
+        if (o.Output is null && chosen.IsRun && File.Exists(Path.Combine(chosen.Directory, "config.json")))
             RunReports.WriteQuietly(chosen.Directory, o.DataDir, output, test.Data);
         return ExitCodes.Ok;
     }

@@ -46,7 +46,7 @@ public sealed class ExportJob(IOptions<ExportOptions> options) : IJob
     /// <summary>The accuracy in report.json beside the checkpoint, if that report is about this checkpoint.</summary>
     private static double? TestAccuracy(ChosenCheckpoint chosen)
     {
-        var report = Path.Combine(chosen.Directory, "report.json");
+        var report = Path.ChangeExtension(chosen.ReportPath, ".json");
         if (!File.Exists(report))
             return null;
         try

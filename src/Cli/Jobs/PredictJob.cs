@@ -32,11 +32,11 @@ public sealed class PredictJob(IOptions<PredictOptions> options) : IJob
     {
         var o = options.Value;
         if (o.Images.Length == 0)
-            throw new UsageException("give at least one image: fashiongpu predict --run DIR IMAGE...");
+            throw new UsageException($"give at least one image: {CommandName.Value} predict --run DIR IMAGE...");
         if (o.Onnx is not null && (o.Run ?? o.Checkpoint) is not null)
             throw new UsageException("give one of --run DIR, --checkpoint FILE and --onnx FILE");
         if (o.Onnx is not null && !File.Exists(o.Onnx))
-            throw new UsageException($"--onnx {o.Onnx}: no such file; export one with 'fashiongpu export --run DIR'");
+            throw new UsageException($"--onnx {o.Onnx}: no such file; export one with '{CommandName.Value} export --run DIR'");
         var chosen = o.Onnx is null ? ChosenCheckpoint.Load(o.Run, o.Checkpoint) : null;
 
         var inputs = new List<ImageInput>();

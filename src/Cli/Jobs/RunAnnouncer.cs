@@ -17,6 +17,7 @@ public static class RunAnnouncer
     private static string Origin(DataOrigin origin) => origin switch
     {
         DataOrigin.Flag => "--data-dir",
+        DataOrigin.Resumed => "the run's own data directory",
         DataOrigin.Environment => "$" + DataLocator.EnvironmentVariable,
         DataOrigin.WorkingDirectory => "./data/fashion-mnist",
         DataOrigin.System => "dataset-fashion-mnist package",

@@ -17,6 +17,27 @@ namespace FashionGpu.Cli.Jobs;
 /// <summary>`fashiongpu train`: find and check the data, open the device, train, checkpoint; Ctrl+C saves and exits 130.</summary>
 public sealed class TrainJob(IOptions<TrainOptions> options, ILogger<TrainJob> logger) : IJob
 {
+    /// <summary>A flag that would change a resumed run is refused: resuming continues the run exactly.</summary>
+    private static void RefuseConflicts(TrainOptions o, RunConfiguration run, string directory)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var conflicts = new List<string>();
+        void Check(string flag, bool differs, string theirs)
+        {
+            if (o.FromCommandLine.Contains(flag) && differs)
+                conflicts.Add($"{flag} (the run's is {theirs})");
+        }
+        Check("--batch-size", o.BatchSize != run.Settings.BatchSize, run.Settings.BatchSize.ToString(inv));
+        Check("--learning-rate", o.LearningRate != run.Settings.LearningRate, run.Settings.LearningRate.ToString(inv));
+        Check("--seed", o.Seed != run.Settings.Seed, run.Settings.Seed.ToString(inv));
+        Check("--validation-split", o.ValidationSplit != run.ValidationSplit, run.ValidationSplit.ToString(inv));
+        Check("--limit-train", o.LimitTrain != run.LimitTrain, run.LimitTrain?.ToString(inv) ?? "all images");
+        Check("--run-dir", o.RunDir is not null && Path.GetFullPath(o.RunDir) != Path.GetFullPath(directory), directory);
+        Check("--normalize", run.Model is { } m && m.Scale != ModelDefinition.ScaledPixels, "raw pixels");
+        if (conflicts.Count > 0)
+            throw new UsageException($"--resume continues {directory} with its own settings; drop {string.Join(", ", conflicts)}, or start a new run");
+    }
+
     public int Run(CancellationToken stopping)
     {
         var o = options.Value;
@@ -33,30 +54,39 @@ public sealed class TrainJob(IOptions<TrainOptions> options, ILogger<TrainJob> l
         CheckpointInfo? resume = null;
         ModelState? resumeState = null;
         ModelPlan model;
-        string runDirectory;
+        RunLock run;
         if (o.Resume is { } resumeDirectory)
         {
+            if (!Directory.Exists(resumeDirectory))
+                throw new UsageException($"--resume {resumeDirectory}: no such run directory; give the run directory of an earlier '{CommandName.Value} train'");
             var path = Checkpoint.PathOf(resumeDirectory, "last");
             if (!File.Exists(path))
-                throw new UsageException($"--resume {resumeDirectory}: there is no last.safetensors; give the run directory of an earlier 'fashiongpu train'");
+                throw new UsageException(File.Exists(Path.Combine(resumeDirectory, "config.json"))
+                    ? $"--resume {resumeDirectory}: its run stopped before its first checkpoint, so there is nothing to resume; start it again with --run-dir {resumeDirectory}"
+                    : $"--resume {resumeDirectory}: there is no last.safetensors; give the run directory of an earlier '{CommandName.Value} train'");
             if (o.ShapesModel)
                 throw new UsageException($"--resume continues the model run {resumeDirectory} was trained with; drop --model, --model-file, --filters, --hidden, --dropout and --pixels");
             var checkpoint = Checkpoint.Load(path);
             (model, resumeState, resume) = (checkpoint.Model, checkpoint.State, checkpoint.Info);
             if (resume is null)
                 throw new FashionGpuException($"{path} holds no training position, so it cannot be resumed (evaluate it with --checkpoint)");
-            runDirectory = resumeDirectory;
+            RefuseConflicts(o, resume.Config, resumeDirectory);
+            run = RunLock.ForResume(resumeDirectory);
         }
         else
         {
-            runDirectory = o.RunDir ?? Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
-            if (File.Exists(Path.Combine(runDirectory, "config.json")) || File.Exists(Checkpoint.PathOf(runDirectory, "last")))
-                throw new UsageException($"{runDirectory} already holds a run; choose another --run-dir, or continue it with --resume {runDirectory}");
             model = o.ResolveModel();
+            run = RunLock.ForNewRun(o.RunDir);
         }
+        using var _ = run;
+        var runDirectory = run.Directory;
+        if (run.Restarted)
+            output.WriteLine($"note: {runDirectory} holds a run that stopped before its first checkpoint; starting it again");
 
         var dataDirectory = o.DataDir ?? (resume is not null && Directory.Exists(resume.Config.DataDirectory) ? resume.Config.DataDirectory : null);
         var source = DataLocator.Locate(dataDirectory, [Split.Train]);
+        if (o.DataDir is null && dataDirectory is not null)
+            source = source with { Origin = DataOrigin.Resumed };
         var loaded = FashionMnist.Load(source, Split.Train);
         RunAnnouncer.Data(output, source, loaded);
 
@@ -83,8 +113,14 @@ public sealed class TrainJob(IOptions<TrainOptions> options, ILogger<TrainJob> l
         var images = config.LimitTrain is { } limit ? loaded.Data.Take(limit) : loaded.Data;
 
         output.Write(model.Summary());
-        using var engine = EngineFactory.Open(DeviceSpec.Parse(o.Device), model, config.Settings);
+        // A resumed run continues on its own device unless --device says otherwise, which is said out loud.
+        var device = resume is not null && !o.FromCommandLine.Contains("--device") && resume.Config.Device.Length > 0 ? resume.Config.Device : o.Device;
+        using var engine = EngineFactory.Open(DeviceSpec.Parse(device), model, config.Settings);
+        if (resume is not null && resume.Config.Device.Length > 0 && engine.DeviceId != resume.Config.Device)
+            output.WriteLine($"warning: {runDirectory} was trained on {resume.Config.Device} and continues on {engine.DeviceId}; the result will not be bit-identical to an uninterrupted run");
         config = config with { Device = engine.DeviceId };
+        if (resume is not null && config != resume.Config)
+            AtomicFile.WriteAllText(Path.Combine(runDirectory, "config.json"), System.Text.Json.JsonSerializer.Serialize(config, CheckpointInfo.Json) + "\n");
         output.WriteLine($"device: {engine.DeviceId} ({engine.DeviceName})");
         if (resumeState is not null)
             engine.LoadState(resumeState);
@@ -101,12 +137,13 @@ public sealed class TrainJob(IOptions<TrainOptions> options, ILogger<TrainJob> l
         if (result.Outcome == TrainOutcome.Interrupted)
         {
             output.WriteLine($"interrupted: saved {Checkpoint.PathOf(runDirectory, "last")} (epoch {result.Last.Epoch + 1}, sample {result.Last.Position:N0}). " +
-                $"Resume with: fashiongpu train --resume {runDirectory}");
+                $"Resume with: {CommandName.Value} train --resume {runDirectory}");
             return ExitCodes.Interrupted;
         }
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"done: best validation accuracy {result.Last.BestValidationAccuracy:F4} (epoch {result.Last.BestEpoch}); checkpoints in {runDirectory}. " +
-            $"Evaluate with: fashiongpu evaluate --run {runDirectory}"));
+        output.WriteLine((result.Last.BestValidationAccuracy is { } best
+            ? string.Create(CultureInfo.InvariantCulture, $"done: best validation accuracy {best:F4} (epoch {result.Last.BestEpoch}); checkpoints in {runDirectory}. ")
+            : $"done: trained on every image (no validation set; best is the last epoch); checkpoints in {runDirectory}. ") +
+            $"Evaluate with: {CommandName.Value} evaluate --run {runDirectory}");
         return ExitCodes.Ok;
     }
 }

@@ -29,34 +29,44 @@ public sealed class TrainOptions
     public string? RunDir { get; set; }
     public string? Resume { get; set; }
     public bool Json { get; set; }
-    /// <summary>Set only by --epochs on the command line (a resumed run keeps its own count otherwise).</summary>
-    public bool EpochsFromFlag { get; set; }
+    /// <summary>The flags given on the command line (a resumed run keeps its own settings otherwise).</summary>
+    public HashSet<string> FromCommandLine { get; set; } = [];
 
+    public bool EpochsFromFlag => FromCommandLine.Contains("--epochs");
+
+    /// <summary>
+    /// Checks the values as bound. Flags are range-checked when the command line is parsed, and a flag that is given
+    /// replaces the configured value, so anything caught here came from configuration and is blamed on it.
+    /// </summary>
     public void Validate()
     {
         if (Epochs < 1)
-            throw new UsageException($"--epochs must be at least 1 (got {Epochs})");
+            throw Configured("Train:Epochs", "at least 1", Epochs);
         if (BatchSize < 1 || BatchSize > 4096)
-            throw new UsageException($"--batch-size must be between 1 and 4096 (got {BatchSize})");
+            throw Configured("Train:BatchSize", "between 1 and 4096", BatchSize);
         if (!(LearningRate > 0) || !double.IsFinite(LearningRate))
-            throw new UsageException($"--learning-rate must be a positive number (got {LearningRate})");
+            throw Configured("Train:LearningRate", "a positive number", LearningRate);
         if (!(ValidationSplit >= 0 && ValidationSplit < 1))
-            throw new UsageException($"--validation-split must be in [0, 1) (got {ValidationSplit})");
+            throw Configured("Train:ValidationSplit", "in [0, 1)", ValidationSplit);
         if (LimitTrain is < 1)
-            throw new UsageException($"--limit-train must be at least 1 (got {LimitTrain})");
+            throw Configured("Train:LimitTrain", "at least 1", LimitTrain);
         if (!DeviceSpec.TryParse(Device, out _, out var error))
-            throw new UsageException(error);
+            throw new UsageException($"configuration value Train:Device: {error}; fix FASHIONGPU__Train__Device or appsettings.json");
         if (Filters is < 1 or > 4096)
-            throw new UsageException($"--filters must be between 1 and 4096 (got {Filters})");
+            throw Configured("Train:Filters", "between 1 and 4096", Filters);
         if (Hidden is < 1 or > 65536)
-            throw new UsageException($"--hidden must be between 1 and 65536 (got {Hidden})");
+            throw Configured("Train:Hidden", "between 1 and 65536", Hidden);
         if (Dropout is { } d && !(d >= 0 && d < 1))
-            throw new UsageException($"--dropout must be in [0, 1) (got {d})");
+            throw Configured("Train:Dropout", "in [0, 1)", d);
         if (Pixels is not (null or "scaled" or "raw"))
-            throw new UsageException($"--pixels must be scaled or raw (got {Pixels})");
+            throw Configured("Train:Pixels", "scaled or raw", Pixels);
         if (Normalize && Pixels == "raw")
             throw new UsageException("--normalize means --pixels scaled; drop one of --normalize and --pixels raw");
     }
+
+    public static UsageException Configured(string key, string rule, object? got) =>
+        new(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"configuration value {key} must be {rule} (got {got}); fix FASHIONGPU__{key.Replace(":", "__", StringComparison.Ordinal)} or appsettings.json"));
 
     /// <summary>True when a flag chose or changed the model (a resumed run keeps its own).</summary>
     public bool ShapesModel => Model is not null || ModelFile is not null || Filters is not null || Hidden is not null || Dropout is not null || Pixels is not null;
@@ -80,6 +90,6 @@ public sealed class EvaluateOptions
     public void Validate()
     {
         if (!DeviceSpec.TryParse(Device, out _, out var error))
-            throw new UsageException(error);
+            throw new UsageException($"configuration value Evaluate:Device: {error}; fix FASHIONGPU__Evaluate__Device or appsettings.json");
     }
 }

@@ -22,9 +22,13 @@ public abstract class TrainingConsole
 
     public abstract TrainResult Run(Func<ITrainingObserver, TrainResult> train);
 
-    protected static string EpochLine(EpochMetrics m) => string.Create(CultureInfo.InvariantCulture,
-        $"epoch {m.Epoch}/{m.Epochs}  loss {m.TrainLoss:F4}  acc {m.TrainAccuracy:F4}  val_loss {m.ValidationLoss:F4}  " +
-        $"val_acc {m.ValidationAccuracy:F4}  {m.Seconds:F1} s  {m.ImagesPerSecond:N0} img/s{(m.IsBest ? "  (best)" : "")}");
+    protected static string EpochLine(EpochMetrics m)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var validation = m.ValidationAccuracy is { } accuracy ? string.Create(inv, $"val_loss {m.ValidationLoss:F4}  val_acc {accuracy:F4}  ") : "";
+        return string.Create(inv, $"epoch {m.Epoch}/{m.Epochs}  loss {m.TrainLoss:F4}  acc {m.TrainAccuracy:F4}  {validation}") +
+            string.Create(inv, $"{m.Seconds:F1} s  {m.ImagesPerSecond:N0} img/s{(m.IsBest && m.ValidationAccuracy is not null ? "  (best)" : "")}");
+    }
 
     private sealed class PlainConsole : TrainingConsole, ITrainingObserver
     {

@@ -16,6 +16,8 @@ public static class ImageInputs
 {
     public static IReadOnlyList<ImageInput> Read(string path)
     {
+        if (Directory.Exists(path))
+            throw new FashionGpuException($"{path} is a directory; give image files (PNG, JPEG, IDX or CSV), e.g. {Path.Combine(path, "*.png")}");
         if (!File.Exists(path))
             throw new FashionGpuException($"{path}: no such file");
         var head = new byte[8];

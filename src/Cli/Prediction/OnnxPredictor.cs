@@ -22,7 +22,7 @@ public static class OnnxPredictor
         }
         catch (OnnxRuntimeException e)
         {
-            throw new FashionGpuException($"ONNX Runtime cannot run {path} ({e.Message.Split('\n')[0]}); export it again with 'fashiongpu export'");
+            throw new FashionGpuException($"ONNX Runtime cannot run {path} ({e.Message.Split('\n')[0]}); export it again with '{CommandName.Value} export'");
         }
     }
 }

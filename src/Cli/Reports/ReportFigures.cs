@@ -16,7 +16,8 @@ public static class ReportFigures
         var epochs = run.Epochs.Select(e => (double)e.Epoch).ToArray();
         var loss = new Plot();
         Series(loss, epochs, run.Epochs.Select(e => e.TrainLoss), "training", Colors.C0);
-        Series(loss, epochs, run.Epochs.Select(e => e.ValidationLoss), "validation", Colors.C1);
+        if (run.Epochs.All(e => e.ValidationLoss is not null))
+            Series(loss, epochs, run.Epochs.Select(e => e.ValidationLoss!.Value), "validation", Colors.C1);
         if (run.Test?.Loss is { } testLoss)
             Marker(loss, testLoss, $"test {testLoss:F4}");
         Finish(loss, "Loss per epoch", "cross-entropy", epochs.Length);
@@ -24,7 +25,8 @@ public static class ReportFigures
 
         var accuracy = new Plot();
         Series(accuracy, epochs, run.Epochs.Select(e => e.TrainAccuracy), "training", Colors.C0);
-        Series(accuracy, epochs, run.Epochs.Select(e => e.ValidationAccuracy), "validation", Colors.C1);
+        if (run.Epochs.All(e => e.ValidationAccuracy is not null))
+            Series(accuracy, epochs, run.Epochs.Select(e => e.ValidationAccuracy!.Value), "validation", Colors.C1);
         if (run.Test is { } test)
             Marker(accuracy, test.Accuracy, $"test {test.Accuracy:F4}");
         Finish(accuracy, "Accuracy per epoch", "accuracy", epochs.Length, Alignment.LowerRight);

@@ -40,7 +40,7 @@ public sealed record RunRecord(string Directory, RunConfiguration Config, IReadO
     {
         var configPath = Path.Combine(directory, "config.json");
         if (!File.Exists(configPath))
-            throw new UsageException($"{directory} is not a run directory (no config.json); give a directory written by 'fashiongpu train'");
+            throw new UsageException($"{directory} is not a run directory (no config.json); give a directory written by '{CommandName.Value} train'");
         try
         {
             var config = JsonSerializer.Deserialize<RunConfiguration>(File.ReadAllText(configPath), CheckpointInfo.Json)!;

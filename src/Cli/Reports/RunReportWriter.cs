@@ -82,7 +82,7 @@ public static class RunReportWriter
             html.Append(inv, $"<img src=\"{figure}\" alt=\"{figure}\">\n");
         html.Append("<table><tr><th>epoch</th><th>train loss</th><th>train acc</th><th>val loss</th><th>val acc</th><th>seconds</th><th>images/s</th></tr>\n");
         foreach (var e in run.Epochs)
-            html.Append(inv, $"<tr><td>{e.Epoch}{(e.IsBest ? " (best)" : "")}</td><td>{F(e.TrainLoss)}</td><td>{F(e.TrainAccuracy)}</td><td>{F(e.ValidationLoss)}</td><td>{F(e.ValidationAccuracy)}</td><td>{F(e.Seconds, 1)}</td><td>{e.ImagesPerSecond.ToString("N0", inv)}</td></tr>\n");
+            html.Append(inv, $"<tr><td>{e.Epoch}{(e.IsBest ? " (best)" : "")}</td><td>{F(e.TrainLoss)}</td><td>{F(e.TrainAccuracy)}</td><td>{(e.ValidationLoss is { } vl ? F(vl) : "–")}</td><td>{(e.ValidationAccuracy is { } va ? F(va) : "–")}</td><td>{F(e.Seconds, 1)}</td><td>{e.ImagesPerSecond.ToString("N0", inv)}</td></tr>\n");
         html.Append("</table>\n");
 
         if (run.Test is { } test)

@@ -38,7 +38,7 @@ public static class RunReports
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            output.WriteLine($"warning: no report written ({e.Message}); try 'fashiongpu report --run {runDirectory}'");
+            output.WriteLine($"warning: no report written ({e.Message}); try '{CommandName.Value} report --run {runDirectory}'");
         }
     }
 }

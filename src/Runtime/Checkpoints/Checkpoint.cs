@@ -4,7 +4,11 @@ using FashionGpu.Runtime.Model;
 namespace FashionGpu.Runtime.Checkpoints;
 
 /// <summary>A checkpoint read back: the model it holds, its state and, when it was written by `train`, where training stood.</summary>
-public sealed record LoadedCheckpoint(ModelPlan Model, ModelState State, CheckpointInfo? Info);
+public sealed record LoadedCheckpoint(ModelPlan Model, ModelState State, CheckpointInfo? Info)
+{
+    /// <summary>Where the model came from when the file does not say: null when its `model` metadata or training info does.</summary>
+    public string? ModelAssumption { get; init; }
+}
 
 /// <summary>
 /// A checkpoint is NAME.safetensors (parameters under PyTorch's names, Adam's moments under optimizer.m.* and
@@ -48,8 +52,11 @@ public static class Checkpoint
             }
         }
         ModelPlan model;
+        string? assumption = null;
         try
         {
+            if (!metadata.ContainsKey(ModelKey) && info?.Config.Model is null && info?.Config.Settings.Normalize is null)
+                assumption = "it holds no model metadata, so it is taken as the seed model on raw 0..255 pixels";
             var definition = metadata.TryGetValue(ModelKey, out var modelJson) ? ModelDefinition.Parse(modelJson, "its model metadata")
                 : info?.Config.Model ?? ModelPresets.Seed(info?.Config.Settings.Normalize == true ? ModelDefinition.ScaledPixels : 1f);
             model = new ModelPlan(definition);
@@ -91,6 +98,6 @@ public static class Checkpoint
         var parameters = Gather("", required: true);
         var m = Gather("optimizer.m.", required: false);
         var v = Gather("optimizer.v.", required: false);
-        return new LoadedCheckpoint(model, new ModelState(parameters, m, v, info?.Step ?? 0), info);
+        return new LoadedCheckpoint(model, new ModelState(parameters, m, v, info?.Step ?? 0), info) { ModelAssumption = assumption };
     }
 }

@@ -72,8 +72,10 @@ public static class SafeTensors
         if (bytes.Length < 8)
             throw Corrupt("shorter than its 8-byte header length");
         var headerLength = BinaryPrimitives.ReadInt64LittleEndian(bytes);
-        if (headerLength <= 0 || headerLength > MaxHeader || 8 + headerLength > bytes.Length)
-            throw Corrupt($"header length {headerLength} does not fit a file of {bytes.Length} bytes");
+        if (headerLength <= 0 || headerLength > MaxHeader || 8 + headerLength > bytes.Length || bytes[8] != (byte)'{')
+            throw Corrupt(bytes.Length > 8 && bytes[8] != (byte)'{'
+                ? "it does not start with a safetensors header (an 8-byte length, then JSON); it is not a checkpoint"
+                : $"its header says {headerLength} bytes but the file has {bytes.Length} (truncated?)");
         var dataStart = 8 + (int)headerLength;
         var dataLength = bytes.Length - dataStart;
         JsonDocument document;
@@ -105,8 +107,12 @@ public static class SafeTensors
                     var shape = entry.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()).ToArray();
                     var offsets = entry.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
                     var count = shape.Aggregate(1L, (a, b) => a * b);
-                    if (offsets.Length != 2 || offsets[0] < 0 || offsets[1] > dataLength || offsets[1] - offsets[0] != 4 * count)
-                        throw Corrupt($"tensor {entry.Name} [{string.Join(",", shape)}] has data offsets outside the file (truncated?)");
+                    if (offsets.Length != 2 || offsets[0] < 0 || offsets[1] < offsets[0])
+                        throw Corrupt($"tensor {entry.Name} has invalid data offsets");
+                    if (offsets[1] - offsets[0] != 4 * count)
+                        throw Corrupt($"tensor {entry.Name} has shape [{string.Join(",", shape)}] ({4 * count} bytes) but {offsets[1] - offsets[0]} bytes of data");
+                    if (offsets[1] > dataLength)
+                        throw Corrupt($"tensor {entry.Name} ends at byte {offsets[1]} of data but the file holds {dataLength} (truncated?)");
                     var data = new float[count];
                     MemoryMarshal.Cast<byte, float>(bytes.AsSpan(dataStart + (int)offsets[0], (int)(4 * count))).CopyTo(data);
                     tensors.Add(new NamedTensor(entry.Name, shape, data));

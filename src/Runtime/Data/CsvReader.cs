@@ -54,7 +54,7 @@ public static class CsvReader
                 }
                 else if (b != '\r' && b != ' ')
                 {
-                    throw new DataFormatException(path, $"line {line + 1}: cell {cell + 1} is not a number");
+                    throw new DataFormatException(path, $"line {line + 1}: cell {cell + 1} is not a whole number from 0 to 255 (it has a '{(char)b}')");
                 }
             }
         }
@@ -91,6 +91,8 @@ public static class CsvReader
         while ((b = stream.ReadByte()) >= 0 && b != '\n')
             header.Add((byte)b);
         var text = System.Text.Encoding.ASCII.GetString(header.ToArray()).TrimEnd('\r').TrimStart('\uFEFF');
+        if (b < 0 && text.Length == 0)
+            throw new DataFormatException(path, "is empty; it should hold the Kaggle Fashion-MNIST CSV (a header 'label,pixel1,...,pixel784' and one image per line)");
         var names = text.Split(',');
         if (names.Length != Cells || names[0] != "label" || names[1] != "pixel1" || names[^1] != "pixel784")
             throw new DataFormatException(path, "line 1: header is not 'label,pixel1,...,pixel784' (the Kaggle Fashion-MNIST CSV form)");

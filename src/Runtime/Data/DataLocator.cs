@@ -20,6 +20,8 @@ public enum DataOrigin
     WorkingDirectory,
     System,
     Sample,
+    /// <summary>The directory a resumed run was trained on.</summary>
+    Resumed,
 }
 
 public sealed record DataSource(string Directory, DataOrigin Origin, DataFormat Format)

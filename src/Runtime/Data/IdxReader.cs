@@ -62,7 +62,7 @@ public static class IdxReader
         }
         catch (InvalidDataException e)
         {
-            throw new DataFormatException(path, $"is not a valid gzip stream ({e.Message})");
+            throw new DataFormatException(path, $"is not a valid gzip file (corrupt or truncated: {e.Message.TrimEnd('.').ToLowerInvariant()}); download or copy it again");
         }
         catch (IOException e) when (e is not FileNotFoundException)
         {

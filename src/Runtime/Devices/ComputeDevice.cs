@@ -54,9 +54,9 @@ public sealed class ComputeDevice : IDisposable
             var chosen = candidates.Where(c => c.Info.Kind == kind).ElementAtOrDefault(spec.Kind == DeviceKind.Auto ? 0 : spec.Ordinal ?? 0);
             if (chosen.Device is null)
             {
-                var present = string.Join(", ", candidates.Select(c => c.Info.Id));
+                var present = string.Join(", ", candidates.Select(c => c.Info.Id).Append("simd"));
                 throw new FashionGpuException(
-                    $"no {spec} device found (present: {present}); run 'fashiongpu devices' or pick --device cpu");
+                    $"no {spec} device found (present: {present}); use --device simd, the fast engine without a GPU, or see the devices command");
             }
             var accelerator = chosen.Device.CreateAccelerator(context);
             return new ComputeDevice(context, accelerator, chosen.Info.Id);

@@ -41,11 +41,19 @@ public sealed class Trainer(IEngine engine)
             AtomicFile.WriteAllText(Path.Combine(runDirectory, "config.json"), JsonSerializer.Serialize(config, CheckpointInfo.Json) + "\n");
             AtomicFile.WriteAllText(metricsPath, "");
         }
+        else if (File.Exists(metricsPath))
+        {
+            // Lines of epochs after the checkpoint being resumed (written just before a crash) are trained again.
+            var kept = File.ReadAllLines(metricsPath).Where(line => line.Length > 0
+                && JsonDocument.Parse(line).RootElement.GetProperty("epoch").GetInt32() <= resume.Epoch);
+            AtomicFile.WriteAllText(metricsPath, string.Concat(kept.Select(line => line + "\n")));
+        }
 
         using var data = engine.Upload(trainingSet);
         var epoch = resume?.Epoch ?? 0;
         var position = resume?.Position ?? 0;
         var carried = new EpochTotals(resume?.PartialLossSum ?? 0, resume?.PartialCorrect ?? 0, position);
+        var hasValidation = validation.Length > 0;
         var best = resume?.BestValidationAccuracy ?? -1;
         var bestEpoch = resume?.BestEpoch ?? 0;
         var history = new List<EpochMetrics>();
@@ -57,7 +65,7 @@ public sealed class Trainer(IEngine engine)
             var info = new CheckpointInfo
             {
                 Epoch = savedEpoch, Position = savedPosition, Step = state.Step, PartialLossSum = partial.LossSum,
-                PartialCorrect = partial.Correct, ValidationAccuracy = validationAccuracy, BestValidationAccuracy = best,
+                PartialCorrect = partial.Correct, ValidationAccuracy = validationAccuracy, BestValidationAccuracy = hasValidation ? best : null,
                 BestEpoch = bestEpoch, Config = config, SavedAt = DateTimeOffset.UtcNow,
             };
             Checkpoint.Save(runDirectory, name, engine.Model, state, info);
@@ -93,22 +101,27 @@ public sealed class Trainer(IEngine engine)
             }
             var trainSeconds = clock.Elapsed.TotalSeconds;
             var totals = carried + engine.ReadEpochTotals(position, order.Length);
-            var (validationLoss, validationAccuracy, _) = LogitMetrics.Evaluate(engine.Logits(data, validation), validationLabels);
-            EnsureFinite(totals.LossSum + (validation.Length > 0 ? validationLoss : 0), epoch + 1, order.Length, runDirectory, last);
+            // Without a validation set (--validation-split 0) there is no validation figure at all, and `best` is the last epoch.
+            double? validationLoss = null, validationAccuracy = null;
+            if (hasValidation)
+                (validationLoss, validationAccuracy, _) = LogitMetrics.Evaluate(engine.Logits(data, validation), validationLabels);
+            EnsureFinite(totals.LossSum + (validationLoss ?? 0), epoch + 1, order.Length, runDirectory, last);
             epoch++;
-            var isBest = validation.Length == 0 || validationAccuracy > best;
+            var isBest = !hasValidation || validationAccuracy > best;
             if (isBest)
             {
-                best = validation.Length == 0 ? totals.Accuracy : validationAccuracy;
+                best = validationAccuracy ?? best;
                 bestEpoch = epoch;
             }
             var state = engine.ReadState();
-            last = Save("last", epoch, 0, default, validation.Length > 0 ? validationAccuracy : null, state);
-            if (isBest)
-                Save("best", epoch, 0, default, validation.Length > 0 ? validationAccuracy : null, state);
-            var metrics = new EpochMetrics(epoch, config.Epochs, last.Step, totals.MeanLoss, totals.Accuracy, validationLoss,
+            var metrics = new EpochMetrics(epoch, config.Epochs, state.Step, totals.MeanLoss, totals.Accuracy, validationLoss,
                 validationAccuracy, clock.Elapsed.TotalSeconds, (order.Length - position) / trainSeconds, isBest);
+            // The epoch's line goes in before its checkpoints: a crash in between leaves a line a resume drops, never
+            // a checkpoint whose epoch has no line.
             File.AppendAllText(metricsPath, JsonSerializer.Serialize(metrics, MetricsJson) + "\n");
+            last = Save("last", epoch, 0, default, validationAccuracy, state);
+            if (isBest)
+                Save("best", epoch, 0, default, validationAccuracy, state);
             history.Add(metrics);
             observer.EpochFinished(metrics);
             position = 0;

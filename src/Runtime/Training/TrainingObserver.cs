@@ -4,8 +4,8 @@ namespace FashionGpu.Runtime.Training;
 
 /// <summary>One finished epoch, as written to metrics.jsonl.</summary>
 public sealed record EpochMetrics(
-    int Epoch, int Epochs, long Step, double TrainLoss, double TrainAccuracy, double ValidationLoss,
-    double ValidationAccuracy, double Seconds, double ImagesPerSecond, bool IsBest);
+    int Epoch, int Epochs, long Step, double TrainLoss, double TrainAccuracy, double? ValidationLoss,
+    double? ValidationAccuracy, double Seconds, double ImagesPerSecond, bool IsBest);
 
 /// <summary>What the trainer reports while it runs; the CLI draws progress bars, log lines or JSON from it.</summary>
 public interface ITrainingObserver
