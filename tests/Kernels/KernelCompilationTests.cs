@@ -47,7 +47,7 @@ public sealed partial class KernelCompilationTests(ITestOutputHelper output)
         Assert.Single(KernelCatalog.All, KernelCatalog.IsGrouped);
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(Kernels))]
     public void Assembles_for_sm_80_and_sm_90_without_spills(string name)
     {
@@ -61,11 +61,7 @@ public sealed partial class KernelCompilationTests(ITestOutputHelper output)
             // for sm_90 below.
             var target = TargetPattern().Match(ptx);
             Assert.True(target.Success && int.Parse(target.Groups[1].Value) <= sm, $"unexpected PTX target: {target.Value}");
-            if (ptxas is null)
-            {
-                output.WriteLine($"{name}: ptxas not found (PATH or FASHIONGPU_PTXAS); PTX generated but not assembled");
-                continue;
-            }
+            Skip.If(ptxas is null, $"{name}: ptxas not found (PATH or FASHIONGPU_PTXAS); PTX generated but not assembled");
             var file = Path.Combine(Path.GetTempPath(), $"fashiongpu-{name}-sm_{sm}-{Environment.ProcessId}.ptx");
             File.WriteAllText(file, ptx);
             try
@@ -86,7 +82,7 @@ public sealed partial class KernelCompilationTests(ITestOutputHelper output)
         }
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(Kernels))]
     public void Generates_OpenCL_C_that_clang_compiles(string name)
     {
@@ -97,11 +93,7 @@ public sealed partial class KernelCompilationTests(ITestOutputHelper output)
         Assert.Contains("kernel void", compiled.Source);
 
         var clang = ExternalTool.Find("clang-14");
-        if (clang is null)
-        {
-            output.WriteLine($"{name}: clang-14 not found; OpenCL C generated but not compiled");
-            return;
-        }
+        Skip.If(clang is null, $"{name}: clang-14 not found; OpenCL C generated but not compiled");
         var source = Path.Combine(Path.GetTempPath(), $"fashiongpu-{name}-{Environment.ProcessId}.cl");
         File.WriteAllText(source, compiled.Source);
         try

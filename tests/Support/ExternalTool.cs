@@ -3,8 +3,8 @@ using System.Diagnostics;
 namespace FashionGpu.Tests.Support;
 
 /// <summary>
-/// Finds and runs an external compiler (ptxas, clang-14). Where one is missing the test says so in its output and
-/// passes, except under CI (CI=true), where `.ci/run` installs both and a missing tool is a failure.
+/// Finds and runs an external compiler (ptxas, clang-14). Where one is missing the test is reported as skipped,
+/// except under CI (CI=true), where `.ci/run` installs both and a missing tool is a failure.
 /// </summary>
 public static class ExternalTool
 {

@@ -43,6 +43,8 @@ public sealed class CompareJob(IOptions<CompareRunsOptions> options) : IJob
             Row($"F1 {name}", a.Test?.Classes.Single(c => c.Name == name).F1, b.Test?.Classes.Single(c => c.Name == name).F1);
         Row("training images/s", a.ImagesPerSecond, b.ImagesPerSecond, "N0", delta: false);
         AnsiConsole.Write(table);
+        foreach (var (label, run) in new[] { ("A", a), ("B", b) }.Where(r => r.Item2.Test is null))
+            Console.Out.WriteLine($"note: {label} has no test figures yet; run '{CommandName.Value} evaluate --run {run.Directory}' to fill them in");
         return ExitCodes.Ok;
     }
 }

@@ -45,11 +45,15 @@ public sealed class PredictJob(IOptions<PredictOptions> options) : IJob
         {
             try
             {
-                inputs.AddRange(ImageInputs.Read(path));
+                var read = ImageInputs.Read(path);
+                foreach (var warning in read.Select(i => i.Warning).OfType<string>())
+                    Console.Error.WriteLine($"warning: {warning}");
+                inputs.AddRange(read);
             }
-            catch (FashionGpuException e)
+            catch (Exception e) when (e is FashionGpuException or IOException or UnauthorizedAccessException or OutOfMemoryException)
             {
-                Console.Error.WriteLine($"error: {e.Message}");
+                // One unreadable file never stops the others.
+                Console.Error.WriteLine($"error: {(e is FashionGpuException ? e.Message : $"{path}: {e.Message.TrimEnd('.')}")}");
                 failed++;
             }
         }

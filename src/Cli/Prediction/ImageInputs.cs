@@ -5,7 +5,11 @@ using SkiaSharp;
 namespace FashionGpu.Cli.Prediction;
 
 /// <summary>One 28x28 image to classify, and where it came from.</summary>
-public sealed record ImageInput(string Name, byte[] Pixels, int? Label, bool Inverted);
+public sealed record ImageInput(string Name, byte[] Pixels, int? Label, bool Inverted)
+{
+    /// <summary>Something the user should know about this image (it was truncated, say); it is still predicted.</summary>
+    public string? Warning { get; init; }
+}
 
 /// <summary>
 /// Turns files into model inputs, recognising them by content: PNG and JPEG (decoded with SkiaSharp, fitted into
@@ -39,9 +43,22 @@ public static class ImageInputs
         Enumerable.Range(0, images.Count).Select(i => new ImageInput($"{path}#{i}", images.Pixels[(i * 784)..((i + 1) * 784)],
             labelled ? images.Labels[i] : null, false)).ToArray();
 
+    /// <summary>Larger images are refused from their header alone, before any memory is taken for their pixels.</summary>
+    private const long MaxPixels = 64L << 20;
+
     private static ImageInput Decode(string path)
     {
-        using var source = SKBitmap.Decode(path) ?? throw new FashionGpuException($"{path}: could not be decoded as a PNG or JPEG image");
+        using var codec = SKCodec.Create(path) ?? throw new FashionGpuException($"{path}: could not be decoded as a PNG or JPEG image");
+        var (width, height) = (codec.Info.Width, codec.Info.Height);
+        if (width <= 0 || height <= 0 || (long)width * height > MaxPixels)
+            throw new FashionGpuException($"{path}: its header says {width}x{height} pixels, more than the {MaxPixels >> 20} megapixels read here; scale it down first");
+        using var source = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul));
+        var result = codec.GetPixels(source.Info, source.GetPixels());
+        string? warning = null;
+        if (result == SKCodecResult.IncompleteInput)
+            warning = $"{path} is truncated; the missing part was read as blank";
+        else if (result != SKCodecResult.Success)
+            throw new FashionGpuException($"{path}: could not be decoded as a PNG or JPEG image ({result})");
         var light = BorderLuminance(source) > 127;
         using var small = new SKBitmap(new SKImageInfo(28, 28, SKColorType.Rgba8888, SKAlphaType.Premul));
         using (var canvas = new SKCanvas(small))
@@ -59,7 +76,7 @@ public static class ImageInputs
             var luminance = Luminance(small.GetPixel(x, y));
             pixels[y * 28 + x] = (byte)Math.Clamp(Math.Round(light ? 255 - luminance : luminance), 0, 255);
         }
-        return new ImageInput(path, pixels, null, light);
+        return new ImageInput(path, pixels, null, light) { Warning = warning };
     }
 
     private static double Luminance(SKColor c) => (0.299 * c.Red + 0.587 * c.Green + 0.114 * c.Blue) * c.Alpha / 255.0 + 255.0 * (255 - c.Alpha) / 255.0;

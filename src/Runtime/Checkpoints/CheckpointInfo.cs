@@ -39,8 +39,8 @@ public sealed record CheckpointInfo
     public double PartialLossSum { get; init; }
     public long PartialCorrect { get; init; }
     public double? ValidationAccuracy { get; init; }
-    /// <summary>The best validation accuracy so far (-1 before the first epoch); null when training on every image (no validation set).</summary>
-    public double? BestValidationAccuracy { get; init; } = -1;
+    /// <summary>The best validation accuracy so far; null before the first epoch and when training on every image (no validation set).</summary>
+    public double? BestValidationAccuracy { get; init; }
     public int BestEpoch { get; init; }
     public RunConfiguration Config { get; init; } = new();
     public DateTimeOffset SavedAt { get; init; }

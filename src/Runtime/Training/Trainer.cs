@@ -65,7 +65,7 @@ public sealed class Trainer(IEngine engine)
             var info = new CheckpointInfo
             {
                 Epoch = savedEpoch, Position = savedPosition, Step = state.Step, PartialLossSum = partial.LossSum,
-                PartialCorrect = partial.Correct, ValidationAccuracy = validationAccuracy, BestValidationAccuracy = hasValidation ? best : null,
+                PartialCorrect = partial.Correct, ValidationAccuracy = validationAccuracy, BestValidationAccuracy = hasValidation && best >= 0 ? best : null,
                 BestEpoch = bestEpoch, Config = config, SavedAt = DateTimeOffset.UtcNow,
             };
             Checkpoint.Save(runDirectory, name, engine.Model, state, info);
