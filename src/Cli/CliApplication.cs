@@ -64,6 +64,7 @@ public static class CliApplication
         root.Subcommands.Add(ReportCommand());
         root.Subcommands.Add(CompareCommand());
         root.Subcommands.Add(ExportCommand());
+        root.Subcommands.Add(SweepCommand());
         root.Subcommands.Add(BenchCommand());
         root.Subcommands.Add(DevicesCommand());
         return root;
@@ -288,6 +289,83 @@ public static class CliApplication
             o.Opset = parse.GetValue(opset) ?? o.Opset;
         });
         return command;
+    }
+
+    private static Command SweepCommand()
+    {
+        var sweep = new Command("sweep", "Hyperparameter sweeps: plan trials from a sweep file, run them here or as a Slurm or Kubernetes array, report");
+        Argument<string> Dir() => new("DIR") { Description = "The sweep directory" };
+        Command Action(string name, string description, Argument<string> dir, Option[] flags, Action<ParseResult, Sweeps.SweepOptions> apply)
+        {
+            var command = new Command(name, description) { dir };
+            foreach (var flag in flags)
+                command.Options.Add(flag);
+            RunsHosted<Sweeps.SweepJob, Sweeps.SweepOptions>(command, "Sweep", (parse, o) =>
+            {
+                o.Action = name;
+                o.Dir = parse.GetValue(dir);
+                apply(parse, o);
+            });
+            return command;
+        }
+
+        var file = new Argument<string>("SWEEP") { Description = "The sweep file (JSON: base, grid or random, seeds, metric, goal)" };
+        var planDir = Flag<string?>("--dir", "Where the plan and the trials go");
+        planDir.HelpName = "DIR";
+        var plan = new Command("plan", "Write DIR/sweep.json and DIR/trials.jsonl, one line per trial with its resolved settings") { file, planDir };
+        RunsHosted<Sweeps.SweepJob, Sweeps.SweepOptions>(plan, "Sweep", (parse, o) =>
+        {
+            o.Action = "plan";
+            o.File = parse.GetValue(file);
+            o.Dir = parse.GetValue(planDir) ?? throw new UsageException("give --dir DIR for the planned sweep");
+        });
+        sweep.Subcommands.Add(plan);
+
+        var trial = AtLeast("--trial", 0, "The trial to run (default: $SLURM_ARRAY_TASK_ID or $JOB_COMPLETION_INDEX)");
+        sweep.Subcommands.Add(Action("run", "Run one trial into DIR/trials/I (skipped when done, resumed when started)", Dir(), [trial],
+            (parse, o) => o.Trial = parse.GetValue(trial)));
+
+        var parallel = AtLeast("--parallel", 1, "Trials at once, each with its share of the cores (default: 1)");
+        sweep.Subcommands.Add(Action("local", "Run every unfinished trial on this machine", Dir(), [parallel],
+            (parse, o) => o.Parallel = parse.GetValue(parallel) ?? o.Parallel));
+
+        var partition = Flag<string?>("--partition", "Slurm partition");
+        partition.HelpName = "P";
+        var cpus = AtLeast("--cpus-per-task", 1, "Cores per trial (default: 1)");
+        var gpus = AtLeast("--gpus-per-task", 1, "GPUs per trial (default: none)");
+        var maxRunning = AtLeast("--max-running", 1, "Trials running at once (the array's %M; default: no limit)");
+        var submit = Flag<bool>("--submit", "Submit the array with sbatch and print the job id");
+        sweep.Subcommands.Add(Action("slurm", "Write DIR/sweep.sbatch, a Slurm array job of the trials", Dir(), [partition, cpus, gpus, maxRunning, submit],
+            (parse, o) =>
+            {
+                o.Partition = parse.GetValue(partition) ?? o.Partition;
+                o.CpusPerTask = parse.GetValue(cpus) ?? o.CpusPerTask;
+                o.GpusPerTask = parse.GetValue(gpus) ?? o.GpusPerTask;
+                o.MaxRunning = parse.GetValue(maxRunning) ?? o.MaxRunning;
+                o.Submit |= parse.GetValue(submit);
+            }));
+
+        var image = Flag<string?>("--image", "Container image with fashiongpu (default: fashiongpu:latest)");
+        image.HelpName = "IMAGE";
+        var claim = Flag<string?>("--claim", "PersistentVolumeClaim that holds DIR (default: fashiongpu-sweeps)");
+        claim.HelpName = "NAME";
+        var k8sCpus = AtLeast("--cpus-per-task", 1, "Cores per trial (default: 1)");
+        var k8sGpus = AtLeast("--gpus-per-task", 1, "GPUs per trial (default: none)");
+        var k8sParallel = AtLeast("--max-running", 1, "Pods running at once (default: all)");
+        sweep.Subcommands.Add(Action("k8s", "Write DIR/sweep-job.yaml, a Kubernetes Indexed Job of the trials", Dir(), [image, claim, k8sCpus, k8sGpus, k8sParallel],
+            (parse, o) =>
+            {
+                o.Image = parse.GetValue(image) ?? o.Image;
+                o.Claim = parse.GetValue(claim) ?? o.Claim;
+                o.CpusPerTask = parse.GetValue(k8sCpus) ?? o.CpusPerTask;
+                o.GpusPerTask = parse.GetValue(k8sGpus) ?? o.GpusPerTask;
+                o.MaxRunning = parse.GetValue(k8sParallel) ?? o.MaxRunning;
+            }));
+
+        var json = Flag<bool>("--json", "Print the report as JSON (trials, best) on stdout");
+        sweep.Subcommands.Add(Action("report", "Every trial sorted by the metric, the best one's train command, figures and sweep.html", Dir(), [json],
+            (parse, o) => o.Json |= parse.GetValue(json)));
+        return sweep;
     }
 
     private static Command BenchCommand()

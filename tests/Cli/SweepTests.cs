@@ -1,0 +1,201 @@
+using System.Diagnostics;
+using System.Text.Json;
+using FashionGpu.Tests.Support;
+
+namespace FashionGpu.Tests.Cli;
+
+/// <summary>`fashiongpu sweep` through the real process: planning, running, failure isolation, schedulers, report.</summary>
+public sealed class SweepTests : IDisposable
+{
+    private readonly TempDirectory _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    private (int ExitCode, string Stdout, string Stderr) Run(params string[] args) => CliProcess.Run(_temp.Path, args);
+
+    private static string Grid(string extraBase = "", string grid = """{"learning_rate": [0.0003, 0.003], "batch_size": [32, 64]}""") =>
+        $$"""{"base": {"model": "seed", "epochs": 1, "limit_train": 300, "data_dir": "{{RepoPaths.Sample}}", "device": "simd"{{extraBase}}}, "grid": {{grid}}, "seeds": [42], "metric": "validation_accuracy", "goal": "maximize"}""";
+
+    private string Plan(string name, string sweep)
+    {
+        var file = _temp.File(name + ".json");
+        File.WriteAllText(file, sweep);
+        var dir = _temp.File(name);
+        var plan = Run("sweep", "plan", file, "--dir", dir);
+        Assert.True(plan.ExitCode == 0, plan.Stderr);
+        return dir;
+    }
+
+    private JsonElement Report(string dir)
+    {
+        var report = Run("sweep", "report", dir, "--json");
+        Assert.True(report.ExitCode == 0, report.Stderr);
+        return JsonDocument.Parse(report.Stdout).RootElement;
+    }
+
+    [Fact]
+    public void The_same_file_plans_the_same_trials_and_a_different_one_is_refused()
+    {
+        var dir = Plan("grid", Grid());
+        var lines = File.ReadAllLines(Path.Combine(dir, "trials.jsonl"));
+        Assert.Equal(4, lines.Length);
+        Assert.Equal([0.0003, 0.0003, 0.003, 0.003], lines.Select(l => JsonDocument.Parse(l).RootElement.GetProperty("settings").GetProperty("learning_rate").GetDouble()));
+        Assert.Equal([32, 64, 32, 64], lines.Select(l => JsonDocument.Parse(l).RootElement.GetProperty("settings").GetProperty("batch_size").GetInt32()));
+        Assert.Equal(0, Run("sweep", "plan", _temp.File("grid.json"), "--dir", dir).ExitCode);
+        Assert.Equal(lines, File.ReadAllLines(Path.Combine(dir, "trials.jsonl")));
+
+        File.WriteAllText(_temp.File("other.json"), Grid(grid: """{"learning_rate": [0.01]}"""));
+        var refused = Run("sweep", "plan", _temp.File("other.json"), "--dir", dir);
+        Assert.Equal(2, refused.ExitCode);
+        Assert.Contains($"{dir} already holds a different sweep", refused.Stderr);
+
+        const string random = """{"base": {"epochs": 1}, "random": {"learning_rate": {"log_uniform": [0.0001, 0.01]}, "dropout": {"uniform": [0.1, 0.4]}, "batch_size": {"choice": [32, 64]}}, "trials": 12, "sampler_seed": 1, "seeds": [1, 2]}""";
+        var a = File.ReadAllLines(Path.Combine(Plan("random-a", random), "trials.jsonl"));
+        var b = File.ReadAllLines(Path.Combine(Plan("random-b", random), "trials.jsonl"));
+        Assert.Equal(a, b);
+        Assert.Equal(24, a.Length);
+        var settings = a.Select(l => JsonDocument.Parse(l).RootElement.GetProperty("settings")).ToArray();
+        Assert.All(settings, s => Assert.InRange(s.GetProperty("learning_rate").GetDouble(), 0.0001, 0.01));
+        Assert.All(settings, s => Assert.InRange(s.GetProperty("dropout").GetDouble(), 0.1, 0.4));
+        Assert.All(settings, s => Assert.Contains(s.GetProperty("batch_size").GetInt32(), new[] { 32, 64 }));
+        Assert.True(settings.Select(s => s.GetProperty("learning_rate").GetDouble()).Distinct().Count() == 12);
+        Assert.Equal([1UL, 2UL], settings.Take(2).Select(s => s.GetProperty("seed").GetUInt64()));
+    }
+
+    [Theory]
+    [InlineData("""{"base": {"epochs": 1}, "grid": {"learning_rate": [-1]}}""", "grid learning_rate: --learning-rate must be a positive number (got -1)")]
+    [InlineData("""{"base": {"epoch": 1}, "grid": {"learning_rate": [0.1]}}""", "base epoch: unknown setting \"epoch\"")]
+    [InlineData("""{"base": {"epochs": 1.5}, "grid": {"learning_rate": [0.1]}}""", "base epochs: 1.5 is not a whole number")]
+    [InlineData("""{"grid": {"learning_rate": [0.1]}, "random": {"dropout": {"uniform": [0, 1]}}}""", "give exactly one of \"grid\"")]
+    [InlineData("""{"random": {"dropout": {"gaussian": [0, 1]}}, "trials": 2}""", "random dropout: unknown distribution \"gaussian\"")]
+    [InlineData("""{"grid": {"learning_rate": [0.1]}, "budget": 3}""", "unknown key \"budget\"")]
+    public void A_bad_sweep_file_is_one_error_line_naming_it(string sweep, string message)
+    {
+        var file = _temp.File("bad.json");
+        File.WriteAllText(file, sweep);
+        var result = Run("sweep", "plan", file, "--dir", _temp.File("bad"));
+        Assert.Equal(1, result.ExitCode);
+        Assert.StartsWith($"error: {file}: {message}", result.Stderr);
+        Assert.False(Directory.Exists(_temp.File("bad")));
+    }
+
+    [Fact]
+    public void Trials_run_once_resume_when_interrupted_and_fail_alone()
+    {
+        var dir = Plan("runs", Grid(grid: $$"""{"data_dir": ["{{RepoPaths.Sample}}", "{{_temp.File("no-data")}}"]}"""));
+        var first = Run("sweep", "run", dir, "--trial", "0");
+        Assert.True(first.ExitCode == 0, first.Stderr);
+        Assert.Contains("trial 0 is done; skipping it", Run("sweep", "run", dir, "--trial", "0").Stdout);
+
+        var failed = CliProcess.Run(_temp.Path, new Dictionary<string, string?> { ["SLURM_ARRAY_TASK_ID"] = "1" }, "sweep", "run", dir);
+        Assert.Equal(1, failed.ExitCode);
+        Assert.Contains("error: trial 1 failed: ", failed.Stderr);
+        var report = Report(dir);
+        var states = report.GetProperty("trials").EnumerateArray().ToDictionary(t => t.GetProperty("index").GetInt32(), t => t.GetProperty("state").GetString());
+        Assert.Equal("done", states[0]);
+        Assert.Equal("failed", states[1]);
+        Assert.Equal(0, report.GetProperty("best").GetProperty("index").GetInt32());
+
+        // An interrupted trial resumes where it stopped.
+        var long_ = Plan("long", Grid(extraBase: ", \"validation_split\": 0.5", grid: """{"epochs": [40]}"""));
+        using (var running = CliProcess.Start(_temp.Path, ["sweep", "run", long_, "--trial", "0"]))
+        {
+            var deadline = DateTime.UtcNow.AddMinutes(1);
+            while (!running.Stdout.Contains("epoch 2/40") && DateTime.UtcNow < deadline)
+                Thread.Sleep(50);
+            running.Interrupt();
+            Assert.Equal(130, running.WaitForExit(TimeSpan.FromMinutes(1)).ExitCode);
+        }
+        Assert.Equal("started", Report(long_).GetProperty("trials")[0].GetProperty("state").GetString());
+        var resumed = Run("sweep", "run", long_, "--trial", "0");
+        Assert.True(resumed.ExitCode == 0, resumed.Stderr);
+        Assert.Contains("resuming", resumed.Stdout);
+        Assert.Equal(40, File.ReadAllLines(Path.Combine(long_, "trials", "0", "metrics.jsonl")).Length);
+    }
+
+    [Fact]
+    public void Local_runs_every_trial_two_at_a_time_and_the_report_ranks_them()
+    {
+        var dir = Plan("local", Grid());
+        var local = Run("sweep", "local", dir, "--parallel", "2");
+        Assert.True(local.ExitCode == 0, local.Stderr);
+        Assert.Contains("4 of 4 trials finished", local.Stdout);
+        var report = Report(dir);
+        var trials = report.GetProperty("trials").EnumerateArray().ToArray();
+        Assert.Equal(4, trials.Length);
+        Assert.All(trials, t => Assert.Equal("done", t.GetProperty("state").GetString()));
+        var accuracies = trials.Select(t => t.GetProperty("validation_accuracy").GetDouble()).ToArray();
+        Assert.Equal(accuracies.OrderDescending(), accuracies);
+        Assert.Equal(trials[0].GetProperty("index").GetInt32(), report.GetProperty("best").GetProperty("index").GetInt32());
+        Assert.True(File.Exists(Path.Combine(dir, "sweep.html")));
+        Assert.True(File.Exists(Path.Combine(dir, "sweep_learning_rate.png")));
+        Assert.Contains("--learning-rate", report.GetProperty("best").GetProperty("command").GetString());
+    }
+
+    [Fact]
+    public void The_Slurm_script_and_the_Kubernetes_manifest_run_the_trials_as_arrays()
+    {
+        var dir = Plan("scripts", Grid());
+        Assert.Equal(0, Run("sweep", "slurm", dir, "--partition", "gpu", "--cpus-per-task", "4", "--gpus-per-task", "1", "--max-running", "2").ExitCode);
+        var sbatch = File.ReadAllText(Path.Combine(dir, "sweep.sbatch"));
+        Assert.StartsWith("#!/bin/bash\n", sbatch);
+        foreach (var line in new[] { "#SBATCH --array=0-3%2", "#SBATCH --cpus-per-task=4", "#SBATCH --gpus-per-task=1", "#SBATCH --partition=gpu",
+                     $"#SBATCH --output={dir}/logs/%A_%a.out", "export DOTNET_PROCESSOR_COUNT=${SLURM_CPUS_PER_TASK:-1}" })
+            Assert.Contains(line + "\n", sbatch);
+        Assert.Matches($@"\nexec \S*dotnet \S*fashiongpu\.dll sweep run {dir}\n", sbatch);
+
+        Assert.Equal(0, Run("sweep", "k8s", dir, "--image", "registry/fashiongpu:1", "--claim", "sweeps", "--max-running", "2").ExitCode);
+        var job = File.ReadAllText(Path.Combine(dir, "sweep-job.yaml"));
+        foreach (var line in new[] { "kind: Job", "  completionMode: Indexed", "  completions: 4", "  parallelism: 2", "          image: registry/fashiongpu:1",
+                     $"          command: [\"fashiongpu\", \"sweep\", \"run\", \"{dir}\"]", "            claimName: sweeps", $"              mountPath: {dir}" })
+            Assert.Contains(line + "\n", job);
+    }
+
+    /// <summary>A real one-node Slurm (.ci/slurm.sh starts one under CI): submit the array, wait for it, read the report.</summary>
+    [SkippableFact]
+    public void A_sweep_runs_as_a_Slurm_job_array()
+    {
+        var up = SlurmIsUp();
+        if (!up && string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase))
+            Assert.Fail("no Slurm cluster is up under CI; .ci/run should have started one with .ci/slurm.sh");
+        Skip.IfNot(up, "no Slurm cluster answers here (sinfo); .ci/slurm.sh start brings up a one-node one");
+        var dir = Plan("slurm", Grid());
+        var submit = Run("sweep", "slurm", dir, "--submit");
+        Assert.True(submit.ExitCode == 0, submit.Stderr);
+        var job = File.ReadAllText(Path.Combine(dir, "slurm-job")).Trim();
+        Assert.Contains($"submitted Slurm job {job}", submit.Stdout);
+        var deadline = DateTime.UtcNow.AddMinutes(5);
+        while (Tool("squeue", "-h", "-j", job).Output.Trim().Length > 0 && DateTime.UtcNow < deadline)
+            Thread.Sleep(1000);
+        var trials = Report(dir).GetProperty("trials").EnumerateArray().ToArray();
+        Assert.Equal(4, trials.Length);
+        Assert.All(trials, t => Assert.True(t.GetProperty("state").GetString() == "done",
+            $"trial {t.GetProperty("index")} is {t.GetProperty("state")}; logs: {string.Join("\n", Directory.GetFiles(Path.Combine(dir, "logs")).Select(File.ReadAllText))}"));
+        Assert.Equal(4, Directory.GetFiles(Path.Combine(dir, "logs"), $"{job}_*.out").Length);
+    }
+
+    private static bool SlurmIsUp()
+    {
+        try
+        {
+            var (code, output) = Tool("sinfo", "-h", "-o", "%T");
+            return code == 0 && output.Split('\n').Any(s => s.Trim() is "idle" or "mixed" or "allocated");
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return false;
+        }
+    }
+
+    private static (int Code, string Output) Tool(string name, params string[] args)
+    {
+        var start = new ProcessStartInfo(name) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args)
+            start.ArgumentList.Add(a);
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEnd();
+        process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        return (process.ExitCode, output);
+    }
+}
