@@ -12,13 +12,8 @@ public sealed class ExportCommandTests : IDisposable
 
     private (int ExitCode, string Stdout, string Stderr) Run(params string[] args) => CliProcess.Run(_temp.Path, args);
 
-    private static void OneErrorLine((int ExitCode, string Stdout, string Stderr) result, int exitCode, string start)
-    {
-        Assert.Equal(exitCode, result.ExitCode);
-        var errors = result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.StartsWith("error: ", StringComparison.Ordinal)).ToArray();
-        Assert.StartsWith("error: " + start, Assert.Single(errors));
-        Assert.DoesNotContain("   at ", result.Stderr);
-    }
+    private static void OneErrorLine((int ExitCode, string Stdout, string Stderr) result, int exitCode, string start) =>
+        CliAssert.OneErrorLine(result, exitCode, start);
 
     [Fact]
     public void An_exported_run_predicts_through_ONNX_Runtime_exactly_as_the_checkpoint_does()

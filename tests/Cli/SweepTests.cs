@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using FashionGpu.Tests.Support;
 
@@ -165,7 +164,8 @@ public sealed class SweepTests : IDisposable
         var job = File.ReadAllText(Path.Combine(dir, "slurm-job")).Trim();
         Assert.Contains($"submitted Slurm job {job}", submit.Stdout);
         var deadline = DateTime.UtcNow.AddMinutes(5);
-        while (Tool("squeue", "-h", "-j", job).Output.Trim().Length > 0 && DateTime.UtcNow < deadline)
+        // squeue lists the array's tasks while any is pending or running (an error for an unknown id lists none).
+        while (Tool("squeue", "-h", "-j", job, "-o", "%i").Output.Split('\n').Any(l => l.Trim().StartsWith(job, StringComparison.Ordinal)) && DateTime.UtcNow < deadline)
             Thread.Sleep(1000);
         var trials = Report(dir).GetProperty("trials").EnumerateArray().ToArray();
         Assert.Equal(4, trials.Length);
@@ -187,15 +187,5 @@ public sealed class SweepTests : IDisposable
         }
     }
 
-    private static (int Code, string Output) Tool(string name, params string[] args)
-    {
-        var start = new ProcessStartInfo(name) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args)
-            start.ArgumentList.Add(a);
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEnd();
-        process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, output);
-    }
+    private static (int Code, string Output) Tool(string name, params string[] args) => ExternalTool.Run(name, args);
 }

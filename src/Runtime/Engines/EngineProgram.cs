@@ -39,6 +39,20 @@ public sealed record Op(OpKind Kind, PlannedLayer Layer, int First, int Last, Te
     /// </summary>
     public long BackwardFlops => Kind is OpKind.Conv2d or OpKind.Dense or OpKind.ConvBlock
         ? ForwardFlops * (NeedsInputGradient ? 2 : 1) : ForwardFlops;
+
+    /// <summary>The convolution of a conv2d op or conv block for a batch.</summary>
+    public Kernels.ConvShape Conv(int batch) =>
+        new(batch, Input.Channels, Layer.Output.Channels, Input.Height, Input.Width, Layer.Definition.Kernel,
+            Layer.Definition.SamePadding ? Layer.Definition.Kernel / 2 : 0);
+
+    /// <summary>A batchnorm op over [batch, channels, H·W] (H·W = 1 after a dense layer).</summary>
+    public Kernels.BatchNormShape Norm(int batch) => new(batch, Input.Channels, Input.Spatial);
+
+    /// <summary>A 2x2 max-pool op for a batch.</summary>
+    public Kernels.PoolShape Pool(int batch) => new(batch, Input.Channels, Input.Height, Input.Width);
+
+    /// <summary>A dense op for a batch.</summary>
+    public Kernels.DenseShape Dense(int batch) => new(batch, Input.Size, Output.Size);
 }
 
 /// <summary>

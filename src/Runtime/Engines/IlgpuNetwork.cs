@@ -92,13 +92,6 @@ internal sealed class IlgpuNetwork : IDisposable
     private ArrayView<float> Parameter(Op op, string suffix) => Slice(Parameters, $"{op.Layer.Name}.{suffix}");
     private ArrayView<float> Gradient(Op op, string suffix) => Slice(Gradients, $"{op.Layer.Name}.{suffix}");
 
-    private static ConvShape Conv(Op op, int batch) =>
-        new(batch, op.Input.Channels, op.Layer.Output.Channels, op.Input.Height, op.Input.Width, op.Layer.Definition.Kernel,
-            op.Layer.Definition.SamePadding ? op.Layer.Definition.Kernel / 2 : 0);
-
-    private static BatchNormShape Norm(Op op, int batch) => new(batch, op.Input.Channels, op.Input.Spatial);
-    private static PoolShape Pool(Op op, int batch) => new(batch, op.Input.Channels, op.Input.Height, op.Input.Width);
-    private static DenseShape Dense(Op op, int batch) => new(batch, op.Input.Size, op.Output.Size);
 
     public void Gather(ArrayView<byte> images, ArrayView<byte> labels, ArrayView<int> indices, int batch) =>
         _k.Gather(images, labels, indices, Input, Labels,
@@ -117,20 +110,20 @@ internal sealed class IlgpuNetwork : IDisposable
             switch (op.Kind)
             {
                 case OpKind.ConvBlock:
-                    _k.ConvBlockForward(x, Parameter(op, "weight"), Parameter(op, "bias"), v.Output, v.Argmax, Conv(op, batch), mask);
+                    _k.ConvBlockForward(x, Parameter(op, "weight"), Parameter(op, "bias"), v.Output, v.Argmax, op.Conv(batch), mask);
                     break;
                 case OpKind.Conv2d:
-                    _k.ConvForward(x, Parameter(op, "weight"), Parameter(op, "bias"), v.Output, Conv(op, batch), relu: false);
+                    _k.ConvForward(x, Parameter(op, "weight"), Parameter(op, "bias"), v.Output, op.Conv(batch), relu: false);
                     break;
                 case OpKind.BatchNorm:
                     _k.BatchNormForward(x, y, Parameter(op, "weight"), Parameter(op, "bias"), Parameter(op, "running_mean"), Parameter(op, "running_var"),
-                        v.Saved, Norm(op, batch), training: dropout is not null);
+                        v.Saved, op.Norm(batch), training: dropout is not null);
                     break;
                 case OpKind.Relu:
                     _k.ReluForward(x.SubView(0, length), y);
                     break;
                 case OpKind.MaxPool:
-                    _k.PoolForward(x, v.Output, v.Argmax, Pool(op, batch));
+                    _k.PoolForward(x, v.Output, v.Argmax, op.Pool(batch));
                     break;
                 case OpKind.Dropout:
                     _k.Copy(x.SubView(0, length), y);
@@ -141,7 +134,7 @@ internal sealed class IlgpuNetwork : IDisposable
                     _k.GlobalAvgPoolForward(x, v.Output, batch * op.Input.Channels, op.Input.Spatial);
                     break;
                 case OpKind.Dense:
-                    _k.DenseForward(x, Parameter(op, "weight"), Parameter(op, "bias"), v.Output, Dense(op, batch), op.Relu);
+                    _k.DenseForward(x, Parameter(op, "weight"), Parameter(op, "bias"), v.Output, op.Dense(batch), op.Relu);
                     break;
             }
             x = v.Output;
@@ -165,22 +158,22 @@ internal sealed class IlgpuNetwork : IDisposable
             switch (op.Kind)
             {
                 case OpKind.ConvBlock:
-                    _k.ConvBlockBackward(x, v.Output, v.Argmax, v.Gradient, Gradient(op, "weight"), Gradient(op, "bias"), Conv(op, batch), dropout(op));
+                    _k.ConvBlockBackward(x, v.Output, v.Argmax, v.Gradient, Gradient(op, "weight"), Gradient(op, "bias"), op.Conv(batch), dropout(op));
                     break;
                 case OpKind.Conv2d:
-                    _k.ConvBackwardParameters(x, v.Gradient, Gradient(op, "weight"), Gradient(op, "bias"), Conv(op, batch));
+                    _k.ConvBackwardParameters(x, v.Gradient, Gradient(op, "weight"), Gradient(op, "bias"), op.Conv(batch));
                     if (dx is { } convInput)
-                        _k.ConvBackwardInput(v.Gradient, Parameter(op, "weight"), convInput, Conv(op, batch));
+                        _k.ConvBackwardInput(v.Gradient, Parameter(op, "weight"), convInput, op.Conv(batch));
                     break;
                 case OpKind.BatchNorm:
-                    _k.BatchNormBackward(x, dy, dx, Parameter(op, "weight"), v.Saved, Gradient(op, "weight"), Gradient(op, "bias"), Norm(op, batch));
+                    _k.BatchNormBackward(x, dy, dx, Parameter(op, "weight"), v.Saved, Gradient(op, "weight"), Gradient(op, "bias"), op.Norm(batch));
                     break;
                 case OpKind.Relu:
                     _k.Copy(dy, dx!.Value);
                     _k.ReluBackward(v.Output.SubView(0, length), dx.Value);
                     break;
                 case OpKind.MaxPool:
-                    _k.PoolBackward(v.Gradient, v.Argmax, dx!.Value, Pool(op, batch));
+                    _k.PoolBackward(v.Gradient, v.Argmax, dx!.Value, op.Pool(batch));
                     break;
                 case OpKind.Dropout:
                     _k.Copy(dy, dx!.Value);
@@ -198,9 +191,9 @@ internal sealed class IlgpuNetwork : IDisposable
                         _k.ReluBackward(v.Output.SubView(0, length), v.Scratch.SubView(0, length));
                         g = v.Scratch;
                     }
-                    _k.DenseBackwardParameters(g, x, Gradient(op, "weight"), Gradient(op, "bias"), Dense(op, batch));
+                    _k.DenseBackwardParameters(g, x, Gradient(op, "weight"), Gradient(op, "bias"), op.Dense(batch));
                     if (dx is { } denseInput)
-                        _k.DenseBackwardInput(g, Parameter(op, "weight"), denseInput, reluMask: null, Dense(op, batch));
+                        _k.DenseBackwardInput(g, Parameter(op, "weight"), denseInput, reluMask: null, op.Dense(batch));
                     break;
             }
         }

@@ -63,7 +63,7 @@ public sealed class SimdEngine : IEngine, IEngineInspection
             {
                 case OpKind.ConvBlock:
                     buffers.Argmax = new int[batch * op.Output.Size];
-                    buffers.Scratch = new float[train * SimdConvBlock.PartialLength(Conv(op, 1))];
+                    buffers.Scratch = new float[train * SimdConvBlock.PartialLength(op.Conv(1))];
                     break;
                 case OpKind.MaxPool:
                     buffers.Argmax = new int[batch * op.Output.Size];
@@ -75,7 +75,7 @@ public sealed class SimdEngine : IEngine, IEngineInspection
                     buffers.Scratch = new float[train * op.Output.Size];
                     break;
                 case OpKind.Conv2d when op.Trains:
-                    buffers.Scratch = new float[train * SimdConv2d.PartialLength(Conv(op, 1))];
+                    buffers.Scratch = new float[train * SimdConv2d.PartialLength(op.Conv(1))];
                     break;
             }
             return buffers;
@@ -171,13 +171,6 @@ public sealed class SimdEngine : IEngine, IEngineInspection
         return result;
     }
 
-    private static ConvShape Conv(Op op, int batch) =>
-        new(batch, op.Input.Channels, op.Layer.Output.Channels, op.Input.Height, op.Input.Width, op.Layer.Definition.Kernel,
-            op.Layer.Definition.SamePadding ? op.Layer.Definition.Kernel / 2 : 0);
-
-    private static BatchNormShape Norm(Op op, int batch) => new(batch, op.Input.Channels, op.Input.Spatial);
-    private static PoolShape Pool(Op op, int batch) => new(batch, op.Input.Channels, op.Input.Height, op.Input.Width);
-    private static DenseShape Dense(Op op, int batch) => new(batch, op.Input.Size, op.Output.Size);
 
     /// <summary>Small products run on one core: splitting them costs more than it saves.</summary>
     private int DenseParallelism(Op op) => op.Input.Size * op.Output.Size >= 1 << 16 ? _parallelism : 1;
@@ -216,20 +209,20 @@ public sealed class SimdEngine : IEngine, IEngineInspection
                 switch (op.Kind)
                 {
                     case OpKind.ConvBlock:
-                        SimdConvBlock.Forward(input, Parameter(op, "weight"), Parameter(op, "bias"), b.Output, b.Argmax, Conv(op, batch), dropout, _options);
+                        SimdConvBlock.Forward(input, Parameter(op, "weight"), Parameter(op, "bias"), b.Output, b.Argmax, op.Conv(batch), dropout, _options);
                         break;
                     case OpKind.Conv2d:
-                        SimdConv2d.Forward(input, _parameters, Offset(op, "weight"), Parameter(op, "bias"), b.Output, Conv(op, batch), _options);
+                        SimdConv2d.Forward(input, _parameters, Offset(op, "weight"), Parameter(op, "bias"), b.Output, op.Conv(batch), _options);
                         break;
                     case OpKind.BatchNorm:
                         SimdBatchNorm.Forward(input, b.Output, _parameters, Offset(op, "weight"), Offset(op, "bias"), Offset(op, "running_mean"),
-                            Offset(op, "running_var"), b.Saved, Norm(op, batch), training: step is not null, _options);
+                            Offset(op, "running_var"), b.Saved, op.Norm(batch), training: step is not null, _options);
                         break;
                     case OpKind.Relu:
                         SimdRelu.Forward(input.AsSpan(0, length), b.Output);
                         break;
                     case OpKind.MaxPool:
-                        SimdMaxPool.Forward(input, b.Output, b.Argmax, Pool(op, batch), _options);
+                        SimdMaxPool.Forward(input, b.Output, b.Argmax, op.Pool(batch), _options);
                         break;
                     case OpKind.Dropout:
                         input.AsSpan(0, length).CopyTo(b.Output);
@@ -239,7 +232,7 @@ public sealed class SimdEngine : IEngine, IEngineInspection
                         SimdGlobalAvgPool.Forward(input, b.Output, batch * op.Input.Channels, op.Input.Spatial);
                         break;
                     case OpKind.Dense:
-                        SimdDense.Forward(input, _parameters, Offset(op, "weight"), Parameter(op, "bias").Span, b.Output, Dense(op, batch), op.Relu, DenseParallelism(op));
+                        SimdDense.Forward(input, _parameters, Offset(op, "weight"), Parameter(op, "bias").Span, b.Output, op.Dense(batch), op.Relu, DenseParallelism(op));
                         break;
                 }
             });
@@ -267,19 +260,19 @@ public sealed class SimdEngine : IEngine, IEngineInspection
                 switch (op.Kind)
                 {
                     case OpKind.ConvBlock:
-                        SimdConvBlock.BackwardParameters(x, b.Output, b.Argmax, dy, b.Scratch, Gradient(op, "weight"), Gradient(op, "bias"), Conv(op, batch), dropout, _options);
+                        SimdConvBlock.BackwardParameters(x, b.Output, b.Argmax, dy, b.Scratch, Gradient(op, "weight"), Gradient(op, "bias"), op.Conv(batch), dropout, _options);
                         break;
                     case OpKind.Conv2d:
-                        SimdConv2d.Backward(x, dy, _parameters, Offset(op, "weight"), b.Scratch, Gradient(op, "weight"), Gradient(op, "bias"), dx, Conv(op, batch), _options);
+                        SimdConv2d.Backward(x, dy, _parameters, Offset(op, "weight"), b.Scratch, Gradient(op, "weight"), Gradient(op, "bias"), dx, op.Conv(batch), _options);
                         break;
                     case OpKind.BatchNorm:
-                        SimdBatchNorm.Backward(x, dy, dx, _parameters, Offset(op, "weight"), b.Saved, _gradients, Offset(op, "weight"), Offset(op, "bias"), Norm(op, batch), _options);
+                        SimdBatchNorm.Backward(x, dy, dx, _parameters, Offset(op, "weight"), b.Saved, _gradients, Offset(op, "weight"), Offset(op, "bias"), op.Norm(batch), _options);
                         break;
                     case OpKind.Relu:
                         SimdRelu.Backward(b.Output.AsSpan(0, length), dy.AsSpan(0, length), dx!);
                         break;
                     case OpKind.MaxPool:
-                        SimdMaxPool.Backward(dy, b.Argmax, dx!, Pool(op, batch), _options);
+                        SimdMaxPool.Backward(dy, b.Argmax, dx!, op.Pool(batch), _options);
                         break;
                     case OpKind.Dropout:
                         dy.AsSpan(0, length).CopyTo(dx!);
@@ -289,7 +282,7 @@ public sealed class SimdEngine : IEngine, IEngineInspection
                         SimdGlobalAvgPool.Backward(dy, dx!, batch * op.Input.Channels, op.Input.Spatial);
                         break;
                     case OpKind.Dense:
-                        var s = Dense(op, batch);
+                        var s = op.Dense(batch);
                         var g = dy;
                         if (op.Relu)
                         {
