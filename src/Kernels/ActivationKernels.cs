@@ -5,11 +5,11 @@ namespace FashionGpu.Kernels;
 /// <summary>ReLU on its own, for activations no producing kernel fuses it into.</summary>
 public static class ActivationKernels
 {
-    /// <summary>y[i] = x[i] &gt; 0 ? x[i] : 0. Launch: range.Stride threads.</summary>
+    /// <summary>y[i] = ReLU(x[i]) by <see cref="NanRule.Relu"/> (NaN stays NaN). Launch: range.Stride threads.</summary>
     public static void ReluForward(Index1D thread, ArrayView<float> x, ArrayView<float> y, ElementRange range)
     {
         for (var i = (int)thread; i < range.Count; i += range.Stride)
-            y[i] = x[i] > 0f ? x[i] : 0f;
+            y[i] = NanRule.Relu(x[i]);
     }
 
     /// <summary>In place: dy[i] = y[i] &gt; 0 ? dy[i] : 0, where y is the ReLU's output. Launch: range.Stride threads.</summary>

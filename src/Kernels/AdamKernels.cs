@@ -38,11 +38,13 @@ public static class AdamKernels
 {
     /// <summary>
     /// In place over one contiguous parameter buffer: m = β1·m + (1-β1)·g; v = β2·v + (1-β2)·g²;
-    /// p -= StepSize·m / (sqrt(v) + ε). Launch: range.Stride threads.
+    /// p -= StepSize·m / (sqrt(v) + ε). A parameter that becomes NaN or infinite sets nonFinite[0] to 1 (every writer
+    /// stores the same value, so the flag is the same whatever the order), which the divergence guard reads.
+    /// Launch: range.Stride threads.
     /// </summary>
     public static void Update(
         Index1D thread, ArrayView<float> parameters, ArrayView<float> gradients, ArrayView<float> m, ArrayView<float> v,
-        AdamParameters a, ElementRange range)
+        AdamParameters a, ArrayView<int> nonFinite, ElementRange range)
     {
         for (var i = (int)thread; i < range.Count; i += range.Stride)
         {
@@ -51,6 +53,8 @@ public static class AdamKernels
             m[i] = mi;
             v[i] = vi;
             parameters[i] = pi;
+            if (float.IsNaN(pi) || float.IsInfinity(pi))
+                nonFinite[0] = 1;
         }
     }
 }

@@ -55,14 +55,14 @@ public static class ConvBlockKernels
                     }
                 }
             }
-            var best = IntrinsicMath.Max(v0, 0f);
+            var best = NanRule.Relu(v0);
             var which = 0;
-            v1 = IntrinsicMath.Max(v1, 0f);
-            if (v1 > best) { best = v1; which = 1; }
-            v2 = IntrinsicMath.Max(v2, 0f);
-            if (v2 > best) { best = v2; which = 2; }
-            v3 = IntrinsicMath.Max(v3, 0f);
-            if (v3 > best) { best = v3; which = 3; }
+            v1 = NanRule.Relu(v1);
+            if (NanRule.Beats(v1, best)) { best = v1; which = 1; }
+            v2 = NanRule.Relu(v2);
+            if (NanRule.Beats(v2, best)) { best = v2; which = 2; }
+            v3 = NanRule.Relu(v3);
+            if (NanRule.Beats(v3, best)) { best = v3; which = 3; }
             var i = outRow + px;
             y[i] = dropout.Keeps(i) ? best * dropout.Scale : 0f;
             argmax[i] = which;

@@ -28,7 +28,7 @@ public static class MaxPoolKernels
 {
     /// <summary>
     /// One thread per output row (n, c, py): y = max of the 2x2 window; argmax records which of the four won
-    /// (0 top-left, 1 top-right, 2 bottom-left, 3 bottom-right; the first maximum on ties, as PyTorch).
+    /// (0 top-left, 1 top-right, 2 bottom-left, 3 bottom-right; the first maximum on ties, and the first NaN, as PyTorch).
     /// Launch: ForwardThreads.
     /// </summary>
     public static void Forward(Index1D row, ArrayView<float> x, ArrayView<float> y, ArrayView<int> argmax, PoolShape s)
@@ -45,11 +45,11 @@ public static class MaxPoolKernels
             var best = x[i];
             var which = 0;
             var v = x[i + 1];
-            if (v > best) { best = v; which = 1; }
+            if (NanRule.Beats(v, best)) { best = v; which = 1; }
             v = x[i + s.Width];
-            if (v > best) { best = v; which = 2; }
+            if (NanRule.Beats(v, best)) { best = v; which = 2; }
             v = x[i + s.Width + 1];
-            if (v > best) { best = v; which = 3; }
+            if (NanRule.Beats(v, best)) { best = v; which = 3; }
             y[outRow + px] = best;
             argmax[outRow + px] = which;
         }

@@ -49,6 +49,33 @@ public abstract class ConvBlockTests(LayerBackend layers)
     }
 }
 
+public abstract class ConvBlockNanTests(LayerBackend layers)
+{
+    /// <summary>A NaN pixel makes exactly the pooled outputs whose windows read it NaN, on every backend (PyTorch's rule).</summary>
+    [Fact]
+    public void A_NaN_pixel_reaches_the_pooled_outputs_that_read_it()
+    {
+        var s = new ConvShape(1, 1, 3, 10, 21, 3);
+        var random = new Random(5);
+        var x = TestData.Uniform(random, s.Height * s.Width);
+        x[0] = float.NaN;
+        var (y, argmax) = layers.ConvBlockForward(x, TestData.Uniform(random, 3 * 9), TestData.Uniform(random, 3), s, DropoutParameters.None);
+        var (ph, pw) = (ConvBlockKernels.PooledHeight(s), ConvBlockKernels.PooledWidth(s));
+        for (var co = 0; co < 3; co++)
+            for (var p = 0; p < ph * pw; p++)
+            {
+                var i = co * ph * pw + p;
+                Assert.True(float.IsNaN(y[i]) == (p == 0), $"filter {co}, pooled output {p}: {y[i]}");
+            }
+        Assert.All(Enumerable.Range(0, 3), co => Assert.Equal(0, argmax[co * ph * pw]));
+    }
+}
+
+[Collection(CpuAcceleratorCollection.Name)]
+public sealed class IlgpuConvBlockNanTests(CpuDeviceFixture gpu) : ConvBlockNanTests(new IlgpuLayers(gpu));
+
+public sealed class SimdConvBlockNanTests() : ConvBlockNanTests(new SimdLayers());
+
 [Collection(CpuAcceleratorCollection.Name)]
 public sealed class IlgpuConvBlockTests(CpuDeviceFixture gpu) : ConvBlockTests(new IlgpuLayers(gpu));
 

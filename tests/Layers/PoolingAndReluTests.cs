@@ -49,6 +49,18 @@ public abstract class PoolingAndReluTests(LayerBackend layers)
         Close.All("global average pool dx", Enumerable.Range(0, planes * spatial).Select(i => (double)dy[i / spatial] / spatial).ToArray(), dx, 1e-6);
     }
 
+    /// <summary>PyTorch's rule on every backend: relu(NaN) = NaN, and a window holding a NaN pools to NaN (its first one wins).</summary>
+    [Fact]
+    public void NaN_goes_through_relu_and_max_pool_as_in_PyTorch()
+    {
+        var relu = layers.ReluForward([float.NaN, -1f, 2f, float.NaN, -3f, 0.5f, -0.25f, 4f, float.NaN]);
+        Assert.Equal([float.NaN, 0f, 2f, float.NaN, 0f, 0.5f, 0f, 4f, float.NaN], relu);
+
+        var (y, argmax) = layers.MaxPoolForward([float.NaN, 5f, 3f, float.NaN, 1f, 1f, 1f, 2f, 7f, 2f, 1f, 9f, 2f, 2f, 0f, 0f], new PoolShape(1, 1, 4, 4));
+        Assert.Equal([float.NaN, float.NaN, 7f, 9f], y);
+        Assert.Equal([0, 1, 0, 1], argmax);
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(37)]

@@ -110,7 +110,7 @@ public sealed class IlgpuLayers(DeviceFixture gpu) : LayerBackend
     public override void Adam(float[] parameters, float[] gradients, float[] m, float[] v, AdamParameters a)
     {
         var (p, mv, vv) = (gpu.Upload(parameters), gpu.Upload(m), gpu.Upload(v));
-        gpu.Kernels.Adam(p, gpu.Upload(gradients), mv, vv, a);
+        gpu.Kernels.Adam(p, gpu.Upload(gradients), mv, vv, a, gpu.Allocate<int>(1));
         gpu.Download(p).CopyTo(parameters, 0);
         gpu.Download(mv).CopyTo(m, 0);
         gpu.Download(vv).CopyTo(v, 0);

@@ -49,7 +49,7 @@ public sealed class KernelSet : IDisposable
     private readonly Action<Index1D, ArrayView<float>, DropoutParameters, ElementRange> _dropoutBackward;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<int>, LossShape> _softmaxCrossEntropy;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, LossShape> _argmax;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamParameters, ElementRange> _adam;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamParameters, ArrayView<int>, ElementRange> _adam;
     private readonly Action<Index1D, ArrayView<byte>, ArrayView<byte>, ArrayView<int>, ArrayView<float>, ArrayView<int>, GatherShape> _gather;
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, ArrayView<float>, ArrayView<float>, GemmEpilogue>? _tiled;
     private MemoryBuffer1D<float, Stride1D.Dense>? _workspace;
@@ -85,7 +85,7 @@ public sealed class KernelSet : IDisposable
         _dropoutBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, DropoutParameters, ElementRange>(DropoutKernels.Backward);
         _softmaxCrossEntropy = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<int>, LossShape>(SoftmaxCrossEntropyKernels.ForwardBackward);
         _argmax = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, LossShape>(SoftmaxCrossEntropyKernels.Argmax);
-        _adam = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamParameters, ElementRange>(AdamKernels.Update);
+        _adam = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamParameters, ArrayView<int>, ElementRange>(AdamKernels.Update);
         _gather = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<byte>, ArrayView<byte>, ArrayView<int>, ArrayView<float>, ArrayView<int>, GatherShape>(BatchKernels.Gather);
     }
 
@@ -267,11 +267,14 @@ public sealed class KernelSet : IDisposable
     public void Argmax(ArrayView<float> logits, ArrayView<int> predictions, LossShape s) =>
         Launch("SoftmaxCrossEntropy.Argmax", () => _argmax(s.Batch, logits, predictions, s));
 
-    public void Adam(ArrayView<float> parameters, ArrayView<float> gradients, ArrayView<float> m, ArrayView<float> v, AdamParameters p)
+    /// <summary>One Adam step over the whole buffer; <paramref name="nonFinite"/>[0] becomes 1 if a parameter turns NaN or infinite.</summary>
+    public void Adam(ArrayView<float> parameters, ArrayView<float> gradients, ArrayView<float> m, ArrayView<float> v, AdamParameters p,
+        ArrayView<int> nonFinite)
     {
         var range = Range(parameters.Length);
-        Launch("Adam.Update", () => _adam(range.Stride, parameters, gradients, m, v, p, range));
+        Launch("Adam.Update", () => _adam(range.Stride, parameters, gradients, m, v, p, nonFinite, range));
     }
+
 
     public void Gather(ArrayView<byte> images, ArrayView<byte> labels, ArrayView<int> indices, ArrayView<float> x,
         ArrayView<int> y, GatherShape s) =>

@@ -66,6 +66,12 @@ public interface IEngine : IDisposable
     /// <summary>Gather, forward, loss, backward and one Adam step on order[start..start+count).</summary>
     void TrainStep(int start, int count);
 
+    /// <summary>
+    /// True once an optimizer step made a parameter NaN or infinite, as of the last <see cref="ReadEpochTotals"/>
+    /// (read with them, so it costs no extra synchronisation).
+    /// </summary>
+    bool ParametersDiverged { get; }
+
     /// <summary>Loss and correct counts of the epoch's samples [start, end), summed in order (waits for the device).</summary>
     EpochTotals ReadEpochTotals(int start, int end);
 

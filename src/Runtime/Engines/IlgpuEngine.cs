@@ -45,6 +45,7 @@ public sealed class IlgpuEngine : IEngine, IEngineInspection
     public TrainingSettings Settings { get; }
     public long Launches => _device.Kernels.Launches;
     public long Synchronizations { get; private set; }
+    public bool ParametersDiverged { get; private set; }
 
     public KernelProfile? Profile
     {
@@ -80,6 +81,8 @@ public sealed class IlgpuEngine : IEngine, IEngineInspection
         _network.Parameters.CopyFromCPU(state.Parameters);
         _network.FirstMoment.CopyFromCPU(state.FirstMoment);
         _network.SecondMoment.CopyFromCPU(state.SecondMoment);
+        _network.NonFinite.MemSetToZero();
+        ParametersDiverged = false;
         _step = state.Step;
         _device.Accelerator.Synchronize();
     }
@@ -134,6 +137,9 @@ public sealed class IlgpuEngine : IEngine, IEngineInspection
             return new EpochTotals(0, 0, 0);
         _device.Accelerator.Synchronize();
         Synchronizations++;
+        var flag = new int[1];
+        _network.NonFinite.CopyToCPU(flag);
+        ParametersDiverged = flag[0] != 0;
         var loss = new float[samples];
         var correct = new int[samples];
         _sampleLoss.View.SubView(start, samples).CopyToCPU(loss);

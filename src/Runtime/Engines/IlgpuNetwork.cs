@@ -51,6 +51,8 @@ internal sealed class IlgpuNetwork : IDisposable
             return buffer.View;
         }
         Input = Buffer<float>((long)maxBatch * program.Plan.Input.Size);
+        NonFinite = Buffer<int>(1);
+        NonFinite.MemSetToZero();
         Labels = Buffer<int>(maxBatch);
         _ops = program.Ops.Select(op => new OpViews
         {
@@ -70,6 +72,9 @@ internal sealed class IlgpuNetwork : IDisposable
     public ArrayView<float> SecondMoment { get; }
 
     public ArrayView<float> Input { get; }
+
+    /// <summary>1 once an Adam step made a parameter NaN or infinite.</summary>
+    public ArrayView<int> NonFinite { get; }
     public ArrayView<int> Labels { get; }
     public ArrayView<float> Logits => _ops[^1].Output;
     public ArrayView<float> DLogits => _ops[^1].Gradient;
@@ -199,7 +204,7 @@ internal sealed class IlgpuNetwork : IDisposable
         }
     }
 
-    public void Adam(AdamParameters adam) => _k.Adam(Parameters, Gradients, FirstMoment, SecondMoment, adam);
+    public void Adam(AdamParameters adam) => _k.Adam(Parameters, Gradients, FirstMoment, SecondMoment, adam, NonFinite);
 
     public void Dispose()
     {

@@ -90,6 +90,7 @@ public sealed class Trainer(IEngine engine)
                 {
                     var soFar = carried + engine.ReadEpochTotals(position, start);
                     EnsureFinite(soFar.LossSum, epoch + 1, start, runDirectory, last);
+                    EnsureFiniteWeights(epoch + 1, start, runDirectory, last);
                     lastReport = clock.Elapsed;
                     observer.Progress(epoch + 1, start, order.Length, soFar, (start - position) / clock.Elapsed.TotalSeconds);
                     if (interrupted)
@@ -101,6 +102,7 @@ public sealed class Trainer(IEngine engine)
             }
             var trainSeconds = clock.Elapsed.TotalSeconds;
             var totals = carried + engine.ReadEpochTotals(position, order.Length);
+            EnsureFiniteWeights(epoch + 1, order.Length, runDirectory, last);
             // Without a validation set (--validation-split 0) there is no validation figure at all, and `best` is the last epoch.
             double? validationLoss = null, validationAccuracy = null;
             if (hasValidation)
@@ -140,13 +142,22 @@ public sealed class Trainer(IEngine engine)
 
     private static void EnsureFinite(double loss, int epoch, int sample, string runDirectory, CheckpointInfo last)
     {
-        if (double.IsFinite(loss))
-            return;
+        if (!double.IsFinite(loss))
+            throw Diverged($"the loss became {(double.IsNaN(loss) ? "NaN" : "infinite")}", epoch, sample, runDirectory, last);
+    }
+
+    /// <summary>A weight that became NaN or infinite stops the run even while the loss still looks finite.</summary>
+    private void EnsureFiniteWeights(int epoch, int sample, string runDirectory, CheckpointInfo last)
+    {
+        if (engine.ParametersDiverged)
+            throw Diverged("a weight became NaN or infinite", epoch, sample, runDirectory, last);
+    }
+
+    private static TrainingDivergedException Diverged(string what, int epoch, int sample, string runDirectory, CheckpointInfo last)
+    {
         var kept = last.Step > 0
             ? $"the last good checkpoint ({Checkpoint.PathOf(runDirectory, "last")}, epoch {last.Epoch}) is kept"
             : "no checkpoint was written yet";
-        throw new TrainingDivergedException(
-            $"the loss became {(double.IsNaN(loss) ? "NaN" : "infinite")} in epoch {epoch} by sample {sample}; {kept}; " +
-            "try --normalize or a lower --learning-rate");
+        return new TrainingDivergedException($"{what} in epoch {epoch} by sample {sample}; {kept}; try a lower --learning-rate");
     }
 }

@@ -9,8 +9,10 @@ public static class SimdAdam
 {
     private const int Chunk = 1 << 14;
 
-    public static void Update(float[] parameters, float[] gradients, float[] m, float[] v, AdamParameters a, ParallelOptions options)
+    /// <summary>One step over the whole buffer; returns whether a parameter became NaN or infinite.</summary>
+    public static bool Update(float[] parameters, float[] gradients, float[] m, float[] v, AdamParameters a, ParallelOptions options)
     {
+        var nonFinite = 0;
         var total = parameters.Length;
         if (gradients.Length != total || m.Length != total || v.Length != total)
             throw new ArgumentException($"Adam needs four buffers of {total} floats");
@@ -35,11 +37,20 @@ public static class SimdAdam
                     var vi = b2 * Vector256.LoadUnsafe(ref vr, at) + ob2 * gi * gi;
                     mi.StoreUnsafe(ref mr, at);
                     vi.StoreUnsafe(ref vr, at);
-                    (Vector256.LoadUnsafe(ref p, at) - lr * mi / (Vector256.Sqrt(vi) + eps)).StoreUnsafe(ref p, at);
+                    var pi = Vector256.LoadUnsafe(ref p, at) - lr * mi / (Vector256.Sqrt(vi) + eps);
+                    pi.StoreUnsafe(ref p, at);
+                    // p - p is 0 for every finite p, NaN for NaN and infinities.
+                    if (!Vector256.EqualsAll(pi - pi, Vector256<float>.Zero))
+                        nonFinite = 1;
                 }
             }
             for (; i < end; i++)
+            {
                 a.Apply(gradients[i], ref m[i], ref v[i], ref parameters[i]);
+                if (!float.IsFinite(parameters[i]))
+                    nonFinite = 1;
+            }
         });
+        return nonFinite != 0;
     }
 }

@@ -183,11 +183,11 @@ public static class SimdConvBlock
                     var c1 = Taps(b, r.R01, r.R02, r.R03, r.R11, r.R12, r.R13, r.R21, r.R22, r.R23, w0, w1, w2, w3, w4, w5, w6, w7, w8);
                     var c2 = Taps(b, r.R10, r.R11, r.R12, r.R20, r.R21, r.R22, r.R30, r.R31, r.R32, w0, w1, w2, w3, w4, w5, w6, w7, w8);
                     var c3 = Taps(b, r.R11, r.R12, r.R13, r.R21, r.R22, r.R23, r.R31, r.R32, r.R33, w0, w1, w2, w3, w4, w5, w6, w7, w8);
-                    var max = Vector256.Max(c0, zero);
+                    var max = Relu(c0, zero);
                     var which = Vector256<int>.Zero;
-                    Take(ref max, ref which, Vector256.Max(c1, zero), one);
-                    Take(ref max, ref which, Vector256.Max(c2, zero), two);
-                    Take(ref max, ref which, Vector256.Max(c3, zero), three);
+                    Take(ref max, ref which, Relu(c1, zero), one);
+                    Take(ref max, ref which, Relu(c2, zero), two);
+                    Take(ref max, ref which, Relu(c3, zero), three);
                     var at = (nuint)((co * ph + py) * pw + p0);
                     max.StoreUnsafe(ref yr, at);
                     which.StoreUnsafe(ref ar, at);
@@ -214,11 +214,18 @@ public static class SimdConvBlock
         return Vector256.FusedMultiplyAdd(x8, w8, c);
     }
 
-    /// <summary>Where v is strictly greater (a later cell never wins a tie), it becomes the maximum and cell the argmax.</summary>
+    /// <summary><see cref="NanRule.Relu"/> on eight lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Relu(Vector256<float> c, Vector256<float> zero) => Vector256.ConditionalSelect(Vector256.LessThan(c, zero), zero, c);
+
+    /// <summary>
+    /// <see cref="NanRule.Beats"/> on eight lanes: where v is strictly greater (a later cell never wins a tie) or the
+    /// window's first NaN, it becomes the maximum and cell the argmax.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Take(ref Vector256<float> max, ref Vector256<int> argmax, Vector256<float> v, Vector256<int> cell)
     {
-        var greater = Vector256.GreaterThan(v, max);
+        var greater = Vector256.GreaterThan(v, max) | (~Vector256.Equals(v, v) & Vector256.Equals(max, max));
         max = Vector256.ConditionalSelect(greater, v, max);
         argmax = Vector256.ConditionalSelect(greater.AsInt32(), cell, argmax);
     }
@@ -303,11 +310,11 @@ public static class SimdConvBlock
                             cells[3] = MathF.FusedMultiplyAdd(x[p + s.Width + 1], w, cells[3]);
                         }
                     }
-                    var (best, which) = (MathF.Max(cells[0], 0f), 0);
+                    var (best, which) = (NanRule.Relu(cells[0]), 0);
                     for (var d = 1; d < 4; d++)
                     {
-                        var v = MathF.Max(cells[d], 0f);
-                        if (v > best)
+                        var v = NanRule.Relu(cells[d]);
+                        if (NanRule.Beats(v, best))
                             (best, which) = (v, d);
                     }
                     var i = (co * ph + py) * pw + px;

@@ -127,6 +127,7 @@ public sealed class SimdEngine : IEngine, IEngineInspection
         state.FirstMoment.CopyTo(_m, 0);
         state.SecondMoment.CopyTo(_v, 0);
         _step = state.Step;
+        _diverged = ParametersDiverged = false;
     }
 
     public ModelState ReadState() => new((float[])_parameters.Clone(), (float[])_m.Clone(), (float[])_v.Clone(), _step);
@@ -154,8 +155,11 @@ public sealed class SimdEngine : IEngine, IEngineInspection
         Adam(Settings.AdamAt(step));
     }
 
-    public EpochTotals ReadEpochTotals(int start, int end) => end <= start ? default
-        : EpochTotals.Sum(_sampleLoss.AsSpan(start, end - start), _sampleCorrect.AsSpan(start, end - start));
+    public EpochTotals ReadEpochTotals(int start, int end)
+    {
+        ParametersDiverged = _diverged;
+        return end <= start ? default : EpochTotals.Sum(_sampleLoss.AsSpan(start, end - start), _sampleCorrect.AsSpan(start, end - start));
+    }
 
     public float[] Logits(IEngineDataset data, int[] indices)
     {
@@ -298,7 +302,11 @@ public sealed class SimdEngine : IEngine, IEngineInspection
         }
     }
 
-    private void Adam(AdamParameters a) => Phase("Adam", () => SimdAdam.Update(_parameters, _gradients, _m, _v, a, _options));
+    private void Adam(AdamParameters a) => Phase("Adam", () => _diverged |= SimdAdam.Update(_parameters, _gradients, _m, _v, a, _options));
+
+    private bool _diverged;
+
+    public bool ParametersDiverged { get; private set; }
 
     float[] IEngineInspection.Inspect(string name, int length)
     {

@@ -2,7 +2,7 @@ using FashionGpu.Kernels;
 
 namespace FashionGpu.Runtime.Engines.Simd;
 
-/// <summary><see cref="MaxPoolKernels"/> on the host: 2x2 windows, stride 2, floor mode, the first maximum wins.</summary>
+/// <summary><see cref="MaxPoolKernels"/> on the host: 2x2 windows, stride 2, floor mode, the first maximum (or NaN) wins.</summary>
 public static class SimdMaxPool
 {
     public static void Forward(float[] x, float[] y, int[] argmax, PoolShape s, ParallelOptions options)
@@ -15,9 +15,9 @@ public static class SimdMaxPool
             {
                 var i = (plane * s.Height + 2 * py) * s.Width + 2 * px;
                 var (best, which) = (x[i], 0);
-                if (x[i + 1] > best) (best, which) = (x[i + 1], 1);
-                if (x[i + s.Width] > best) (best, which) = (x[i + s.Width], 2);
-                if (x[i + s.Width + 1] > best) (best, which) = (x[i + s.Width + 1], 3);
+                if (NanRule.Beats(x[i + 1], best)) (best, which) = (x[i + 1], 1);
+                if (NanRule.Beats(x[i + s.Width], best)) (best, which) = (x[i + s.Width], 2);
+                if (NanRule.Beats(x[i + s.Width + 1], best)) (best, which) = (x[i + s.Width + 1], 3);
                 var o = (plane * oh + py) * ow + px;
                 y[o] = best;
                 argmax[o] = which;

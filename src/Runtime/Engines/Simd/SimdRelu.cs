@@ -1,12 +1,14 @@
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
+using FashionGpu.Kernels;
+
 namespace FashionGpu.Runtime.Engines.Simd;
 
 /// <summary><see cref="Kernels.ActivationKernels"/> on the host, eight lanes at a time.</summary>
 public static class SimdRelu
 {
-    /// <summary>y = x &gt; 0 ? x : 0.</summary>
+    /// <summary>y = <see cref="NanRule.Relu"/>(x): NaN stays NaN.</summary>
     public static void Forward(ReadOnlySpan<float> x, Span<float> y)
     {
         var i = 0;
@@ -17,11 +19,11 @@ public static class SimdRelu
             for (; i + 8 <= x.Length; i += 8)
             {
                 var v = Vector256.LoadUnsafe(ref xr, (nuint)i);
-                Vector256.ConditionalSelect(Vector256.GreaterThan(v, Vector256<float>.Zero), v, Vector256<float>.Zero).StoreUnsafe(ref yr, (nuint)i);
+                Vector256.ConditionalSelect(Vector256.LessThan(v, Vector256<float>.Zero), Vector256<float>.Zero, v).StoreUnsafe(ref yr, (nuint)i);
             }
         }
         for (; i < x.Length; i++)
-            y[i] = x[i] > 0f ? x[i] : 0f;
+            y[i] = NanRule.Relu(x[i]);
     }
 
     /// <summary>dx = y &gt; 0 ? dy : 0, with y the ReLU's output (dx may be dy).</summary>
