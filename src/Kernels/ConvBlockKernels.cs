@@ -70,6 +70,53 @@ public static class ConvBlockKernels
     }
 
     /// <summary>
+    /// The first stage of the parameter gradients for GPUs, which the single-stage kernel below would leave mostly idle
+    /// (OutChannels·(Taps + 1) threads): one thread per (co, tap, image, chunk of pooled rows) writes its partial sum to
+    /// partials[(tap·Batch + n)·chunks + chunk]; <see cref="SumParameterPartials"/> adds them in (image, chunk) order,
+    /// so the bits do not depend on the launch. Launch: s.BackwardParameterThreads · Batch · chunks threads.
+    /// </summary>
+    public static void BackwardParameterPartials(
+        Index1D thread, ArrayView<float> x, ArrayView<float> y, ArrayView<int> argmax, ArrayView<float> dy,
+        ArrayView<float> partials, ConvShape s, DropoutParameters dropout, int chunks)
+    {
+        var chunk = thread % chunks;
+        var n = thread / chunks % s.Batch;
+        var tap = s.TapOf(thread / chunks / s.Batch);
+        var ph = PooledHeight(s);
+        var pw = PooledWidth(s);
+        var rows = (ph + chunks - 1) / chunks;
+        var outBase = (n * s.OutChannels + tap.OutChannel) * ph * pw;
+        var xBase = tap.InputBase(s, n);
+        var sum = 0f;
+        for (var py = chunk * rows; py < ph && py < (chunk + 1) * rows; py++)
+        {
+            for (var px = 0; px < pw; px++)
+            {
+                var i = outBase + py * pw + px;
+                if (!(y[i] > 0f))
+                    continue;
+                var g = dy[i] * dropout.Scale;
+                var a = argmax[i];
+                sum += tap.IsBias ? g : g * x[xBase + (2 * py + a / 2) * s.Width + 2 * px + a % 2];
+            }
+        }
+        partials[thread] = sum;
+    }
+
+    /// <summary>
+    /// The second stage: one thread per (co, tap) adds its <paramref name="count"/> partials in order and stores the
+    /// weight or bias gradient. Launch: s.BackwardParameterThreads threads.
+    /// </summary>
+    public static void SumParameterPartials(Index1D thread, ArrayView<float> partials, ArrayView<float> dWeight, ArrayView<float> dBias,
+        ConvShape s, int count)
+    {
+        var sum = 0f;
+        for (var j = 0; j < count; j++)
+            sum += partials[thread * count + j];
+        s.TapOf(thread).Store(dWeight, dBias, sum);
+    }
+
+    /// <summary>
     /// One thread per (co, tap) as <see cref="Conv2DKernels.BackwardParameters"/> (tap = Taps is the bias), but
     /// walking only the pooled outputs: a pooled output y &gt; 0 was kept by dropout and passed ReLU, so its gradient
     /// dy·scale flows to the conv output at its argmax; every other conv output gets none. Sums run in (n, py, px)

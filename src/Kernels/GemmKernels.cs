@@ -13,14 +13,20 @@ public static class GemmKernels
     public const int TileK = 16;
     public const int GroupSize = 64;
 
+    /// <summary>
+    /// Shared tiles are stored with rows of 33 floats: filling them along k, consecutive threads write 33 words apart,
+    /// which lands in 32 different banks; with rows of 32 every one of 16 threads hit the same bank.
+    /// </summary>
+    public const int SharedStride = Tile + 1;
+
     /// <summary>Launch: grid (ceil(N/32), ceil(M/32), KSplits), groups of 64 threads.</summary>
     [GroupedKernel(GroupSize)]
     public static void Tiled(
         ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmShape s, ArrayView<float> bias,
         ArrayView<float> mask, GemmEpilogue epilogue)
     {
-        var tileA = SharedMemory.Allocate<float>(TileK * Tile);
-        var tileB = SharedMemory.Allocate<float>(TileK * Tile);
+        var tileA = SharedMemory.Allocate<float>(TileK * SharedStride);
+        var tileB = SharedMemory.Allocate<float>(TileK * SharedStride);
         var t = Group.IdxX;
         var tr = t / 8;
         var tc = t % 8;
@@ -47,18 +53,18 @@ public static class GemmKernels
                 var ar = aAlongK ? idx / TileK : idx % Tile;
                 var gr = row0 + ar;
                 var gk = k0 + ak;
-                tileA[ak * Tile + ar] = gr < s.M && gk < kEnd ? a[gr * s.A.RowStride + gk * s.A.ColStride] : 0f;
+                tileA[ak * SharedStride + ar] = gr < s.M && gk < kEnd ? a[gr * s.A.RowStride + gk * s.A.ColStride] : 0f;
                 var bk = bAlongCols ? idx / Tile : idx % TileK;
                 var bc = bAlongCols ? idx % Tile : idx / TileK;
                 var gc = col0 + bc;
                 gk = k0 + bk;
-                tileB[bk * Tile + bc] = gc < s.N && gk < kEnd ? b[gk * s.B.RowStride + gc * s.B.ColStride] : 0f;
+                tileB[bk * SharedStride + bc] = gc < s.N && gk < kEnd ? b[gk * s.B.RowStride + gc * s.B.ColStride] : 0f;
             }
             Group.Barrier();
             for (var kk = 0; kk < TileK; kk++)
             {
-                var ra = kk * Tile + tr * 4;
-                var rb = kk * Tile + tc * 4;
+                var ra = kk * SharedStride + tr * 4;
+                var rb = kk * SharedStride + tc * 4;
                 var a0 = tileA[ra];
                 var a1 = tileA[ra + 1];
                 var a2 = tileA[ra + 2];

@@ -80,3 +80,7 @@ public sealed class SimdConvBlockNanTests() : ConvBlockNanTests(new SimdLayers()
 public sealed class IlgpuConvBlockTests(CpuDeviceFixture gpu) : ConvBlockTests(new IlgpuLayers(gpu));
 
 public sealed class SimdConvBlockTests() : ConvBlockTests(new SimdLayers());
+
+/// <summary>The GPU path's two-stage parameter gradient (partials over images and row chunks, then an ordered sum).</summary>
+[Collection(GroupedCpuAcceleratorCollection.Name)]
+public sealed class TiledConvBlockTests(GroupedCpuDeviceFixture gpu) : ConvBlockTests(new IlgpuLayers(gpu));

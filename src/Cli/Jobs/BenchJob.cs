@@ -107,6 +107,7 @@ public sealed class BenchJob(IOptions<BenchOptions> options) : IJob
             {
                 name = k.Key,
                 launches_per_step = (double)k.Value.Launches / profiledSteps,
+                threads_per_launch = k.Value.Threads > 0 ? (double?)((double)k.Value.Threads / k.Value.Launches) : null,
                 ms_per_step = k.Value.Time.TotalMilliseconds / profiledSteps,
                 share = profile.Total > TimeSpan.Zero ? k.Value.Time / profile.Total : 0,
                 gflops,
@@ -149,11 +150,11 @@ public sealed class BenchJob(IOptions<BenchOptions> options) : IJob
         summary.AddRow("peak working set (data, engine, steps), MB", result.peak_working_set_mb.ToString("F0", inv));
         AnsiConsole.Write(summary);
         var table = new Table().Title($"per kernel ({profiledSteps} steps, each launch timed alone)").AddColumn("kernel");
-        foreach (var h in new[] { "launches/step", "ms/step", "share", "GFLOP/s", "of peak" })
+        foreach (var h in new[] { "launches/step", "threads/launch", "ms/step", "share", "GFLOP/s", "of peak" })
             table.AddColumn(h, c => c.RightAligned());
         foreach (var k in kernels)
-            table.AddRow(Markup.Escape(k.name), k.launches_per_step.ToString("F0", inv), k.ms_per_step.ToString("F3", inv), k.share.ToString("P1", inv),
-                k.gflops?.ToString("F1", inv) ?? "", k.share_of_peak?.ToString("P0", inv) ?? "");
+            table.AddRow(Markup.Escape(k.name), k.launches_per_step.ToString("F0", inv), k.threads_per_launch?.ToString("N0", inv) ?? "",
+                k.ms_per_step.ToString("F3", inv), k.share.ToString("P1", inv), k.gflops?.ToString("F1", inv) ?? "", k.share_of_peak?.ToString("P0", inv) ?? "");
         AnsiConsole.Write(table);
         if (gemm.Length > 0)
         {

@@ -1,16 +1,17 @@
 namespace FashionGpu.Runtime.Devices;
 
-/// <summary>Wall time per kernel, measured by synchronising after every launch (only while profiling).</summary>
+/// <summary>Wall time per kernel, measured by synchronising after every launch (only while profiling), and its threads.</summary>
 public sealed class KernelProfile
 {
-    private readonly Dictionary<string, (long Launches, TimeSpan Time)> _kernels = new();
+    private readonly Dictionary<string, (long Launches, TimeSpan Time, long Threads)> _kernels = new();
 
-    public void Add(string kernel, TimeSpan time)
+    /// <param name="threads">Threads the launch offered (0 where it is not a kernel, as the SIMD engine's phases).</param>
+    public void Add(string kernel, TimeSpan time, long threads = 0)
     {
         _kernels.TryGetValue(kernel, out var entry);
-        _kernels[kernel] = (entry.Launches + 1, entry.Time + time);
+        _kernels[kernel] = (entry.Launches + 1, entry.Time + time, entry.Threads + threads);
     }
 
-    public IReadOnlyDictionary<string, (long Launches, TimeSpan Time)> Kernels => _kernels;
+    public IReadOnlyDictionary<string, (long Launches, TimeSpan Time, long Threads)> Kernels => _kernels;
     public TimeSpan Total => _kernels.Values.Aggregate(TimeSpan.Zero, (sum, k) => sum + k.Time);
 }

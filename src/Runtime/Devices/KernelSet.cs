@@ -29,6 +29,9 @@ public sealed class KernelSet : IDisposable
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape> _convBackwardInput;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ConvShape, DropoutParameters> _convBlockForward;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, DropoutParameters> _convBlockBackward;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ConvShape, DropoutParameters, int> _convBlockPartials;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, int> _convBlockSum;
+    private MemoryBuffer1D<float, Stride1D.Dense>? _partials;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, PoolShape> _poolForward;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, PoolShape> _poolBackward;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseShape, int> _denseForward;
@@ -65,6 +68,8 @@ public sealed class KernelSet : IDisposable
         _convBackwardInput = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape>(Conv2DKernels.BackwardInput);
         _convBlockForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ConvShape, DropoutParameters>(ConvBlockKernels.Forward);
         _convBlockBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, DropoutParameters>(ConvBlockKernels.BackwardParameters);
+        _convBlockPartials = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ConvShape, DropoutParameters, int>(ConvBlockKernels.BackwardParameterPartials);
+        _convBlockSum = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, int>(ConvBlockKernels.SumParameterPartials);
         _poolForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, PoolShape>(MaxPoolKernels.Forward);
         _poolBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, PoolShape>(MaxPoolKernels.Backward);
         _denseForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseShape, int>(DenseKernels.Forward);
@@ -101,7 +106,8 @@ public sealed class KernelSet : IDisposable
     /// <summary>A tiled product with fewer 32x32 output tiles than this is split along K (2 per multiprocessor).</summary>
     public int MinimumGroups { get; set; }
 
-    private void Launch(string kernel, Action launch)
+    /// <summary>Counts a launch of <paramref name="threads"/> threads and, while profiling, times it alone.</summary>
+    private void Launch(string kernel, long threads, Action launch)
     {
         Launches++;
         if (Profile is null)
@@ -112,40 +118,70 @@ public sealed class KernelSet : IDisposable
         var start = Stopwatch.GetTimestamp();
         launch();
         _accelerator.Synchronize();
-        Profile.Add(kernel, Stopwatch.GetElapsedTime(start));
+        Profile.Add(kernel, Stopwatch.GetElapsedTime(start), threads);
     }
 
     private ElementRange Range(long count) => ElementRange.For(checked((int)count), _elementsPerThread);
 
     public void ConvForward(ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, ArrayView<float> y, ConvShape s, bool relu) =>
-        Launch("Conv2D.Forward", () => _convForward(s.ForwardThreads, x, w, b, y, s, relu ? 1 : 0));
+        Launch("Conv2D.Forward", s.ForwardThreads, () => _convForward(s.ForwardThreads, x, w, b, y, s, relu ? 1 : 0));
 
     public void ConvBackwardParameters(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dw, ArrayView<float> db, ConvShape s) =>
-        Launch("Conv2D.BackwardParameters", () => _convBackwardParameters(s.BackwardParameterThreads, x, dy, dw, db, s));
+        Launch("Conv2D.BackwardParameters", s.BackwardParameterThreads, () => _convBackwardParameters(s.BackwardParameterThreads, x, dy, dw, db, s));
 
     public void ConvBackwardInput(ArrayView<float> dy, ArrayView<float> w, ArrayView<float> dx, ConvShape s) =>
-        Launch("Conv2D.BackwardInput", () => _convBackwardInput(s.BackwardInputThreads, dy, w, dx, s));
+        Launch("Conv2D.BackwardInput", s.BackwardInputThreads, () => _convBackwardInput(s.BackwardInputThreads, dy, w, dx, s));
 
     public void ConvBlockForward(ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, ArrayView<float> y, ArrayView<int> argmax,
         ConvShape s, DropoutParameters dropout) =>
-        Launch("ConvBlock.Forward", () => _convBlockForward(ConvBlockKernels.ForwardThreads(s), x, w, b, y, argmax, s, dropout));
+        Launch("ConvBlock.Forward", ConvBlockKernels.ForwardThreads(s), () => _convBlockForward(ConvBlockKernels.ForwardThreads(s), x, w, b, y, argmax, s, dropout));
 
+    /// <summary>
+    /// The conv block's parameter gradients: on the CPU accelerator one thread per (co, tap) walks the batch; on the GPU
+    /// path the batch and its pooled rows are split across at least <see cref="TargetThreads"/> threads whose partials
+    /// a second launch adds in a fixed order.
+    /// </summary>
     public void ConvBlockBackward(ArrayView<float> x, ArrayView<float> y, ArrayView<int> argmax, ArrayView<float> dy,
-        ArrayView<float> dw, ArrayView<float> db, ConvShape s, DropoutParameters dropout) =>
-        Launch("ConvBlock.BackwardParameters", () => _convBlockBackward(s.BackwardParameterThreads, x, y, argmax, dy, dw, db, s, dropout));
+        ArrayView<float> dw, ArrayView<float> db, ConvShape s, DropoutParameters dropout)
+    {
+        if (GemmPath == GemmPath.Blocked)
+        {
+            Launch("ConvBlock.BackwardParameters", s.BackwardParameterThreads, () => _convBlockBackward(s.BackwardParameterThreads, x, y, argmax, dy, dw, db, s, dropout));
+            return;
+        }
+        var perImage = (long)s.BackwardParameterThreads * s.Batch;
+        var chunks = (int)Math.Clamp((TargetThreads + perImage - 1) / perImage, 1, ConvBlockKernels.PooledHeight(s));
+        var threads = checked((int)(perImage * chunks));
+        var partials = Partials(threads);
+        Launch("ConvBlock.BackwardPartials", threads, () => _convBlockPartials(threads, x, y, argmax, dy, partials, s, dropout, chunks));
+        Launch("ConvBlock.SumPartials", s.BackwardParameterThreads, () => _convBlockSum(s.BackwardParameterThreads, partials, dw, db, s, s.Batch * chunks));
+    }
+
+    /// <summary>Threads a launch that carries real work should offer a GPU (an H100 has 132 multiprocessors).</summary>
+    public const int TargetThreads = 16384;
+
+    private ArrayView<float> Partials(long length)
+    {
+        if (_partials is null || _partials.Length < length)
+        {
+            _partials?.Dispose();
+            _partials = _accelerator.Allocate1D<float>(length);
+        }
+        return _partials.View.SubView(0, length);
+    }
 
     public void PoolForward(ArrayView<float> x, ArrayView<float> y, ArrayView<int> argmax, PoolShape s) =>
-        Launch("MaxPool.Forward", () => _poolForward(s.ForwardThreads, x, y, argmax, s));
+        Launch("MaxPool.Forward", s.ForwardThreads, () => _poolForward(s.ForwardThreads, x, y, argmax, s));
 
     public void PoolBackward(ArrayView<float> dy, ArrayView<int> argmax, ArrayView<float> dx, PoolShape s) =>
-        Launch("MaxPool.Backward", () => _poolBackward(s.BackwardThreads, dy, argmax, dx, s));
+        Launch("MaxPool.Backward", s.BackwardThreads, () => _poolBackward(s.BackwardThreads, dy, argmax, dx, s));
 
     public void DenseForward(ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, ArrayView<float> y, DenseShape s, bool relu)
     {
         if (GemmPath == GemmPath.Tiled)
             Gemm(x, w, y, s.Forward, b, y, new GemmEpilogue(addBias: true, relu, maskByPositive: false));
         else
-            Launch("Dense.Forward", () => _denseForward(s.Forward.BlockCount, x, w, b, y, s, relu ? 1 : 0));
+            Launch("Dense.Forward", s.Forward.BlockCount, () => _denseForward(s.Forward.BlockCount, x, w, b, y, s, relu ? 1 : 0));
     }
 
     /// <summary>dx = dy·W, zeroed where <paramref name="reluMask"/> (the layer below's ReLU output) is not positive.</summary>
@@ -155,7 +191,7 @@ public sealed class KernelSet : IDisposable
         if (GemmPath == GemmPath.Tiled)
             Gemm(dy, w, dx, s.BackwardInput, dx, mask, new GemmEpilogue(false, false, reluMask is not null));
         else
-            Launch("Dense.BackwardInput", () => _denseBackwardInput(s.BackwardInput.BlockCount, dy, w, dx, mask, s, reluMask is null ? 0 : 1));
+            Launch("Dense.BackwardInput", s.BackwardInput.BlockCount, () => _denseBackwardInput(s.BackwardInput.BlockCount, dy, w, dx, mask, s, reluMask is null ? 0 : 1));
     }
 
     public void DenseBackwardParameters(ArrayView<float> dy, ArrayView<float> x, ArrayView<float> dw, ArrayView<float> db, DenseShape s)
@@ -163,11 +199,11 @@ public sealed class KernelSet : IDisposable
         if (GemmPath == GemmPath.Tiled)
         {
             Gemm(dy, x, dw, s.BackwardWeights, dw, dw, GemmEpilogue.None);
-            Launch("Dense.BackwardBias", () => _denseBackwardBias(s.Outputs, dy, db, s));
+            Launch("Dense.BackwardBias", s.Outputs, () => _denseBackwardBias(s.Outputs, dy, db, s));
         }
         else
         {
-            Launch("Dense.BackwardParameters", () => _denseBackwardParameters(s.BackwardParameterThreads, dy, x, dw, db, s));
+            Launch("Dense.BackwardParameters", s.BackwardParameterThreads, () => _denseBackwardParameters(s.BackwardParameterThreads, dy, x, dw, db, s));
         }
     }
 
@@ -183,7 +219,7 @@ public sealed class KernelSet : IDisposable
         var config = new KernelConfig(new Index3D(tilesN, tilesM, s.KSplits), new Index3D(GemmKernels.GroupSize, 1, 1));
         if (s.KSplits == 1)
         {
-            Launch("Gemm.Tiled", () => _tiled(config, a, b, c, s, bias, mask, epilogue));
+            Launch("Gemm.Tiled", (long)config.GridDim.Size * config.GroupDim.Size, () => _tiled(config, a, b, c, s, bias, mask, epilogue));
             return;
         }
         var partial = (long)s.KSplits * s.M * s.N;
@@ -194,14 +230,14 @@ public sealed class KernelSet : IDisposable
         }
         var workspace = _workspace.View.SubView(0, partial);
         var range = Range((long)s.M * s.N);
-        Launch("Gemm.Tiled", () => _tiled(config, a, b, workspace, s, bias, mask, epilogue));
-        Launch("Gemm.ReduceSplits", () => _reduceSplits(range.Stride, workspace, c, s, bias, mask, epilogue, range));
+        Launch("Gemm.Tiled", (long)config.GridDim.Size * config.GroupDim.Size, () => _tiled(config, a, b, workspace, s, bias, mask, epilogue));
+        Launch("Gemm.ReduceSplits", range.Stride, () => _reduceSplits(range.Stride, workspace, c, s, bias, mask, epilogue, range));
     }
 
     public void ReluForward(ArrayView<float> x, ArrayView<float> y)
     {
         var range = Range(y.Length);
-        Launch("Activation.ReluForward", () => _reluForward(range.Stride, x, y, range));
+        Launch("Activation.ReluForward", range.Stride, () => _reluForward(range.Stride, x, y, range));
     }
 
     /// <summary>
@@ -212,73 +248,77 @@ public sealed class KernelSet : IDisposable
         ArrayView<float> runningMean, ArrayView<float> runningVar, ArrayView<float> saved, BatchNormShape s, bool training)
     {
         if (training)
-            Launch("BatchNorm.Statistics", () => _bnStatistics(s.Channels, x, saved, runningMean, runningVar, s, 1));
+            Launch("BatchNorm.Statistics", s.Channels, () => _bnStatistics(s.Channels, x, saved, runningMean, runningVar, s, 1));
         else
-            Launch("BatchNorm.RunningStatistics", () => _bnRunningStatistics(s.Channels, runningMean, runningVar, saved, s));
+            Launch("BatchNorm.RunningStatistics", s.Channels, () => _bnRunningStatistics(s.Channels, runningMean, runningVar, saved, s));
         var range = Range(s.Elements);
-        Launch("BatchNorm.Normalize", () => _bnNormalize(range.Stride, x, y, weight, bias, saved, s, range));
+        Launch("BatchNorm.Normalize", range.Stride, () => _bnNormalize(range.Stride, x, y, weight, bias, saved, s, range));
     }
 
     /// <summary>Batchnorm's weight and bias gradients, and its input gradient when <paramref name="dx"/> is given.</summary>
     public void BatchNormBackward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float>? dx, ArrayView<float> weight, ArrayView<float> saved,
         ArrayView<float> dWeight, ArrayView<float> dBias, BatchNormShape s)
     {
-        Launch("BatchNorm.ParameterGradients", () => _bnParameterGradients(s.Channels, x, dy, saved, dWeight, dBias, s));
+        Launch("BatchNorm.ParameterGradients", s.Channels, () => _bnParameterGradients(s.Channels, x, dy, saved, dWeight, dBias, s));
         if (dx is not { } input)
             return;
         var range = Range(s.Elements);
-        Launch("BatchNorm.BackwardInput", () => _bnBackwardInput(range.Stride, x, dy, input, weight, saved, dWeight, dBias, s, range));
+        Launch("BatchNorm.BackwardInput", range.Stride, () => _bnBackwardInput(range.Stride, x, dy, input, weight, saved, dWeight, dBias, s, range));
     }
 
     public void GlobalAvgPoolForward(ArrayView<float> x, ArrayView<float> y, int planes, int spatial) =>
-        Launch("GlobalAvgPool.Forward", () => _gapForward(planes, x, y, spatial));
+        Launch("GlobalAvgPool.Forward", planes, () => _gapForward(planes, x, y, spatial));
 
     public void GlobalAvgPoolBackward(ArrayView<float> dy, ArrayView<float> dx, int planes, int spatial)
     {
         var range = Range((long)planes * spatial);
-        Launch("GlobalAvgPool.Backward", () => _gapBackward(range.Stride, dy, dx, spatial, range));
+        Launch("GlobalAvgPool.Backward", range.Stride, () => _gapBackward(range.Stride, dy, dx, spatial, range));
     }
 
     /// <summary>y = x (element copies on the accelerator's stream).</summary>
-    public void Copy(ArrayView<float> x, ArrayView<float> y) => Launch("Copy", () => x.CopyTo(y));
+    public void Copy(ArrayView<float> x, ArrayView<float> y) => Launch("Copy", y.Length, () => x.CopyTo(y));
 
     public void ReluBackward(ArrayView<float> y, ArrayView<float> dy)
     {
         var range = Range(y.Length);
-        Launch("Activation.ReluBackward", () => _reluBackward(range.Stride, y, dy, range));
+        Launch("Activation.ReluBackward", range.Stride, () => _reluBackward(range.Stride, y, dy, range));
     }
 
     public void DropoutForward(ArrayView<float> x, DropoutParameters p)
     {
         var range = Range(x.Length);
-        Launch("Dropout.Forward", () => _dropoutForward(range.Stride, x, p, range));
+        Launch("Dropout.Forward", range.Stride, () => _dropoutForward(range.Stride, x, p, range));
     }
 
     public void DropoutBackward(ArrayView<float> dy, DropoutParameters p)
     {
         var range = Range(dy.Length);
-        Launch("Dropout.Backward", () => _dropoutBackward(range.Stride, dy, p, range));
+        Launch("Dropout.Backward", range.Stride, () => _dropoutBackward(range.Stride, dy, p, range));
     }
 
     public void SoftmaxCrossEntropy(ArrayView<float> logits, ArrayView<int> labels, ArrayView<float> dLogits,
         ArrayView<float> loss, ArrayView<int> correct, LossShape s) =>
-        Launch("SoftmaxCrossEntropy.ForwardBackward", () => _softmaxCrossEntropy(s.Batch, logits, labels, dLogits, loss, correct, s));
+        Launch("SoftmaxCrossEntropy.ForwardBackward", s.Batch, () => _softmaxCrossEntropy(s.Batch, logits, labels, dLogits, loss, correct, s));
 
     public void Argmax(ArrayView<float> logits, ArrayView<int> predictions, LossShape s) =>
-        Launch("SoftmaxCrossEntropy.Argmax", () => _argmax(s.Batch, logits, predictions, s));
+        Launch("SoftmaxCrossEntropy.Argmax", s.Batch, () => _argmax(s.Batch, logits, predictions, s));
 
     /// <summary>One Adam step over the whole buffer; <paramref name="nonFinite"/>[0] becomes 1 if a parameter turns NaN or infinite.</summary>
     public void Adam(ArrayView<float> parameters, ArrayView<float> gradients, ArrayView<float> m, ArrayView<float> v, AdamParameters p,
         ArrayView<int> nonFinite)
     {
         var range = Range(parameters.Length);
-        Launch("Adam.Update", () => _adam(range.Stride, parameters, gradients, m, v, p, nonFinite, range));
+        Launch("Adam.Update", range.Stride, () => _adam(range.Stride, parameters, gradients, m, v, p, nonFinite, range));
     }
 
 
     public void Gather(ArrayView<byte> images, ArrayView<byte> labels, ArrayView<int> indices, ArrayView<float> x,
         ArrayView<int> y, GatherShape s) =>
-        Launch("Batch.Gather", () => _gather(s.Threads, images, labels, indices, x, y, s));
+        Launch("Batch.Gather", s.Threads, () => _gather(s.Threads, images, labels, indices, x, y, s));
 
-    public void Dispose() => _workspace?.Dispose();
+    public void Dispose()
+    {
+        _workspace?.Dispose();
+        _partials?.Dispose();
+    }
 }
