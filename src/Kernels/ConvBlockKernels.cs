@@ -13,24 +13,30 @@ public static class ConvBlockKernels
     public static int PooledWidth(ConvShape s) => s.OutWidth / 2;
     /// <summary>Pooled outputs of one image: Out · H'/2 · W'/2.</summary>
     public static int Outputs(ConvShape s) => s.OutChannels * PooledHeight(s) * PooledWidth(s);
-    public static int ForwardThreads(ConvShape s) => s.Batch * s.OutChannels * PooledHeight(s);
+    /// <summary>Threads of <see cref="Forward"/> when each takes <paramref name="columns"/> pooled outputs of a row.</summary>
+    public static int ForwardThreads(ConvShape s, int columns) =>
+        s.Batch * s.OutChannels * PooledHeight(s) * ((PooledWidth(s) + columns - 1) / columns);
 
     /// <summary>
-    /// One thread per pooled row (n, co, py): the four ReLU'd conv outputs of each 2x2 window, their first maximum
-    /// (argmax 0..3 as <see cref="MaxPoolKernels"/>), then dropout. Launch: ForwardThreads.
+    /// One thread per <paramref name="columns"/> pooled outputs of a row (n, co, py) (a whole row on the CPU
+    /// accelerator, one output on a GPU): the four ReLU'd conv outputs of each 2x2 window, their first maximum (argmax
+    /// 0..3 as <see cref="MaxPoolKernels"/>), then dropout. Launch: ForwardThreads(s, columns).
     /// </summary>
     public static void Forward(
-        Index1D row, ArrayView<float> x, ArrayView<float> weight, ArrayView<float> bias, ArrayView<float> y,
-        ArrayView<int> argmax, ConvShape s, DropoutParameters dropout)
+        Index1D thread, ArrayView<float> x, ArrayView<float> weight, ArrayView<float> bias, ArrayView<float> y,
+        ArrayView<int> argmax, ConvShape s, DropoutParameters dropout, int columns)
     {
         var ph = PooledHeight(s);
         var pw = PooledWidth(s);
+        var strips = (pw + columns - 1) / columns;
+        var strip = thread % strips;
+        var row = thread / strips;
         var py = row % ph;
         var co = (row / ph) % s.OutChannels;
         var n = row / (ph * s.OutChannels);
         var outRow = ((n * s.OutChannels + co) * ph + py) * pw;
         var k = s.KernelSize;
-        for (var px = 0; px < pw; px++)
+        for (var px = strip * columns; px < pw && px < (strip + 1) * columns; px++)
         {
             // The window's four conv outputs together: each weight is loaded once; each sum runs in the same order as
             // Conv2DKernels.At, so the results are bit-identical to the unfused layers.

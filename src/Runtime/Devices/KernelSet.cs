@@ -27,7 +27,7 @@ public sealed class KernelSet : IDisposable
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, int> _convForward;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape> _convBackwardParameters;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape> _convBackwardInput;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ConvShape, DropoutParameters> _convBlockForward;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ConvShape, DropoutParameters, int> _convBlockForward;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, DropoutParameters> _convBlockBackward;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ConvShape, DropoutParameters, int> _convBlockPartials;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, int> _convBlockSum;
@@ -66,7 +66,7 @@ public sealed class KernelSet : IDisposable
         _convForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, int>(Conv2DKernels.Forward);
         _convBackwardParameters = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape>(Conv2DKernels.BackwardParameters);
         _convBackwardInput = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape>(Conv2DKernels.BackwardInput);
-        _convBlockForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ConvShape, DropoutParameters>(ConvBlockKernels.Forward);
+        _convBlockForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ConvShape, DropoutParameters, int>(ConvBlockKernels.Forward);
         _convBlockBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, DropoutParameters>(ConvBlockKernels.BackwardParameters);
         _convBlockPartials = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ConvShape, DropoutParameters, int>(ConvBlockKernels.BackwardParameterPartials);
         _convBlockSum = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, int>(ConvBlockKernels.SumParameterPartials);
@@ -132,9 +132,14 @@ public sealed class KernelSet : IDisposable
     public void ConvBackwardInput(ArrayView<float> dy, ArrayView<float> w, ArrayView<float> dx, ConvShape s) =>
         Launch("Conv2D.BackwardInput", s.BackwardInputThreads, () => _convBackwardInput(s.BackwardInputThreads, dy, w, dx, s));
 
+    /// <summary>The conv block forward: a thread per pooled row on the CPU accelerator, per pooled output on the GPU path.</summary>
     public void ConvBlockForward(ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, ArrayView<float> y, ArrayView<int> argmax,
-        ConvShape s, DropoutParameters dropout) =>
-        Launch("ConvBlock.Forward", ConvBlockKernels.ForwardThreads(s), () => _convBlockForward(ConvBlockKernels.ForwardThreads(s), x, w, b, y, argmax, s, dropout));
+        ConvShape s, DropoutParameters dropout)
+    {
+        var columns = GemmPath == GemmPath.Blocked ? ConvBlockKernels.PooledWidth(s) : 1;
+        var threads = ConvBlockKernels.ForwardThreads(s, columns);
+        Launch("ConvBlock.Forward", threads, () => _convBlockForward(threads, x, w, b, y, argmax, s, dropout, columns));
+    }
 
     /// <summary>
     /// The conv block's parameter gradients: on the CPU accelerator one thread per (co, tap) walks the batch; on the GPU
