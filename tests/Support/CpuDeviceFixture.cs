@@ -39,8 +39,12 @@ public abstract class DeviceFixture(ComputeDevice device) : IDisposable
     }
 }
 
-/// <summary>The CPU accelerator as `--device cpu` opens it: register-blocked GEMMs.</summary>
-public sealed class CpuDeviceFixture() : DeviceFixture(ComputeDevice.Open(new DeviceSpec(DeviceKind.Cpu, null)));
+/// <summary>
+/// The device the kernel, layer and engine tests run on: the CPU accelerator as `--device cpu` opens it (register-
+/// blocked GEMMs), or the one FASHIONGPU_TEST_DEVICE names (`cuda`, `opencl`: tools/gpu-check.sh runs the suite there).
+/// </summary>
+public sealed class CpuDeviceFixture() : DeviceFixture(ComputeDevice.Open(
+    Environment.GetEnvironmentVariable("FASHIONGPU_TEST_DEVICE") is { Length: > 0 } device ? DeviceSpec.Parse(device) : new DeviceSpec(DeviceKind.Cpu, null)));
 
 /// <summary>
 /// A CPU accelerator with 64-thread groups (8 threads x 8 warps), big enough for the explicitly grouped, shared-memory
