@@ -115,15 +115,15 @@ public static class SimdConv2d
         var g = new Grid(s);
         var (taps, filters, length) = (s.Taps, s.OutChannels, PartialLength(s));
         using var wT = dx is null ? null : PackedRows.Of(Matrix.Transposed(weights, taps, weightOffset), taps, filters);
-        // Per worker: the padded input (later its gradient), the unrolled input, dy on the wide grid [Out, Columns]
-        // (zero outside the output), then dcolumns.
+        // Per worker: the padded input (later its gradient), the unrolled input (later dcolumns, once dW has used it) and
+        // dy on the wide grid [Out, Columns] (zero outside the output): small enough to stay in a core's L2.
         var (columns, wide) = (g.Padded, g.Padded + g.Unrolled);
-        var dColumns = wide + filters * g.Columns;
-        Parallel.For(0, s.Batch, options, () => ArrayPool<float>.Shared.Rent(dColumns + g.Unrolled), (n, _, scratch) =>
+        var dColumns = columns;
+        Parallel.For(0, s.Batch, options, () => ArrayPool<float>.Shared.Rent(wide + filters * g.Columns), (n, _, scratch) =>
         {
             Pad(x.AsSpan(n * g.Pixels, g.Pixels), scratch, g);
             Unroll(scratch, scratch.AsSpan(columns), g);
-            scratch.AsSpan(wide, dColumns - wide).Clear();
+            scratch.AsSpan(wide, filters * g.Columns).Clear();
             for (var co = 0; co < filters; co++)
             {
                 var sum = 0f;
