@@ -33,12 +33,12 @@ public readonly struct ConvShape
     /// <summary>Weights per output channel; the bias is handled as one extra tap in the parameter gradient.</summary>
     public int Taps => InChannels * KernelSize * KernelSize;
 
-    public int ForwardThreads => Batch * OutChannels * OutHeight;
+    public int ForwardRows => Batch * OutChannels * OutHeight;
 
     /// <summary>What thread <paramref name="thread"/> of a parameter-gradient kernel computes (see <see cref="ParameterTap"/>).</summary>
     public ParameterTap TapOf(int thread) => new(this, thread);
     public int BackwardParameterThreads => OutChannels * (Taps + 1);
-    public int BackwardInputThreads => Batch * InChannels * Height;
+    public int BackwardInputRows => Batch * InChannels * Height;
 }
 
 /// <summary>
@@ -83,19 +83,20 @@ public static class Conv2DKernels
 {
     /// <summary>
     /// One thread per output row (n, co, oy): y[n,co,oy,ox] = b[co] + Σ_{ci,ky,kx} x[n,ci,oy+ky,ox+kx]·w[co,ci,ky,kx],
-    /// then ReLU when <paramref name="relu"/> ≠ 0. Launch: ForwardThreads.
+    /// then ReLU when <paramref name="relu"/> ≠ 0; each thread takes a strip of the row. Launch: strips.Threads(ForwardRows).
     /// </summary>
     public static void Forward(
-        Index1D row, ArrayView<float> x, ArrayView<float> weight, ArrayView<float> bias, ArrayView<float> y,
-        ConvShape s, int relu)
+        Index1D thread, ArrayView<float> x, ArrayView<float> weight, ArrayView<float> bias, ArrayView<float> y,
+        ConvShape s, int relu, RowStrips strips)
     {
+        var row = strips.Row(thread);
         var oh = s.OutHeight;
         var ow = s.OutWidth;
         var oy = row % oh;
         var co = (row / oh) % s.OutChannels;
         var n = row / (oh * s.OutChannels);
         var outBase = ((n * s.OutChannels + co) * oh + oy) * ow;
-        for (var ox = 0; ox < ow; ox++)
+        for (var ox = strips.Begin(thread); ox < strips.End(thread); ox++)
         {
             var acc = At(x, weight, bias, s, n, co, oy, ox);
             if (relu != 0 && acc < 0f)
@@ -169,12 +170,47 @@ public static class Conv2DKernels
     }
 
     /// <summary>
+    /// The GPU path's first stage of <see cref="BackwardParameters"/>: one thread per (co, tap, image) writes the
+    /// image's sum to partials[tap·Batch + n]; <see cref="ConvBlockKernels.SumParameterPartials"/> adds them in image
+    /// order. Launch: BackwardParameterThreads · Batch threads.
+    /// </summary>
+    public static void BackwardParameterPartials(
+        Index1D thread, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> partials, ConvShape s)
+    {
+        var n = thread % s.Batch;
+        var tap = s.TapOf(thread / s.Batch);
+        var oh = s.OutHeight;
+        var ow = s.OutWidth;
+        var sum = 0f;
+        var dyBase = (n * s.OutChannels + tap.OutChannel) * oh * ow;
+        var plane = (n * s.InChannels + tap.InChannel) * s.Height;
+        for (var oy = 0; oy < oh; oy++)
+        {
+            var iy = oy + tap.Ky - s.Padding;
+            if (!tap.IsBias && (iy < 0 || iy >= s.Height))
+                continue;
+            for (var ox = 0; ox < ow; ox++)
+            {
+                var g = dy[dyBase + oy * ow + ox];
+                var ix = ox + tap.Kx - s.Padding;
+                if (tap.IsBias)
+                    sum += g;
+                else if (ix >= 0 && ix < s.Width)
+                    sum += g * x[(plane + iy) * s.Width + ix];
+            }
+        }
+        partials[thread] = sum;
+    }
+
+    /// <summary>
     /// One thread per input row (n, ci, iy): dx[n,ci,iy,ix] = Σ_{co,ky,kx} dy[n,co,iy+P-ky,ix+P-kx]·w[co,ci,ky,kx] over the
-    /// taps that land inside dy. Needed by any convolution that is not the first layer. Launch: BackwardInputThreads.
+    /// taps that land inside dy. Needed by any convolution that is not the first layer; each thread takes a strip of the
+    /// row. Launch: strips.Threads(BackwardInputRows).
     /// </summary>
     public static void BackwardInput(
-        Index1D row, ArrayView<float> dy, ArrayView<float> weight, ArrayView<float> dx, ConvShape s)
+        Index1D thread, ArrayView<float> dy, ArrayView<float> weight, ArrayView<float> dx, ConvShape s, RowStrips strips)
     {
+        var row = strips.Row(thread);
         var oh = s.OutHeight;
         var ow = s.OutWidth;
         var k = s.KernelSize;
@@ -182,7 +218,7 @@ public static class Conv2DKernels
         var ci = (row / s.Height) % s.InChannels;
         var n = row / (s.Height * s.InChannels);
         var dxBase = ((n * s.InChannels + ci) * s.Height + iy) * s.Width;
-        for (var ix = 0; ix < s.Width; ix++)
+        for (var ix = strips.Begin(thread); ix < strips.End(thread); ix++)
         {
             var acc = 0f;
             for (var co = 0; co < s.OutChannels; co++)

@@ -20,8 +20,8 @@ public readonly struct PoolShape
     public int OutHeight => Height / 2;
     public int OutWidth => Width / 2;
 
-    public int ForwardThreads => Batch * Channels * OutHeight;
-    public int BackwardThreads => Batch * Channels * Height;
+    public int ForwardRows => Batch * Channels * OutHeight;
+    public int BackwardRows => Batch * Channels * Height;
 }
 
 public static class MaxPoolKernels
@@ -29,17 +29,18 @@ public static class MaxPoolKernels
     /// <summary>
     /// One thread per output row (n, c, py): y = max of the 2x2 window; argmax records which of the four won
     /// (0 top-left, 1 top-right, 2 bottom-left, 3 bottom-right; the first maximum on ties, and the first NaN, as PyTorch).
-    /// Launch: ForwardThreads.
+    /// Each thread takes a strip of the row. Launch: strips.Threads(ForwardRows).
     /// </summary>
-    public static void Forward(Index1D row, ArrayView<float> x, ArrayView<float> y, ArrayView<int> argmax, PoolShape s)
+    public static void Forward(Index1D thread, ArrayView<float> x, ArrayView<float> y, ArrayView<int> argmax, PoolShape s, RowStrips strips)
     {
+        var row = strips.Row(thread);
         var oh = s.OutHeight;
         var ow = s.OutWidth;
         var py = row % oh;
         var plane = row / oh;
         var inRow = (plane * s.Height + 2 * py) * s.Width;
         var outRow = (plane * oh + py) * ow;
-        for (var px = 0; px < ow; px++)
+        for (var px = strips.Begin(thread); px < strips.End(thread); px++)
         {
             var i = inRow + 2 * px;
             var best = x[i];
@@ -57,10 +58,11 @@ public static class MaxPoolKernels
 
     /// <summary>
     /// One thread per input row (n, c, iy): dx takes dy where the window's argmax is this element, else 0 (also for
-    /// the rows and columns floor mode drops). Windows do not overlap, so each dx is written once. Launch: BackwardThreads.
+    /// the rows and columns floor mode drops). Windows do not overlap, so each dx is written once. Launch: strips.Threads(BackwardRows).
     /// </summary>
-    public static void Backward(Index1D row, ArrayView<float> dy, ArrayView<int> argmax, ArrayView<float> dx, PoolShape s)
+    public static void Backward(Index1D thread, ArrayView<float> dy, ArrayView<int> argmax, ArrayView<float> dx, PoolShape s, RowStrips strips)
     {
+        var row = strips.Row(thread);
         var oh = s.OutHeight;
         var ow = s.OutWidth;
         var iy = row % s.Height;
@@ -68,7 +70,7 @@ public static class MaxPoolKernels
         var py = iy / 2;
         var dxRow = (plane * s.Height + iy) * s.Width;
         var outRow = (plane * oh + py) * ow;
-        for (var ix = 0; ix < s.Width; ix++)
+        for (var ix = strips.Begin(thread); ix < strips.End(thread); ix++)
         {
             var px = ix / 2;
             var g = 0f;

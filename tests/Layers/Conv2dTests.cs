@@ -42,3 +42,7 @@ public abstract class Conv2dTests(LayerBackend layers)
 public sealed class IlgpuConv2dTests(CpuDeviceFixture gpu) : Conv2dTests(new IlgpuLayers(gpu));
 
 public sealed class SimdConv2dTests() : Conv2dTests(new SimdLayers());
+
+/// <summary>The GPU path: a thread per output element, and per-image partial parameter gradients summed in order.</summary>
+[Collection(GroupedCpuAcceleratorCollection.Name)]
+public sealed class TiledConv2dTests(GroupedCpuDeviceFixture gpu) : Conv2dTests(new IlgpuLayers(gpu));

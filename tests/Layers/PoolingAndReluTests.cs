@@ -84,3 +84,7 @@ public abstract class PoolingAndReluTests(LayerBackend layers)
 public sealed class IlgpuPoolingAndReluTests(CpuDeviceFixture gpu) : PoolingAndReluTests(new IlgpuLayers(gpu));
 
 public sealed class SimdPoolingAndReluTests() : PoolingAndReluTests(new SimdLayers());
+
+/// <summary>The GPU path: a thread per pooled output and per input element.</summary>
+[Collection(GroupedCpuAcceleratorCollection.Name)]
+public sealed class TiledPoolingAndReluTests(GroupedCpuDeviceFixture gpu) : PoolingAndReluTests(new IlgpuLayers(gpu));

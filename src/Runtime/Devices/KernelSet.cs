@@ -24,16 +24,17 @@ public sealed class KernelSet : IDisposable
 
     private readonly Accelerator _accelerator;
     private readonly int _elementsPerThread;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, int> _convForward;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, int, RowStrips> _convForward;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape> _convBackwardParameters;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape> _convBackwardInput;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, RowStrips> _convBackwardInput;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ConvShape, DropoutParameters, int> _convBlockForward;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, DropoutParameters> _convBlockBackward;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ConvShape, DropoutParameters, int> _convBlockPartials;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, int> _convBlockSum;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape> _convPartials;
     private MemoryBuffer1D<float, Stride1D.Dense>? _partials;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, PoolShape> _poolForward;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, PoolShape> _poolBackward;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, PoolShape, RowStrips> _poolForward;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, PoolShape, RowStrips> _poolBackward;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseShape, int> _denseForward;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseShape, int> _denseBackwardInput;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseShape> _denseBackwardParameters;
@@ -63,15 +64,16 @@ public sealed class KernelSet : IDisposable
         _elementsPerThread = device.IsCpu ? CpuElementsPerThread : 1;
         GemmPath = device.IsCpu ? GemmPath.Blocked : GemmPath.Tiled;
         MinimumGroups = 2 * Math.Max(1, a.NumMultiprocessors);
-        _convForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, int>(Conv2DKernels.Forward);
+        _convForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, int, RowStrips>(Conv2DKernels.Forward);
         _convBackwardParameters = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape>(Conv2DKernels.BackwardParameters);
-        _convBackwardInput = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape>(Conv2DKernels.BackwardInput);
+        _convBackwardInput = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, RowStrips>(Conv2DKernels.BackwardInput);
         _convBlockForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ConvShape, DropoutParameters, int>(ConvBlockKernels.Forward);
         _convBlockBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, DropoutParameters>(ConvBlockKernels.BackwardParameters);
         _convBlockPartials = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ConvShape, DropoutParameters, int>(ConvBlockKernels.BackwardParameterPartials);
+        _convPartials = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape>(Conv2DKernels.BackwardParameterPartials);
         _convBlockSum = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, int>(ConvBlockKernels.SumParameterPartials);
-        _poolForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, PoolShape>(MaxPoolKernels.Forward);
-        _poolBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, PoolShape>(MaxPoolKernels.Backward);
+        _poolForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, PoolShape, RowStrips>(MaxPoolKernels.Forward);
+        _poolBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, PoolShape, RowStrips>(MaxPoolKernels.Backward);
         _denseForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseShape, int>(DenseKernels.Forward);
         _denseBackwardInput = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseShape, int>(DenseKernels.BackwardInput);
         _denseBackwardParameters = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseShape>(DenseKernels.BackwardParameters);
@@ -124,13 +126,24 @@ public sealed class KernelSet : IDisposable
     private ElementRange Range(long count) => ElementRange.For(checked((int)count), _elementsPerThread);
 
     public void ConvForward(ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, ArrayView<float> y, ConvShape s, bool relu) =>
-        Launch("Conv2D.Forward", s.ForwardThreads, () => _convForward(s.ForwardThreads, x, w, b, y, s, relu ? 1 : 0));
+        Launch("Conv2D.Forward", Strips(s.OutWidth).Threads(s.ForwardRows), () => _convForward(Strips(s.OutWidth).Threads(s.ForwardRows), x, w, b, y, s, relu ? 1 : 0, Strips(s.OutWidth)));
 
-    public void ConvBackwardParameters(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dw, ArrayView<float> db, ConvShape s) =>
-        Launch("Conv2D.BackwardParameters", s.BackwardParameterThreads, () => _convBackwardParameters(s.BackwardParameterThreads, x, dy, dw, db, s));
+    /// <summary>dW and db of a convolution: one thread per (co, tap) on the CPU accelerator; per (co, tap, image) then an ordered sum on the GPU path.</summary>
+    public void ConvBackwardParameters(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dw, ArrayView<float> db, ConvShape s)
+    {
+        if (GemmPath == GemmPath.Blocked)
+        {
+            Launch("Conv2D.BackwardParameters", s.BackwardParameterThreads, () => _convBackwardParameters(s.BackwardParameterThreads, x, dy, dw, db, s));
+            return;
+        }
+        var threads = checked(s.BackwardParameterThreads * s.Batch);
+        var partials = Partials(threads);
+        Launch("Conv2D.BackwardPartials", threads, () => _convPartials(threads, x, dy, partials, s));
+        Launch("Conv2D.SumPartials", s.BackwardParameterThreads, () => _convBlockSum(s.BackwardParameterThreads, partials, dw, db, s, s.Batch));
+    }
 
     public void ConvBackwardInput(ArrayView<float> dy, ArrayView<float> w, ArrayView<float> dx, ConvShape s) =>
-        Launch("Conv2D.BackwardInput", s.BackwardInputThreads, () => _convBackwardInput(s.BackwardInputThreads, dy, w, dx, s));
+        Launch("Conv2D.BackwardInput", Strips(s.Width).Threads(s.BackwardInputRows), () => _convBackwardInput(Strips(s.Width).Threads(s.BackwardInputRows), dy, w, dx, s, Strips(s.Width)));
 
     /// <summary>The conv block forward: a thread per pooled row on the CPU accelerator, per pooled output on the GPU path.</summary>
     public void ConvBlockForward(ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, ArrayView<float> y, ArrayView<int> argmax,
@@ -162,6 +175,9 @@ public sealed class KernelSet : IDisposable
         Launch("ConvBlock.SumPartials", s.BackwardParameterThreads, () => _convBlockSum(s.BackwardParameterThreads, partials, dw, db, s, s.Batch * chunks));
     }
 
+    /// <summary>Rows of <paramref name="width"/> elements: whole rows per thread on the CPU accelerator, one element on the GPU path.</summary>
+    private RowStrips Strips(int width) => new(width, GemmPath == GemmPath.Blocked ? width : 1);
+
     /// <summary>Threads a launch that carries real work should offer a GPU (an H100 has 132 multiprocessors).</summary>
     public const int TargetThreads = 16384;
 
@@ -176,10 +192,10 @@ public sealed class KernelSet : IDisposable
     }
 
     public void PoolForward(ArrayView<float> x, ArrayView<float> y, ArrayView<int> argmax, PoolShape s) =>
-        Launch("MaxPool.Forward", s.ForwardThreads, () => _poolForward(s.ForwardThreads, x, y, argmax, s));
+        Launch("MaxPool.Forward", Strips(s.OutWidth).Threads(s.ForwardRows), () => _poolForward(Strips(s.OutWidth).Threads(s.ForwardRows), x, y, argmax, s, Strips(s.OutWidth)));
 
     public void PoolBackward(ArrayView<float> dy, ArrayView<int> argmax, ArrayView<float> dx, PoolShape s) =>
-        Launch("MaxPool.Backward", s.BackwardThreads, () => _poolBackward(s.BackwardThreads, dy, argmax, dx, s));
+        Launch("MaxPool.Backward", Strips(s.Width).Threads(s.BackwardRows), () => _poolBackward(Strips(s.Width).Threads(s.BackwardRows), dy, argmax, dx, s, Strips(s.Width)));
 
     public void DenseForward(ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, ArrayView<float> y, DenseShape s, bool relu)
     {
