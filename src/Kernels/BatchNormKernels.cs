@@ -71,6 +71,92 @@ public static class BatchNormKernels
         }
     }
 
+    /// <summary>
+    /// The GPU path's first stage of <see cref="Statistics"/>: one thread per (channel, image) writes that image's mean
+    /// and sum of squared deviations (two passes, in double) to partials[(c·Batch + n)·2 ..]. Launch: Channels·Batch threads.
+    /// </summary>
+    public static void StatisticsPartials(Index1D thread, ArrayView<float> x, ArrayView<double> partials, BatchNormShape s)
+    {
+        var c = thread / s.Batch;
+        var n = thread % s.Batch;
+        var b = (n * s.Channels + c) * s.Spatial;
+        double sum = 0;
+        for (var i = 0; i < s.Spatial; i++)
+            sum += x[b + i];
+        var mean = sum / s.Spatial;
+        double squares = 0;
+        for (var i = 0; i < s.Spatial; i++)
+        {
+            var d = x[b + i] - mean;
+            squares += d * d;
+        }
+        partials[2 * thread] = mean;
+        partials[2 * thread + 1] = squares;
+    }
+
+    /// <summary>
+    /// The second stage: one thread per channel merges its images' (mean, squares) in image order (Chan et al.'s
+    /// pairwise update) and finishes as <see cref="Statistics"/> does. Launch: Channels threads.
+    /// </summary>
+    public static void MergeStatistics(Index1D c, ArrayView<double> partials, ArrayView<float> saved, ArrayView<float> runningMean,
+        ArrayView<float> runningVar, BatchNormShape s, int updateRunning)
+    {
+        double count = 0, mean = 0, squares = 0;
+        for (var n = 0; n < s.Batch; n++)
+        {
+            var (m, q) = (partials[2 * (c * s.Batch + n)], partials[2 * (c * s.Batch + n) + 1]);
+            var delta = m - mean;
+            var total = count + s.Spatial;
+            mean += delta * s.Spatial / total;
+            squares += q + delta * delta * count * s.Spatial / total;
+            count = total;
+        }
+        var variance = squares / count;
+        saved[c] = (float)mean;
+        saved[s.Channels + c] = (float)(1.0 / Math.Sqrt(variance + BatchNormShape.Epsilon));
+        if (updateRunning != 0)
+        {
+            var unbiased = count > 1 ? squares / (count - 1) : variance;
+            runningMean[c] = (1f - BatchNormShape.Momentum) * runningMean[c] + BatchNormShape.Momentum * (float)mean;
+            runningVar[c] = (1f - BatchNormShape.Momentum) * runningVar[c] + BatchNormShape.Momentum * (float)unbiased;
+        }
+    }
+
+    /// <summary>
+    /// The GPU path's first stage of <see cref="ParameterGradients"/>: one thread per (channel, image) writes its Σ dy
+    /// and Σ dy·x̂ to partials[(c·Batch + n)·2 ..]. Launch: Channels·Batch threads.
+    /// </summary>
+    public static void ParameterGradientPartials(Index1D thread, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> saved,
+        ArrayView<double> partials, BatchNormShape s)
+    {
+        var c = thread / s.Batch;
+        var n = thread % s.Batch;
+        var (mean, invstd) = (saved[c], saved[s.Channels + c]);
+        var b = (n * s.Channels + c) * s.Spatial;
+        double sumDy = 0, sumDyXhat = 0;
+        for (var i = 0; i < s.Spatial; i++)
+        {
+            var g = dy[b + i];
+            sumDy += g;
+            sumDyXhat += g * ((x[b + i] - mean) * invstd);
+        }
+        partials[2 * thread] = sumDy;
+        partials[2 * thread + 1] = sumDyXhat;
+    }
+
+    /// <summary>The second stage: one thread per channel adds its images' partials in order. Launch: Channels threads.</summary>
+    public static void SumParameterGradients(Index1D c, ArrayView<double> partials, ArrayView<float> dWeight, ArrayView<float> dBias, BatchNormShape s)
+    {
+        double sumDy = 0, sumDyXhat = 0;
+        for (var n = 0; n < s.Batch; n++)
+        {
+            sumDy += partials[2 * (c * s.Batch + n)];
+            sumDyXhat += partials[2 * (c * s.Batch + n) + 1];
+        }
+        dBias[c] = (float)sumDy;
+        dWeight[c] = (float)sumDyXhat;
+    }
+
     /// <summary>One thread per channel: saved = running mean and 1/sqrt(running var + eps), for inference. Launch: Channels threads.</summary>
     public static void RunningStatistics(Index1D c, ArrayView<float> runningMean, ArrayView<float> runningVar, ArrayView<float> saved, BatchNormShape s)
     {

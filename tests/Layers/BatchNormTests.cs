@@ -89,3 +89,7 @@ public abstract class BatchNormTests(LayerBackend layers)
 public sealed class IlgpuBatchNormTests(CpuDeviceFixture gpu) : BatchNormTests(new IlgpuLayers(gpu));
 
 public sealed class SimdBatchNormTests() : BatchNormTests(new SimdLayers());
+
+/// <summary>The GPU path: per-image partial statistics and gradients, merged per channel in image order.</summary>
+[Collection(GroupedCpuAcceleratorCollection.Name)]
+public sealed class TiledBatchNormTests(GroupedCpuDeviceFixture gpu) : BatchNormTests(new IlgpuLayers(gpu));

@@ -33,6 +33,11 @@ public sealed class KernelSet : IDisposable
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, int> _convBlockSum;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape> _convPartials;
     private MemoryBuffer1D<float, Stride1D.Dense>? _partials;
+    private MemoryBuffer1D<double, Stride1D.Dense>? _doublePartials;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<double>, BatchNormShape> _bnStatisticsPartials;
+    private readonly Action<Index1D, ArrayView<double>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, int> _bnMergeStatistics;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<double>, BatchNormShape> _bnGradientPartials;
+    private readonly Action<Index1D, ArrayView<double>, ArrayView<float>, ArrayView<float>, BatchNormShape> _bnSumGradients;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, PoolShape, RowStrips> _poolForward;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, PoolShape, RowStrips> _poolBackward;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseShape, int> _denseForward;
@@ -86,6 +91,10 @@ public sealed class KernelSet : IDisposable
         _bnNormalize = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, ElementRange>(BatchNormKernels.Normalize);
         _bnParameterGradients = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape>(BatchNormKernels.ParameterGradients);
         _bnBackwardInput = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, ElementRange>(BatchNormKernels.BackwardInput);
+        _bnStatisticsPartials = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<double>, BatchNormShape>(BatchNormKernels.StatisticsPartials);
+        _bnMergeStatistics = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<double>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, int>(BatchNormKernels.MergeStatistics);
+        _bnGradientPartials = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<double>, BatchNormShape>(BatchNormKernels.ParameterGradientPartials);
+        _bnSumGradients = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<double>, ArrayView<float>, ArrayView<float>, BatchNormShape>(BatchNormKernels.SumParameterGradients);
         _gapForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(GlobalAvgPoolKernels.Forward);
         _gapBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, ElementRange>(GlobalAvgPoolKernels.Backward);
         _dropoutForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, DropoutParameters, ElementRange>(DropoutKernels.Forward);
@@ -181,6 +190,16 @@ public sealed class KernelSet : IDisposable
     /// <summary>Threads a launch that carries real work should offer a GPU (an H100 has 132 multiprocessors).</summary>
     public const int TargetThreads = 16384;
 
+    private ArrayView<double> DoublePartials(long length)
+    {
+        if (_doublePartials is null || _doublePartials.Length < length)
+        {
+            _doublePartials?.Dispose();
+            _doublePartials = _accelerator.Allocate1D<double>(length);
+        }
+        return _doublePartials.View.SubView(0, length);
+    }
+
     private ArrayView<float> Partials(long length)
     {
         if (_partials is null || _partials.Length < length)
@@ -268,7 +287,13 @@ public sealed class KernelSet : IDisposable
     public void BatchNormForward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> weight, ArrayView<float> bias,
         ArrayView<float> runningMean, ArrayView<float> runningVar, ArrayView<float> saved, BatchNormShape s, bool training)
     {
-        if (training)
+        if (training && GemmPath == GemmPath.Tiled)
+        {
+            var partials = DoublePartials(2L * s.Channels * s.Batch);
+            Launch("BatchNorm.StatisticsPartials", s.Channels * s.Batch, () => _bnStatisticsPartials(s.Channels * s.Batch, x, partials, s));
+            Launch("BatchNorm.MergeStatistics", s.Channels, () => _bnMergeStatistics(s.Channels, partials, saved, runningMean, runningVar, s, 1));
+        }
+        else if (training)
             Launch("BatchNorm.Statistics", s.Channels, () => _bnStatistics(s.Channels, x, saved, runningMean, runningVar, s, 1));
         else
             Launch("BatchNorm.RunningStatistics", s.Channels, () => _bnRunningStatistics(s.Channels, runningMean, runningVar, saved, s));
@@ -280,7 +305,14 @@ public sealed class KernelSet : IDisposable
     public void BatchNormBackward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float>? dx, ArrayView<float> weight, ArrayView<float> saved,
         ArrayView<float> dWeight, ArrayView<float> dBias, BatchNormShape s)
     {
-        Launch("BatchNorm.ParameterGradients", s.Channels, () => _bnParameterGradients(s.Channels, x, dy, saved, dWeight, dBias, s));
+        if (GemmPath == GemmPath.Tiled)
+        {
+            var partials = DoublePartials(2L * s.Channels * s.Batch);
+            Launch("BatchNorm.GradientPartials", s.Channels * s.Batch, () => _bnGradientPartials(s.Channels * s.Batch, x, dy, saved, partials, s));
+            Launch("BatchNorm.SumGradients", s.Channels, () => _bnSumGradients(s.Channels, partials, dWeight, dBias, s));
+        }
+        else
+            Launch("BatchNorm.ParameterGradients", s.Channels, () => _bnParameterGradients(s.Channels, x, dy, saved, dWeight, dBias, s));
         if (dx is not { } input)
             return;
         var range = Range(s.Elements);
@@ -341,5 +373,6 @@ public sealed class KernelSet : IDisposable
     {
         _workspace?.Dispose();
         _partials?.Dispose();
+        _doublePartials?.Dispose();
     }
 }
