@@ -60,15 +60,7 @@ public static class BatchNormKernels
                 squares += d * d;
             }
         }
-        var variance = squares / count;
-        saved[c] = (float)mean;
-        saved[s.Channels + c] = (float)(1.0 / Math.Sqrt(variance + BatchNormShape.Epsilon));
-        if (updateRunning != 0)
-        {
-            var unbiased = count > 1 ? squares / (count - 1) : variance;
-            runningMean[c] = (1f - BatchNormShape.Momentum) * runningMean[c] + BatchNormShape.Momentum * (float)mean;
-            runningVar[c] = (1f - BatchNormShape.Momentum) * runningVar[c] + BatchNormShape.Momentum * (float)unbiased;
-        }
+        Finish(c, mean, squares, count, saved, runningMean, runningVar, s, updateRunning);
     }
 
     /// <summary>
@@ -111,15 +103,7 @@ public static class BatchNormKernels
             squares += q + delta * delta * count * s.Spatial / total;
             count = total;
         }
-        var variance = squares / count;
-        saved[c] = (float)mean;
-        saved[s.Channels + c] = (float)(1.0 / Math.Sqrt(variance + BatchNormShape.Epsilon));
-        if (updateRunning != 0)
-        {
-            var unbiased = count > 1 ? squares / (count - 1) : variance;
-            runningMean[c] = (1f - BatchNormShape.Momentum) * runningMean[c] + BatchNormShape.Momentum * (float)mean;
-            runningVar[c] = (1f - BatchNormShape.Momentum) * runningVar[c] + BatchNormShape.Momentum * (float)unbiased;
-        }
+        Finish(c, mean, squares, count, saved, runningMean, runningVar, s, updateRunning);
     }
 
     /// <summary>
@@ -155,6 +139,24 @@ public static class BatchNormKernels
         }
         dBias[c] = (float)sumDy;
         dWeight[c] = (float)sumDyXhat;
+    }
+
+    /// <summary>
+    /// A channel's batch statistics from its mean and sum of squared deviations over count values: saved gets the mean
+    /// and 1/sqrt(biased variance + eps); the running statistics move by the momentum (unbiased variance) when asked.
+    /// </summary>
+    private static void Finish(int c, double mean, double squares, double count, ArrayView<float> saved, ArrayView<float> runningMean,
+        ArrayView<float> runningVar, BatchNormShape s, int updateRunning)
+    {
+        var variance = squares / count;
+        saved[c] = (float)mean;
+        saved[s.Channels + c] = (float)(1.0 / Math.Sqrt(variance + BatchNormShape.Epsilon));
+        if (updateRunning != 0)
+        {
+            var unbiased = count > 1 ? squares / (count - 1) : variance;
+            runningMean[c] = (1f - BatchNormShape.Momentum) * runningMean[c] + BatchNormShape.Momentum * (float)mean;
+            runningVar[c] = (1f - BatchNormShape.Momentum) * runningVar[c] + BatchNormShape.Momentum * (float)unbiased;
+        }
     }
 
     /// <summary>One thread per channel: saved = running mean and 1/sqrt(running var + eps), for inference. Launch: Channels threads.</summary>

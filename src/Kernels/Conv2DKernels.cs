@@ -143,29 +143,9 @@ public static class Conv2DKernels
         ConvShape s)
     {
         var tap = s.TapOf(thread);
-        var oh = s.OutHeight;
-        var ow = s.OutWidth;
         var sum = 0f;
         for (var n = 0; n < s.Batch; n++)
-        {
-            var dyBase = (n * s.OutChannels + tap.OutChannel) * oh * ow;
-            var plane = (n * s.InChannels + tap.InChannel) * s.Height;
-            for (var oy = 0; oy < oh; oy++)
-            {
-                var iy = oy + tap.Ky - s.Padding;
-                if (!tap.IsBias && (iy < 0 || iy >= s.Height))
-                    continue;
-                for (var ox = 0; ox < ow; ox++)
-                {
-                    var g = dy[dyBase + oy * ow + ox];
-                    var ix = ox + tap.Kx - s.Padding;
-                    if (tap.IsBias)
-                        sum += g;
-                    else if (ix >= 0 && ix < s.Width)
-                        sum += g * x[(plane + iy) * s.Width + ix];
-                }
-            }
-        }
+            sum = AddImage(sum, x, dy, s, tap, n);
         tap.Store(dWeight, dBias, sum);
     }
 
@@ -177,11 +157,14 @@ public static class Conv2DKernels
     public static void BackwardParameterPartials(
         Index1D thread, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> partials, ConvShape s)
     {
-        var n = thread % s.Batch;
-        var tap = s.TapOf(thread / s.Batch);
+        partials[thread] = AddImage(0f, x, dy, s, s.TapOf(thread / s.Batch), thread % s.Batch);
+    }
+
+    /// <summary><paramref name="sum"/> plus image n's terms of a tap's gradient, in (oy, ox) order.</summary>
+    private static float AddImage(float sum, ArrayView<float> x, ArrayView<float> dy, ConvShape s, ParameterTap tap, int n)
+    {
         var oh = s.OutHeight;
         var ow = s.OutWidth;
-        var sum = 0f;
         var dyBase = (n * s.OutChannels + tap.OutChannel) * oh * ow;
         var plane = (n * s.InChannels + tap.InChannel) * s.Height;
         for (var oy = 0; oy < oh; oy++)
@@ -199,7 +182,7 @@ public static class Conv2DKernels
                     sum += g * x[(plane + iy) * s.Width + ix];
             }
         }
-        partials[thread] = sum;
+        return sum;
     }
 
     /// <summary>

@@ -86,27 +86,9 @@ public static class ConvBlockKernels
         ArrayView<float> partials, ConvShape s, DropoutParameters dropout, int chunks)
     {
         var chunk = thread % chunks;
-        var n = thread / chunks % s.Batch;
-        var tap = s.TapOf(thread / chunks / s.Batch);
-        var ph = PooledHeight(s);
-        var pw = PooledWidth(s);
-        var rows = (ph + chunks - 1) / chunks;
-        var outBase = (n * s.OutChannels + tap.OutChannel) * ph * pw;
-        var xBase = tap.InputBase(s, n);
-        var sum = 0f;
-        for (var py = chunk * rows; py < ph && py < (chunk + 1) * rows; py++)
-        {
-            for (var px = 0; px < pw; px++)
-            {
-                var i = outBase + py * pw + px;
-                if (!(y[i] > 0f))
-                    continue;
-                var g = dy[i] * dropout.Scale;
-                var a = argmax[i];
-                sum += tap.IsBias ? g : g * x[xBase + (2 * py + a / 2) * s.Width + 2 * px + a % 2];
-            }
-        }
-        partials[thread] = sum;
+        var rows = (PooledHeight(s) + chunks - 1) / chunks;
+        partials[thread] = AddImage(0f, x, y, argmax, dy, s, dropout, s.TapOf(thread / chunks / s.Batch), thread / chunks % s.Batch,
+            chunk * rows, (chunk + 1) * rows);
     }
 
     /// <summary>
@@ -133,28 +115,36 @@ public static class ConvBlockKernels
         ArrayView<float> dWeight, ArrayView<float> dBias, ConvShape s, DropoutParameters dropout)
     {
         var tap = s.TapOf(thread);
-        var ph = PooledHeight(s);
-        var pw = PooledWidth(s);
         var sum = 0f;
         for (var n = 0; n < s.Batch; n++)
+            sum = AddImage(sum, x, y, argmax, dy, s, dropout, tap, n, 0, PooledHeight(s));
+        tap.Store(dWeight, dBias, sum);
+    }
+
+    /// <summary>
+    /// <paramref name="sum"/> plus image n's terms of a tap's gradient over pooled rows [rowBegin, rowEnd), in (py, px)
+    /// order: a pooled output y &gt; 0 passed ReLU and dropout, so its gradient dy·scale flows to the conv output at its
+    /// argmax.
+    /// </summary>
+    private static float AddImage(float sum, ArrayView<float> x, ArrayView<float> y, ArrayView<int> argmax, ArrayView<float> dy,
+        ConvShape s, DropoutParameters dropout, ParameterTap tap, int n, int rowBegin, int rowEnd)
+    {
+        var ph = PooledHeight(s);
+        var pw = PooledWidth(s);
+        var outBase = (n * s.OutChannels + tap.OutChannel) * ph * pw;
+        var xBase = tap.InputBase(s, n);
+        for (var py = rowBegin; py < ph && py < rowEnd; py++)
         {
-            var outBase = (n * s.OutChannels + tap.OutChannel) * ph * pw;
-            var xBase = tap.InputBase(s, n);
-            for (var py = 0; py < ph; py++)
+            for (var px = 0; px < pw; px++)
             {
-                for (var px = 0; px < pw; px++)
-                {
-                    var i = outBase + py * pw + px;
-                    if (!(y[i] > 0f))
-                        continue;
-                    var g = dy[i] * dropout.Scale;
-                    var a = argmax[i];
-                    var oy = 2 * py + a / 2;
-                    var ox = 2 * px + a % 2;
-                    sum += tap.IsBias ? g : g * x[xBase + oy * s.Width + ox];
-                }
+                var i = outBase + py * pw + px;
+                if (!(y[i] > 0f))
+                    continue;
+                var g = dy[i] * dropout.Scale;
+                var a = argmax[i];
+                sum += tap.IsBias ? g : g * x[xBase + (2 * py + a / 2) * s.Width + 2 * px + a % 2];
             }
         }
-        tap.Store(dWeight, dBias, sum);
+        return sum;
     }
 }

@@ -15,7 +15,6 @@ parameter, running.P for the batchnorm running statistics after the step, eval_l
 Run: /usr/bin/python3 tests/Fixtures/make_model_step.py [/usr/share/datasets/fashion-mnist]
 (needs python3-torch and python3-numpy; the test suite itself only reads the JSON).
 """
-import gzip
 import json
 import os
 import sys
@@ -24,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from counter_rng import DROPOUT_STREAM, INIT_STREAM, key, uniform_double, uniform_float
+from fixture_common import DROPOUT_STREAM, INIT_STREAM, key, read_idx, summary, uniform_double, uniform_float
 
 SEED = 11
 BATCH = 4
@@ -32,7 +31,6 @@ STEP = 1
 LR, BETA1, BETA2, EPS = 1e-3, 0.9, 0.999, 1e-7
 BIAS_STREAM_OFFSET = 100
 BIAS_SCALE = 0.2
-MAX_SAMPLES = 2048
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -128,18 +126,6 @@ def forward(model, params, x, training, keep_outputs):
             x.retain_grad()
         outputs.append(x)
     return outputs
-
-
-def read_idx(path, offset):
-    with gzip.open(path, "rb") as f:
-        return np.frombuffer(f.read(), dtype=np.uint8, offset=offset)
-
-
-def summary(t):
-    a = t.detach().numpy().astype(np.float64).ravel()
-    stride = max(1, -(-a.size // MAX_SAMPLES))
-    return {"shape": list(t.shape), "stride": stride, "values": [float(v) for v in a[::stride]],
-            "sum": float(a.sum()), "abs_sum": float(np.abs(a).sum()), "max_abs": float(np.abs(a).max())}
 
 
 def main():

@@ -10,7 +10,6 @@ fixed stride (all of them for small tensors), and sum / sum of |x| / max |x| ove
 Run: /usr/bin/python3 tests/Fixtures/make_reference_step.py [/usr/share/datasets/fashion-mnist]
 (needs python3-torch and python3-numpy; the test suite itself only reads the JSON).
 """
-import gzip
 import json
 import os
 import sys
@@ -19,7 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from counter_rng import DROPOUT_STREAM, INIT_STREAM, key, uniform_double, uniform_float
+from fixture_common import DROPOUT_STREAM, INIT_STREAM, key, read_idx, summary, uniform_double, uniform_float
 
 SEED = 7
 BATCH = 4
@@ -27,7 +26,6 @@ STEP = 1
 DROPOUT = np.float32(0.2)
 LR, BETA1, BETA2, EPS = 1e-3, 0.9, 0.999, 1e-7
 BIAS_STREAM_OFFSET = 100
-MAX_SAMPLES = 2048
 
 # name, shape, fan_in, fan_out: ModelArchitecture.Parameters in order.
 PARAMETERS = [
@@ -52,24 +50,6 @@ def initial_parameters():
             values = ((2 * uniform_double(key(SEED, INIT_STREAM + np.uint64(t)), n) - 1) * limit).astype(np.float32)
         params[name] = torch.tensor(values.astype(np.float64).reshape(shape), requires_grad=True)
     return params
-
-
-def read_idx(path, offset):
-    with gzip.open(path, "rb") as f:
-        return np.frombuffer(f.read(), dtype=np.uint8, offset=offset)
-
-
-def summary(t):
-    a = t.detach().numpy().astype(np.float64).ravel()
-    stride = max(1, -(-a.size // MAX_SAMPLES))
-    return {
-        "shape": list(t.shape),
-        "stride": stride,
-        "values": [float(v) for v in a[::stride]],
-        "sum": float(a.sum()),
-        "abs_sum": float(np.abs(a).sum()),
-        "max_abs": float(np.abs(a).max()),
-    }
 
 
 def main():

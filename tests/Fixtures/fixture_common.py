@@ -1,4 +1,7 @@
-"""FashionGpu's counter-based random numbers (CounterRng) in numpy's wrapping uint64 arithmetic, for the fixture scripts."""
+"""What the fixture scripts share: FashionGpu's counter-based random numbers (CounterRng) in numpy's wrapping uint64
+arithmetic, the official IDX files, and the stored summary of a tensor."""
+import gzip
+
 import numpy as np
 
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -33,3 +36,24 @@ def uniform_double(k, n):
 
 def uniform_float(k, n):
     return (hash_(k, np.arange(n)) >> np.uint64(40)).astype(np.float64) * (1.0 / 16777216.0)
+
+
+def read_idx(path, offset):
+    with gzip.open(path, "rb") as f:
+        return np.frombuffer(f.read(), dtype=np.uint8, offset=offset)
+
+
+MAX_SAMPLES = 2048
+
+
+def summary(t):
+    a = t.detach().numpy().astype(np.float64).ravel()
+    stride = max(1, -(-a.size // MAX_SAMPLES))
+    return {
+        "shape": list(t.shape),
+        "stride": stride,
+        "values": [float(v) for v in a[::stride]],
+        "sum": float(a.sum()),
+        "abs_sum": float(np.abs(a).sum()),
+        "max_abs": float(np.abs(a).max()),
+    }
