@@ -402,7 +402,7 @@ public static class CliApplication
         command.SetAction(_ =>
         {
             var table = new Table().AddColumns("Device", "Name", "Memory", "auto");
-            foreach (var d in ComputeDevice.List())
+            foreach (var d in Runtime.Engines.EngineFactory.Devices())
                 table.AddRow(d.Id, Markup.Escape(d.Name), (d.MemoryBytes / (1024.0 * 1024 * 1024)).ToString("F1", CultureInfo.InvariantCulture) + " GiB",
                     d.IsAutoChoice ? "yes" : "");
             AnsiConsole.Write(table);

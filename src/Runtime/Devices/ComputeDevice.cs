@@ -68,17 +68,14 @@ public sealed class ComputeDevice : IDisposable
         }
     }
 
-    /// <summary>Every device, the SIMD engine included; `auto` takes a GPU if there is one, else the SIMD engine.</summary>
+    /// <summary>The accelerators ILGPU finds; IsAutoChoice marks the first of the preferred kind (cuda, opencl, cpu).</summary>
     public static IReadOnlyList<DeviceInfo> List()
     {
         using var context = CreateContext();
-        var accelerators = Enumerate(context).Select(c => c.Info).ToArray();
-        var hasGpu = accelerators.Any(d => d.Kind != DeviceKind.Cpu);
-        var simd = new DeviceInfo("simd", Engines.Simd.SimdEngine.Description, DeviceKind.Simd, HostMemory, !hasGpu);
-        return [.. accelerators.Select(d => d with { IsAutoChoice = hasGpu && d.IsAutoChoice }), simd];
+        return Enumerate(context).Select(c => c.Info).ToArray();
     }
 
-    private static long HostMemory => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+    public static long HostMemory => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
 
     private static List<(Device Device, DeviceInfo Info)> Enumerate(Context context)
     {
