@@ -95,8 +95,8 @@ public sealed class SweepTests : IDisposable
         Assert.Equal("failed", states[1]);
         Assert.Equal(0, report.GetProperty("best").GetProperty("index").GetInt32());
 
-        // An interrupted trial resumes where it stopped.
-        var long_ = Plan("long", Grid(extraBase: ", \"validation_split\": 0.5", grid: """{"epochs": [40]}"""));
+        // An interrupted trial resumes where it stopped (40 epochs of 1,000 images: seconds, so the interrupt lands mid-run).
+        var long_ = Plan("long", Grid(extraBase: ", \"validation_split\": 0.5", grid: """{"epochs": [40], "limit_train": [2000]}"""));
         using (var running = CliProcess.Start(_temp.Path, ["sweep", "run", long_, "--trial", "0"]))
         {
             var deadline = DateTime.UtcNow.AddMinutes(1);
