@@ -56,7 +56,7 @@ public static class CliApplication
 
     public static RootCommand Build()
     {
-        var root = new RootCommand("Train and evaluate a Fashion-MNIST classifier with ILGPU kernels on CUDA, OpenCL or the CPU.");
+        var root = new RootCommand("Train, evaluate, export and sweep Fashion-MNIST classifiers (any sequential CNN) with ILGPU kernels on CUDA, OpenCL or the CPU accelerator, or the SIMD engine on all cores.");
         root.Options.Add(Verbose);
         root.Subcommands.Add(TrainCommand());
         root.Subcommands.Add(EvaluateCommand());
