@@ -329,19 +329,29 @@ public static class CliApplication
         sweep.Subcommands.Add(Action("local", "Run every unfinished trial on this machine", Dir(), [parallel],
             (parse, o) => o.Parallel = parse.GetValue(parallel) ?? o.Parallel));
 
-        var partition = Flag<string?>("--partition", "Slurm partition");
-        partition.HelpName = "P";
-        var cpus = AtLeast("--cpus-per-task", 1, "Cores per trial (default: 1)");
-        var gpus = AtLeast("--gpus-per-task", 1, "GPUs per trial (default: none)");
-        var maxRunning = AtLeast("--max-running", 1, "Trials running at once (the array's %M; default: no limit)");
-        var submit = Flag<bool>("--submit", "Submit the array with sbatch and print the job id");
-        sweep.Subcommands.Add(Action("slurm", "Write DIR/sweep.sbatch, a Slurm array job of the trials", Dir(), [partition, cpus, gpus, maxRunning, submit],
-            (parse, o) =>
+        // What each trial of a scheduled sweep gets: the same three flags for Slurm and Kubernetes.
+        (Option[] Flags, Action<ParseResult, Sweeps.SweepOptions> Apply) PerTask(string maxRunningDescription)
+        {
+            var cpus = AtLeast("--cpus-per-task", 1, "Cores per trial (default: 1)");
+            var gpus = AtLeast("--gpus-per-task", 1, "GPUs per trial (default: none)");
+            var maxRunning = AtLeast("--max-running", 1, maxRunningDescription);
+            return ([cpus, gpus, maxRunning], (parse, o) =>
             {
-                o.Partition = parse.GetValue(partition) ?? o.Partition;
                 o.CpusPerTask = parse.GetValue(cpus) ?? o.CpusPerTask;
                 o.GpusPerTask = parse.GetValue(gpus) ?? o.GpusPerTask;
                 o.MaxRunning = parse.GetValue(maxRunning) ?? o.MaxRunning;
+            });
+        }
+
+        var partition = Flag<string?>("--partition", "Slurm partition");
+        partition.HelpName = "P";
+        var submit = Flag<bool>("--submit", "Submit the array with sbatch and print the job id");
+        var slurmTasks = PerTask("Trials running at once (the array's %M; default: no limit)");
+        sweep.Subcommands.Add(Action("slurm", "Write DIR/sweep.sbatch, a Slurm array job of the trials", Dir(), [partition, .. slurmTasks.Flags, submit],
+            (parse, o) =>
+            {
+                o.Partition = parse.GetValue(partition) ?? o.Partition;
+                slurmTasks.Apply(parse, o);
                 o.Submit |= parse.GetValue(submit);
             }));
 
@@ -349,17 +359,13 @@ public static class CliApplication
         image.HelpName = "IMAGE";
         var claim = Flag<string?>("--claim", "PersistentVolumeClaim that holds DIR (default: fashiongpu-sweeps)");
         claim.HelpName = "NAME";
-        var k8sCpus = AtLeast("--cpus-per-task", 1, "Cores per trial (default: 1)");
-        var k8sGpus = AtLeast("--gpus-per-task", 1, "GPUs per trial (default: none)");
-        var k8sParallel = AtLeast("--max-running", 1, "Pods running at once (default: all)");
-        sweep.Subcommands.Add(Action("k8s", "Write DIR/sweep-job.yaml, a Kubernetes Indexed Job of the trials", Dir(), [image, claim, k8sCpus, k8sGpus, k8sParallel],
+        var podTasks = PerTask("Pods running at once (default: all)");
+        sweep.Subcommands.Add(Action("k8s", "Write DIR/sweep-job.yaml, a Kubernetes Indexed Job of the trials", Dir(), [image, claim, .. podTasks.Flags],
             (parse, o) =>
             {
                 o.Image = parse.GetValue(image) ?? o.Image;
                 o.Claim = parse.GetValue(claim) ?? o.Claim;
-                o.CpusPerTask = parse.GetValue(k8sCpus) ?? o.CpusPerTask;
-                o.GpusPerTask = parse.GetValue(k8sGpus) ?? o.GpusPerTask;
-                o.MaxRunning = parse.GetValue(k8sParallel) ?? o.MaxRunning;
+                podTasks.Apply(parse, o);
             }));
 
         var json = Flag<bool>("--json", "Print the report as JSON (trials, best) on stdout");

@@ -80,13 +80,11 @@ public static class Checkpoint
             {
                 if (!byName.TryGetValue(prefix + p.Name, out var t))
                 {
-                    if (required || (prefix.Length > 0 && !p.Trainable))
-                    {
-                        if (prefix.Length > 0)
-                            continue;
+                    if (required)
                         throw new FashionGpuException($"checkpoint {path} has no tensor {prefix + p.Name} that its model needs; the model metadata does not match the tensors");
-                    }
-                    return new float[model.ParameterCount];
+                    if (!p.Trainable)
+                        continue; // running statistics have no optimizer moments
+                    return new float[model.ParameterCount]; // no moments at all: Adam starts afresh
                 }
                 if (!t.Shape.SequenceEqual(p.Shape))
                     throw new FashionGpuException(

@@ -131,7 +131,4 @@ public sealed class EngineProgram
                     : throw new ArgumentException($"layer {layer}'s output is inside a fused op");
         return -1;
     }
-
-    /// <summary>Floats of the largest activation of one image (input included).</summary>
-    public int LargestActivation => Math.Max(Plan.Input.Size, Ops.Max(o => o.Output.Size));
 }
