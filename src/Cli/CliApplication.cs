@@ -4,7 +4,9 @@ using System.Globalization;
 using FashionGpu.Cli.Hosting;
 using FashionGpu.Cli.Jobs;
 using FashionGpu.Runtime.Devices;
+using FashionGpu.Runtime;
 using FashionGpu.Runtime.Model;
+using FashionGpu.Runtime.Training;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
@@ -152,12 +154,33 @@ public static class CliApplication
     {
         var dataDir = Flag<string?>("--data-dir", "Directory with the IDX or Kaggle CSV files (default: $FASHIONGPU_DATA, ./data/fashion-mnist, /usr/share/datasets/fashion-mnist, then the bundled sample)");
         var device = DeviceFlag();
-        var epochs = AtLeast("--epochs", 1, "Epochs to train (default: 3)");
-        var batchSize = BatchSizeFlag();
-        var learningRate = Flag<double?>("--learning-rate", "Adam's learning rate (default: 0.001)", v => v is not { } r || !(r > 0) || !double.IsFinite(r) ? $"--learning-rate must be a positive number (got {v})" : null);
-        var validationSplit = Flag<double?>("--validation-split", "Fraction of the training set held out (default: 0.2)", v => v is not (>= 0 and < 1) ? $"--validation-split must be in [0, 1) (got {v})" : null);
-        var seed = Flag<ulong?>("--seed", "Seed of the initial weights, hold-out, shuffles and dropout (default: 42)");
-        var model = Flag<string?>("--model", $"Built-in model: {string.Join(", ", ModelPresets.List.Select(p => p.Name))} (default: seed; see --list-models)");
+        var epochs = AtLeast("--epochs", 1, "Epochs to train (default: the recipe's; seed: 3)");
+        var batchSize = Flag<int?>("--batch-size", "Images per step (default: the recipe's; seed: 32)", v => v is < 1 or > 4096 ? $"--batch-size must be between 1 and 4096 (got {v})" : null);
+        var learningRate = Flag<double?>("--learning-rate", "Peak learning rate (default: the recipe's; seed: 0.001)", v => v is not { } r || !(r > 0) || !double.IsFinite(r) ? $"--learning-rate must be a positive number (got {v})" : null);
+        var validationSplit = Flag<double?>("--validation-split", "Fraction of the training set held out; 0 trains on every image (default: the recipe's; seed: 0.2)", v => v is not (>= 0 and < 1) ? $"--validation-split must be in [0, 1) (got {v})" : null);
+        var seed = Flag<ulong?>("--seed", "Seed of the initial weights, hold-out, shuffles, dropout and augmentation (default: 42)");
+        var model = Flag<string?>("--model", $"Built-in recipe ({string.Join(", ", Recipes.All.Select(r => r.Name))}) or model ({ModelPresets.Names}) (default: seed; see --list-models)");
+        var optimizer = Flag<string?>("--optimizer", "adam (Keras form, the reference), adamw (decoupled weight decay) or sgd (Nesterov) (default: the recipe's)");
+        optimizer.AcceptOnlyFromAmong(TrainingSettings.Optimizers);
+        var weightDecay = Flag<double?>("--weight-decay", "Weight decay of conv and dense weights (never biases or batchnorm); decoupled for adamw (default: the recipe's; seed: 0)", v => v is not (>= 0) ? $"--weight-decay must be 0 or more (got {v})" : null);
+        var momentum = Flag<double?>("--momentum", "SGD's Nesterov momentum (default: 0.9)", v => v is not (>= 0 and < 1) ? $"--momentum must be in [0, 1) (got {v})" : null);
+        var schedule = Flag<string?>("--schedule", "Learning-rate schedule: constant, cosine or onecycle (default: the recipe's; seed: constant)");
+        schedule.AcceptOnlyFromAmong(TrainingSettings.Schedules);
+        var warmupEpochs = Flag<double?>("--warmup-epochs", "Epochs of linear warmup (onecycle: of its rise; default 30 % of the run)", v => v is not (>= 0) ? $"--warmup-epochs must be 0 or more (got {v})" : null);
+        var labelSmoothing = Flag<double?>("--label-smoothing", "Label smoothing of the cross-entropy, as PyTorch's (default: the recipe's; seed: 0)", v => v is not (>= 0 and < 1) ? $"--label-smoothing must be in [0, 1) (got {v})" : null);
+        var augment = Flag<string?>("--augment", $"Training augmentation: {AugmentationSpec.Syntax} (default: the recipe's; seed: none)", v =>
+        {
+            try
+            {
+                AugmentationSpec.Parse(v ?? "");
+                return null;
+            }
+            catch (FashionGpuException e)
+            {
+                return e.Message;
+            }
+        });
+        var patience = AtLeast("--patience", 1, "Stop after N epochs without a better validation accuracy (default: never)");
         var modelFile = Flag<string?>("--model-file", "A model definition (JSON: input, scale, layers) instead of a preset");
         var filters = Flag<int?>("--filters", "Filters of the first conv layer (default: the model's)", v => v is < 1 or > 4096 ? $"--filters must be between 1 and 4096 (got {v})" : null);
         var hidden = Flag<int?>("--hidden", "Units of the first hidden dense layer (default: the model's)", v => v is < 1 or > 65536 ? $"--hidden must be between 1 and 65536 (got {v})" : null);
@@ -173,6 +196,7 @@ public static class CliApplication
         var command = new Command("train", "Train a model (the seed model by default); Ctrl+C saves a resumable checkpoint")
         {
             dataDir, device, model, modelFile, filters, hidden, dropout, pixels, normalize, listModels, epochs, batchSize, learningRate,
+            optimizer, weightDecay, momentum, schedule, warmupEpochs, labelSmoothing, augment, patience,
             validationSplit, seed, limitTrain, runDir, resume, json,
         };
         RunsHosted<TrainJob, TrainOptions>(command, "Train", (parse, o) =>
@@ -184,6 +208,14 @@ public static class CliApplication
             o.BatchSize = parse.GetValue(batchSize) ?? o.BatchSize;
             o.LearningRate = parse.GetValue(learningRate) ?? o.LearningRate;
             o.ValidationSplit = parse.GetValue(validationSplit) ?? o.ValidationSplit;
+            o.Optimizer = parse.GetValue(optimizer) ?? o.Optimizer;
+            o.WeightDecay = parse.GetValue(weightDecay) ?? o.WeightDecay;
+            o.Momentum = parse.GetValue(momentum) ?? o.Momentum;
+            o.Schedule = parse.GetValue(schedule) ?? o.Schedule;
+            o.WarmupEpochs = parse.GetValue(warmupEpochs) ?? o.WarmupEpochs;
+            o.LabelSmoothing = parse.GetValue(labelSmoothing) ?? o.LabelSmoothing;
+            o.Augment = parse.GetValue(augment) ?? o.Augment;
+            o.Patience = parse.GetValue(patience) ?? o.Patience;
             o.Seed = parse.GetValue(seed) ?? o.Seed;
             o.Model = parse.GetValue(model) ?? o.Model;
             o.ModelFile = parse.GetValue(modelFile) ?? o.ModelFile;

@@ -24,23 +24,138 @@ public readonly struct GatherShape
     public int Threads => Count * Rows;
 }
 
+/// <summary>
+/// What the gather does to each image. Every draw is a pure function of (<see cref="Key"/>, the image's index in its
+/// dataset), and the key of a training epoch comes from (seed, epoch), so a resumed run sees the same images. An
+/// output pixel (r, c) reads source pixel (r - dy, c - dx), mirrored left-right when the image is flipped; pixels
+/// shifted in from outside, and those inside an erased rectangle, are 0.
+/// </summary>
+public readonly struct Augmentation
+{
+    /// <summary>Flip each image with probability 1/2.</summary>
+    public const int FlipRandom = 1;
+    /// <summary>Flip every image (test-time augmentation's mirror pass).</summary>
+    public const int FlipAll = 2;
+    public const int EraseMinSide = 4;
+    public const int EraseMaxSide = 14;
+
+    public Augmentation(ulong key, int maxShift, int flip, int erase)
+    {
+        Key = key;
+        MaxShift = maxShift;
+        Flip = flip;
+        Erase = erase;
+    }
+
+    public static Augmentation None => default;
+    public static Augmentation Mirror => new(0, 0, FlipAll, 0);
+
+    public ulong Key { get; }
+
+    /// <summary>dx and dy are uniform in [-MaxShift, MaxShift].</summary>
+    public int MaxShift { get; }
+
+    /// <summary>0: never; <see cref="FlipRandom"/>; <see cref="FlipAll"/>.</summary>
+    public int Flip { get; }
+
+    /// <summary>1: with probability 1/2 a rectangle with sides uniform in [EraseMinSide, EraseMaxSide], placed uniformly inside the image, is set to 0.</summary>
+    public int Erase { get; }
+
+    public bool IsIdentity => MaxShift == 0 && Flip == 0 && Erase == 0;
+
+    /// <summary>Uniform integer in [0, n) from 16 random bits.</summary>
+    private static int Pick(ulong bits, int n) => (int)(((bits & 0xFFFF) * (ulong)n) >> 16);
+
+    /// <summary>The draws for image <paramref name="sample"/> of a <paramref name="rows"/> x <paramref name="columns"/> dataset.</summary>
+    public AugmentedImage Draw(int sample, int rows, int columns)
+    {
+        var h = CounterRng.Hash(Key, 2 * (ulong)sample);
+        var dx = MaxShift == 0 ? 0 : Pick(h, 2 * MaxShift + 1) - MaxShift;
+        var dy = MaxShift == 0 ? 0 : Pick(h >> 16, 2 * MaxShift + 1) - MaxShift;
+        var flip = Flip == FlipAll || (Flip == FlipRandom && ((h >> 32) & 1) == 1);
+        if (Erase == 0 || ((h >> 33) & 1) == 0)
+            return new AugmentedImage(dx, dy, flip, 0, 0, 0, 0);
+        var e = CounterRng.Hash(Key, 2 * (ulong)sample + 1);
+        var sides = EraseMaxSide - EraseMinSide + 1;
+        var height = EraseMinSide + Pick(e, sides);
+        var width = EraseMinSide + Pick(e >> 16, sides);
+        var top = Pick(e >> 32, rows - height + 1);
+        var left = Pick(e >> 48, columns - width + 1);
+        return new AugmentedImage(dx, dy, flip, top, top + height, left, left + width);
+    }
+}
+
+/// <summary>One image's draws: its shift, flip and erased rectangle [Top, Bottom) x [Left, Right) (empty when Bottom is 0).</summary>
+public readonly struct AugmentedImage
+{
+    public AugmentedImage(int dx, int dy, bool flip, int top, int bottom, int left, int right)
+    {
+        Dx = dx;
+        Dy = dy;
+        Flipped = flip;
+        Top = top;
+        Bottom = bottom;
+        Left = left;
+        Right = right;
+    }
+
+    public int Dx { get; }
+    public int Dy { get; }
+    public bool Flipped { get; }
+    public int Top { get; }
+    public int Bottom { get; }
+    public int Left { get; }
+    public int Right { get; }
+
+    /// <summary>The source row of output row r, or -1 when it lies outside the image.</summary>
+    public int SourceRow(int r, int rows)
+    {
+        var s = r - Dy;
+        return s >= 0 && s < rows ? s : -1;
+    }
+
+    /// <summary>The source column of output pixel (r, c), or -1 when it lies outside the image or is erased.</summary>
+    public int SourceColumn(int r, int c, int columns)
+    {
+        if (r >= Top && r < Bottom && c >= Left && c < Right)
+            return -1;
+        var s = c - Dx;
+        if (s < 0 || s >= columns)
+            return -1;
+        return Flipped ? columns - 1 - s : s;
+    }
+}
+
 public static class BatchKernels
 {
     /// <summary>
-    /// One thread per (image b, pixel row r): x[b, r, ·] = images[indices[b], r, ·]·PixelScale; the thread of row 0 also
-    /// copies the label. Launch: Threads.
+    /// One thread per (image b, pixel row r): x[b, r, ·] = the augmented row of images[indices[b]] times PixelScale;
+    /// the thread of row 0 also copies the label. Launch: Threads.
     /// </summary>
     public static void Gather(
         Index1D thread, ArrayView<byte> images, ArrayView<byte> labels, ArrayView<int> indices, ArrayView<float> x,
-        ArrayView<int> y, GatherShape s)
+        ArrayView<int> y, GatherShape s, Augmentation augment)
     {
         var r = thread % s.Rows;
         var b = thread / s.Rows;
         var source = indices[b];
-        var from = source * s.ImagePixels + r * s.RowLength;
         var to = b * s.ImagePixels + r * s.RowLength;
-        for (var c = 0; c < s.RowLength; c++)
-            x[to + c] = images[from + c] * s.PixelScale;
+        if (augment.IsIdentity)
+        {
+            var from = source * s.ImagePixels + r * s.RowLength;
+            for (var c = 0; c < s.RowLength; c++)
+                x[to + c] = images[from + c] * s.PixelScale;
+        }
+        else
+        {
+            var image = augment.Draw(source, s.Rows, s.RowLength);
+            var row = image.SourceRow(r, s.Rows);
+            for (var c = 0; c < s.RowLength; c++)
+            {
+                var column = row < 0 ? -1 : image.SourceColumn(r, c, s.RowLength);
+                x[to + c] = column < 0 ? 0f : images[source * s.ImagePixels + row * s.RowLength + column] * s.PixelScale;
+            }
+        }
         if (r == 0)
             y[b] = labels[source];
     }

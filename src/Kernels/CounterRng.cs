@@ -13,6 +13,7 @@ public static class CounterRng
     public const ulong DropoutStream = 1UL << 56;
     public const ulong InitStream = 2UL << 56;
     public const ulong ShuffleStream = 3UL << 56;
+    public const ulong AugmentStream = 4UL << 56;
 
     public static ulong Mix(ulong x)
     {

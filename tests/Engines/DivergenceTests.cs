@@ -22,16 +22,16 @@ public abstract class DivergenceTests
         using var data = engine.Upload(SampleData.Train.Take(16));
         var order = Enumerable.Range(0, 16).ToArray();
 
-        engine.BeginEpoch(data, order);
-        engine.TrainStep(0, 8);
+        engine.BeginEpoch(data, order, 0);
+        engine.TrainStep(0, 8, engine.Settings.LearningRate);
         engine.ReadEpochTotals(0, 8);
         Assert.False(engine.ParametersDiverged);
 
         var state = ModelState.Fresh(model, 3);
         state.Parameters[model["conv1.weight"].Offset + 4] = float.PositiveInfinity;
         engine.LoadState(state);
-        engine.BeginEpoch(data, order);
-        engine.TrainStep(0, 8);
+        engine.BeginEpoch(data, order, 0);
+        engine.TrainStep(0, 8, engine.Settings.LearningRate);
         Assert.False(engine.ParametersDiverged); // not read yet
         engine.ReadEpochTotals(0, 8);
         Assert.True(engine.ParametersDiverged);

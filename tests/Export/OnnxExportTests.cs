@@ -35,9 +35,9 @@ public sealed class OnnxExportTests : IDisposable
         var images = SampleData.Train;
         using var engine = new SimdEngine(model, new TrainingSettings { BatchSize = 32, Seed = 5 });
         using var data = engine.Upload(images);
-        engine.BeginEpoch(data, DataSplit.EpochOrder(Enumerable.Range(0, images.Count).ToArray(), 5, 0));
+        engine.BeginEpoch(data, DataSplit.EpochOrder(Enumerable.Range(0, images.Count).ToArray(), 5, 0), 0);
         for (var start = 0; start < images.Count; start += 32)
-            engine.TrainStep(start, Math.Min(32, images.Count - start));
+            engine.TrainStep(start, Math.Min(32, images.Count - start), 1e-3);
         return (model, engine.ReadState(), engine.Logits(data, Enumerable.Range(0, images.Count).ToArray()), images);
     }
 

@@ -29,7 +29,7 @@ public abstract class AdamTests(LayerBackend layers)
         for (var step = 1; step <= 3; step++)
         {
             var g = TestData.Uniform(random, length, -2f, 2f);
-            layers.Adam(p, g, gotM, gotV, AdamParameters.ForStep(1e-3, 0.9, 0.999, 1e-7, step));
+            layers.Optimizer(p, g, gotM, gotV, OptimizerStep.Adam(1e-3, 0.9, 0.999, 1e-7, step));
             var lrT = 1e-3 * Math.Sqrt(1 - Math.Pow(0.999, step)) / (1 - Math.Pow(0.9, step));
             for (var i = 0; i < length; i++)
             {

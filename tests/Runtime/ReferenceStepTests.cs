@@ -158,8 +158,8 @@ public sealed class StepFixture
         Check("eval_logits", engine.Logits(data, all));
         Check("pool", inspect.Inspect("out.3", poolLength));
 
-        engine.BeginEpoch(data, all);
-        engine.TrainStep(0, batch);
+        engine.BeginEpoch(data, all, 0);
+        engine.TrainStep(0, batch, engine.Settings.LearningRate);
         Check("dropout", inspect.Inspect("out.3", poolLength));
         var hidden = inspect.Inspect("out.6", batch * 128);
         Check("hidden", hidden);
@@ -181,8 +181,8 @@ public sealed class StepFixture
         using var _ = data;
         Check("eval_logits", engine.Logits(data, all));
 
-        engine.BeginEpoch(data, all);
-        engine.TrainStep(0, Batch);
+        engine.BeginEpoch(data, all, 0);
+        engine.TrainStep(0, Batch, engine.Settings.LearningRate);
         var checkedLayers = 0;
         foreach (var layer in Model.Layers)
         {

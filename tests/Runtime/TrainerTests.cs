@@ -41,11 +41,26 @@ public sealed class TrainerTests(CpuDeviceFixture gpu) : IDisposable
             Assert.True(File.Exists(Path.Combine(_temp.Path, file)), file);
     }
 
-    [Fact]
-    public void An_interrupted_run_resumed_ends_with_the_same_bits_as_an_uninterrupted_one()
+    /// <summary>Every recipe feature at once: AdamW with weight decay, one-cycle with warmup, label smoothing, all augmentations.</summary>
+    private static readonly TrainingSettings EveryFeature = new()
+    {
+        BatchSize = 32, Seed = 5, LearningRate = 3e-3, Optimizer = "adamw", WeightDecay = 0.05, Schedule = "onecycle", WarmupEpochs = 0.5,
+        LabelSmoothing = 0.1, Augment = "flip,shift:2,erase",
+    };
+
+    [Theory]
+    [InlineData("reference")]
+    [InlineData("adamw-onecycle-smoothing-augment")]
+    [InlineData("sgd-cosine")]
+    public void An_interrupted_run_resumed_ends_with_the_same_bits_as_an_uninterrupted_one(string recipe)
     {
         var images = Sample.Take(256);
-        var config = Config(2);
+        var config = recipe switch
+        {
+            "reference" => Config(2),
+            "sgd-cosine" => Config(2) with { Settings = new TrainingSettings { BatchSize = 32, Seed = 5, LearningRate = 0.05, Optimizer = "sgd", WeightDecay = 5e-4, Schedule = "cosine", WarmupEpochs = 1 } },
+            _ => Config(2) with { Settings = EveryFeature },
+        };
         var straight = Path.Combine(_temp.Path, "straight");
         var interrupted = Path.Combine(_temp.Path, "interrupted");
 

@@ -23,8 +23,14 @@ public abstract class LayerBackend
 
     public abstract float[] Dropout(float[] x, DropoutParameters p);
 
-    /// <summary>One Adam step, in place on the three state arrays.</summary>
-    public abstract void Adam(float[] parameters, float[] gradients, float[] m, float[] v, AdamParameters a);
+    /// <summary>One optimizer step on elements [begin, end), in place on the three state arrays.</summary>
+    public abstract void Optimizer(float[] parameters, float[] gradients, float[] m, float[] v, OptimizerStep a, int begin, int end);
+
+    public void Optimizer(float[] parameters, float[] gradients, float[] m, float[] v, OptimizerStep a) =>
+        Optimizer(parameters, gradients, m, v, a, 0, parameters.Length);
+
+    /// <summary>The training gather: images [indices] of a 28x28 byte dataset, scaled and augmented.</summary>
+    public abstract (float[] X, int[] Labels) Gather(byte[] images, byte[] labels, int[] indices, float scale, Augmentation augment);
 
     /// <summary>A convolution on its own (any padding and channel count), no activation.</summary>
     public abstract float[] Conv2dForward(float[] x, float[] weight, float[] bias, ConvShape s);
@@ -107,13 +113,22 @@ public sealed class IlgpuLayers(DeviceFixture gpu) : LayerBackend
         return gpu.Download(view);
     }
 
-    public override void Adam(float[] parameters, float[] gradients, float[] m, float[] v, AdamParameters a)
+    public override void Optimizer(float[] parameters, float[] gradients, float[] m, float[] v, OptimizerStep a, int begin, int end)
     {
         var (p, mv, vv) = (gpu.Upload(parameters), gpu.Upload(m), gpu.Upload(v));
-        gpu.Kernels.Adam(p, gpu.Upload(gradients), mv, vv, a, gpu.Allocate<int>(1));
+        var length = end - begin;
+        gpu.Kernels.Optimizer(p.SubView(begin, length), gpu.Upload(gradients).SubView(begin, length), mv.SubView(begin, length), vv.SubView(begin, length), a,
+            gpu.Allocate<int>(1));
         gpu.Download(p).CopyTo(parameters, 0);
         gpu.Download(mv).CopyTo(m, 0);
         gpu.Download(vv).CopyTo(v, 0);
+    }
+
+    public override (float[] X, int[] Labels) Gather(byte[] images, byte[] labels, int[] indices, float scale, Augmentation augment)
+    {
+        var (x, y) = (gpu.Allocate<float>(indices.Length * 784), gpu.Allocate<int>(indices.Length));
+        gpu.Kernels.Gather(gpu.Upload(images), gpu.Upload(labels), gpu.Upload(indices), x, y, new GatherShape(indices.Length, 28, 28, scale), augment);
+        return (gpu.Download(x), gpu.Download(y));
     }
 
     public override float[] Conv2dForward(float[] x, float[] weight, float[] bias, ConvShape s)
@@ -247,8 +262,15 @@ public sealed class SimdLayers : LayerBackend
         return y;
     }
 
-    public override void Adam(float[] parameters, float[] gradients, float[] m, float[] v, AdamParameters a) =>
-        SimdAdam.Update(parameters, gradients, m, v, a, AllCores);
+    public override void Optimizer(float[] parameters, float[] gradients, float[] m, float[] v, OptimizerStep a, int begin, int end) =>
+        SimdOptimizer.Update(parameters, gradients, m, v, a, begin, end, AllCores);
+
+    public override (float[] X, int[] Labels) Gather(byte[] images, byte[] labels, int[] indices, float scale, Augmentation augment)
+    {
+        var (x, y) = (new float[indices.Length * 784], new int[indices.Length]);
+        SimdGather.Gather(new FashionGpu.Runtime.Data.LabeledImages(images, labels, "test"), indices, scale, augment, x, y);
+        return (x, y);
+    }
 
     public override float[] Conv2dForward(float[] x, float[] weight, float[] bias, ConvShape s)
     {

@@ -57,12 +57,12 @@ public sealed class BenchJob(IOptions<BenchOptions> options) : IJob
         var perEpoch = order.Length / batch;
         if (perEpoch == 0)
             throw new UsageException($"--batch-size {batch} is larger than the {order.Length:N0} images of {source.Directory}; use at most {order.Length}");
-        engine.BeginEpoch(data, order);
+        engine.BeginEpoch(data, order, 0);
         var step = 0;
         void TrainSteps(int count)
         {
             for (var i = 0; i < count && !stopping.IsCancellationRequested; i++, step++)
-                engine.TrainStep(step % perEpoch * batch, batch);
+                engine.TrainStep(step % perEpoch * batch, batch, engine.Settings.LearningRate);
         }
 
         TrainSteps(simulated ? 3 : 10);

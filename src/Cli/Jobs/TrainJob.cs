@@ -27,10 +27,21 @@ public sealed class TrainJob(IOptions<TrainOptions> options, ILogger<TrainJob> l
             if (o.FromCommandLine.Contains(flag) && differs)
                 conflicts.Add($"{flag} (the run's is {theirs})");
         }
-        Check("--batch-size", o.BatchSize != run.Settings.BatchSize, run.Settings.BatchSize.ToString(inv));
-        Check("--learning-rate", o.LearningRate != run.Settings.LearningRate, run.Settings.LearningRate.ToString(inv));
-        Check("--seed", o.Seed != run.Settings.Seed, run.Settings.Seed.ToString(inv));
+        var s = run.Settings;
+        Check("--batch-size", o.BatchSize != s.BatchSize, s.BatchSize.ToString(inv));
+        Check("--learning-rate", o.LearningRate != s.LearningRate, s.LearningRate.ToString(inv));
+        Check("--seed", o.Seed != s.Seed, s.Seed.ToString(inv));
         Check("--validation-split", o.ValidationSplit != run.ValidationSplit, run.ValidationSplit.ToString(inv));
+        Check("--optimizer", o.Optimizer != s.Optimizer, s.Optimizer);
+        Check("--weight-decay", o.WeightDecay != s.WeightDecay, s.WeightDecay.ToString(inv));
+        Check("--momentum", o.Momentum != s.Momentum, s.Momentum.ToString(inv));
+        Check("--schedule", o.Schedule != s.Schedule, s.Schedule);
+        Check("--warmup-epochs", o.WarmupEpochs != s.WarmupEpochs, s.WarmupEpochs.ToString(inv));
+        Check("--label-smoothing", o.LabelSmoothing != s.LabelSmoothing, s.LabelSmoothing.ToString(inv));
+        Check("--augment", o.Augment is { } a && AugmentationSpec.Parse(a).ToString() != s.Augment, s.Augment);
+        Check("--patience", o.Patience != run.Patience, run.Patience?.ToString(inv) ?? "none");
+        // The schedule's curve spans the run's epochs: more of them would bend the part still to come.
+        Check("--epochs", s.Schedule != "constant" && o.Epochs != run.Epochs, $"{run.Epochs}, and its {s.Schedule} schedule spans them");
         Check("--limit-train", o.LimitTrain != run.LimitTrain, run.LimitTrain?.ToString(inv) ?? "all images");
         Check("--run-dir", o.RunDir is not null && Path.GetFullPath(o.RunDir) != Path.GetFullPath(directory), directory);
         Check("--normalize", run.Model is { } m && m.Scale != ModelDefinition.ScaledPixels, "raw pixels");
@@ -46,8 +57,12 @@ public sealed class TrainJob(IOptions<TrainOptions> options, ILogger<TrainJob> l
         var output = console.Human;
         if (o.ListModels)
         {
+            Console.Out.WriteLine("recipes (a model and how to train it; flags override any part):");
+            foreach (var r in Recipes.All)
+                Console.Out.WriteLine($"  {r.Name,-6} {r.Description}");
+            Console.Out.WriteLine("models (trained with the seed recipe unless flags say otherwise):");
             foreach (var (name, description) in ModelPresets.List)
-                Console.Out.WriteLine($"{name,-6} {description}");
+                Console.Out.WriteLine($"  {name,-6} {description}");
             return ExitCodes.Ok;
         }
 
@@ -90,18 +105,20 @@ public sealed class TrainJob(IOptions<TrainOptions> options, ILogger<TrainJob> l
         var loaded = FashionMnist.Load(source, Split.Train);
         RunAnnouncer.Data(output, source, loaded);
 
+        var recipe = o.Recipe;
         var config = resume?.Config ?? new RunConfiguration
         {
-            Model = model.Definition,
-            Settings = new TrainingSettings { BatchSize = o.BatchSize, LearningRate = o.LearningRate, Seed = o.Seed },
-            Epochs = o.Epochs, ValidationSplit = o.ValidationSplit, LimitTrain = o.LimitTrain,
+            Model = model.Definition, Recipe = recipe.Name, Settings = o.ResolveSettings(), Epochs = o.Epochs ?? recipe.Epochs,
+            ValidationSplit = o.ValidationSplit ?? recipe.ValidationSplit, LimitTrain = o.LimitTrain, Patience = o.Patience ?? recipe.Patience,
         };
+        if (config.Patience is not null && config.ValidationSplit == 0)
+            throw new UsageException("--patience stops on validation accuracy, and --validation-split 0 leaves no validation set; drop one of them");
         if (resume is not null)
         {
             if (resume.Config.TrainPixelsSha256 != loaded.PixelsSha256 || resume.Config.TrainLabelsSha256 != loaded.LabelsSha256)
                 throw new FashionGpuException($"the training data in {source.Directory} is not the data run {runDirectory} was trained on (checksums differ); point --data-dir at the original data");
-            if (o.EpochsFromFlag)
-                config = config with { Epochs = o.Epochs };
+            if (o.Epochs is { } more)
+                config = config with { Epochs = more };
             if (resume.Epoch >= config.Epochs)
                 throw new UsageException($"{runDirectory} has already trained {resume.Epoch} of {config.Epochs} epochs; pass --epochs N (N > {resume.Epoch}) to train further");
         }
@@ -113,6 +130,7 @@ public sealed class TrainJob(IOptions<TrainOptions> options, ILogger<TrainJob> l
         var images = config.LimitTrain is { } limit ? loaded.Data.Take(limit) : loaded.Data;
 
         output.Write(model.Summary());
+        output.WriteLine($"recipe: {config.RecipeLine}");
         // A resumed run continues on its own device unless --device says otherwise, which is said out loud.
         var device = resume is not null && !o.FromCommandLine.Contains("--device") && resume.Config.Device.Length > 0 ? resume.Config.Device : o.Device;
         using var engine = EngineFactory.Open(DeviceSpec.Parse(device), model, config.Settings);
@@ -140,6 +158,8 @@ public sealed class TrainJob(IOptions<TrainOptions> options, ILogger<TrainJob> l
                 $"Resume with: {CommandName.Value} train --resume {runDirectory}");
             return ExitCodes.Interrupted;
         }
+        if (result.Outcome == TrainOutcome.StoppedEarly)
+            output.WriteLine($"stopped early: {config.Patience} epoch{(config.Patience == 1 ? "" : "s")} without a better validation accuracy (--patience)");
         output.WriteLine((result.Last.BestValidationAccuracy is { } best
             ? string.Create(CultureInfo.InvariantCulture, $"done: best validation accuracy {best:F4} (epoch {result.Last.BestEpoch}); checkpoints in {runDirectory}. ")
             : $"done: trained on every image (no validation set; best is the last epoch); checkpoints in {runDirectory}. ") +

@@ -1,5 +1,6 @@
 using FashionGpu.Runtime.Devices;
 using FashionGpu.Runtime.Model;
+using FashionGpu.Runtime.Training;
 
 namespace FashionGpu.Cli.Jobs;
 
@@ -8,12 +9,21 @@ public sealed class TrainOptions
 {
     public string? DataDir { get; set; }
     public string Device { get; set; } = "auto";
-    public int Epochs { get; set; } = 3;
-    public int BatchSize { get; set; } = 32;
-    public double LearningRate { get; set; } = 0.001;
-    public double ValidationSplit { get; set; } = 0.2;
+    // The recipe's values: null takes them from the recipe --model names (seed's by default).
+    public int? Epochs { get; set; }
+    public int? BatchSize { get; set; }
+    public double? LearningRate { get; set; }
+    public double? ValidationSplit { get; set; }
+    public string? Optimizer { get; set; }
+    public double? WeightDecay { get; set; }
+    public double? Momentum { get; set; }
+    public string? Schedule { get; set; }
+    public double? WarmupEpochs { get; set; }
+    public double? LabelSmoothing { get; set; }
+    public string? Augment { get; set; }
+    public int? Patience { get; set; }
     public ulong Seed { get; set; } = 42;
-    /// <summary>A built-in model (<see cref="ModelPresets"/>); the default is seed.</summary>
+    /// <summary>A built-in recipe (<see cref="Recipes"/>) or model (<see cref="ModelPresets"/>); the default is seed.</summary>
     public string? Model { get; set; }
     /// <summary>A model definition file (JSON), instead of a preset.</summary>
     public string? ModelFile { get; set; }
@@ -32,8 +42,6 @@ public sealed class TrainOptions
     /// <summary>The flags given on the command line (a resumed run keeps its own settings otherwise).</summary>
     public HashSet<string> FromCommandLine { get; set; } = [];
 
-    public bool EpochsFromFlag => FromCommandLine.Contains("--epochs");
-
     /// <summary>
     /// Checks the values as bound. Flags are range-checked when the command line is parsed, and a flag that is given
     /// replaces the configured value, so anything caught here came from configuration and is blamed on it.
@@ -42,12 +50,37 @@ public sealed class TrainOptions
     {
         if (Epochs < 1)
             throw Configured("Train:Epochs", "at least 1", Epochs);
-        if (BatchSize < 1 || BatchSize > 4096)
+        if (BatchSize is < 1 or > 4096)
             throw Configured("Train:BatchSize", "between 1 and 4096", BatchSize);
-        if (!(LearningRate > 0) || !double.IsFinite(LearningRate))
-            throw Configured("Train:LearningRate", "a positive number", LearningRate);
-        if (!(ValidationSplit >= 0 && ValidationSplit < 1))
-            throw Configured("Train:ValidationSplit", "in [0, 1)", ValidationSplit);
+        if (LearningRate is { } rate && (!(rate > 0) || !double.IsFinite(rate)))
+            throw Configured("Train:LearningRate", "a positive number", rate);
+        if (ValidationSplit is { } split && !(split >= 0 && split < 1))
+            throw Configured("Train:ValidationSplit", "in [0, 1)", split);
+        if (Optimizer is not null && !TrainingSettings.Optimizers.Contains(Optimizer))
+            throw Configured("Train:Optimizer", string.Join(", ", TrainingSettings.Optimizers), Optimizer);
+        if (Schedule is not null && !TrainingSettings.Schedules.Contains(Schedule))
+            throw Configured("Train:Schedule", string.Join(", ", TrainingSettings.Schedules), Schedule);
+        if (WeightDecay is { } decay && !(decay >= 0 && double.IsFinite(decay)))
+            throw Configured("Train:WeightDecay", "0 or more", decay);
+        if (Momentum is { } momentum && !(momentum >= 0 && momentum < 1))
+            throw Configured("Train:Momentum", "in [0, 1)", momentum);
+        if (WarmupEpochs is { } warmup && !(warmup >= 0 && double.IsFinite(warmup)))
+            throw Configured("Train:WarmupEpochs", "0 or more", warmup);
+        if (LabelSmoothing is { } smoothing && !(smoothing >= 0 && smoothing < 1))
+            throw Configured("Train:LabelSmoothing", "in [0, 1)", smoothing);
+        if (Patience is < 1)
+            throw Configured("Train:Patience", "at least 1", Patience);
+        if (Augment is not null)
+        {
+            try
+            {
+                AugmentationSpec.Parse(Augment);
+            }
+            catch (Runtime.FashionGpuException)
+            {
+                throw Configured("Train:Augment", AugmentationSpec.Syntax, Augment);
+            }
+        }
         if (LimitTrain is < 1)
             throw Configured("Train:LimitTrain", "at least 1", LimitTrain);
         if (!DeviceSpec.TryParse(Device, out _, out var error))
@@ -71,9 +104,25 @@ public sealed class TrainOptions
     /// <summary>True when a flag chose or changed the model (a resumed run keeps its own).</summary>
     public bool ShapesModel => Model is not null || ModelFile is not null || Filters is not null || Hidden is not null || Dropout is not null || Pixels is not null;
 
-    /// <summary>The model these options name: a preset or a file, with the seed's knobs and the pixel scale applied.</summary>
-    public ModelPlan ResolveModel() => new ModelChoice(Model, ModelFile, Filters, Hidden, Dropout,
+    /// <summary>The recipe --model names (the seed's for a plain model, a model file or no --model).</summary>
+    public Recipe Recipe => Recipes.Find(Model) ?? Recipes.Seed;
+
+    /// <summary>The model these options name: a recipe's, a preset or a file, with the seed's knobs and the pixel scale applied.</summary>
+    public ModelPlan ResolveModel() => new ModelChoice(Recipes.Find(Model)?.Model ?? Model, ModelFile, Filters, Hidden, Dropout,
         Pixels == "raw" ? 1f : Pixels == "scaled" || Normalize ? ModelDefinition.ScaledPixels : null).Resolve();
+
+    /// <summary>The recipe's settings with every option that was given (by configuration or flag) in its place.</summary>
+    public TrainingSettings ResolveSettings()
+    {
+        var r = Recipe.Settings;
+        return r with
+        {
+            BatchSize = BatchSize ?? r.BatchSize, LearningRate = LearningRate ?? r.LearningRate, Seed = Seed,
+            Optimizer = Optimizer ?? r.Optimizer, WeightDecay = WeightDecay ?? r.WeightDecay, Momentum = Momentum ?? r.Momentum,
+            Schedule = Schedule ?? r.Schedule, WarmupEpochs = WarmupEpochs ?? r.WarmupEpochs, LabelSmoothing = LabelSmoothing ?? r.LabelSmoothing,
+            Augment = Augment is null ? r.Augment : AugmentationSpec.Parse(Augment).ToString(),
+        };
+    }
 }
 
 /// <summary>`fashiongpu evaluate`'s options (configuration section Evaluate, then flags).</summary>

@@ -9,16 +9,47 @@ public sealed record RunConfiguration
 {
     /// <summary>The model trained (null only in runs written before models were data: they trained the seed model).</summary>
     public ModelDefinition? Model { get; init; }
+    /// <summary>The recipe the run started from (seed, fast, best); its values may have been overridden by flags.</summary>
+    public string? Recipe { get; init; }
     public TrainingSettings Settings { get; init; } = new();
     public int Epochs { get; init; } = 3;
     public double ValidationSplit { get; init; } = 0.2;
     public int? LimitTrain { get; init; }
+    /// <summary>Stop after this many epochs without a better validation accuracy (null: never).</summary>
+    public int? Patience { get; init; }
+    /// <summary>Optimizer steps in an epoch (the learning-rate schedule's unit), set when training starts.</summary>
+    public int? StepsPerEpoch { get; init; }
     public string DataDirectory { get; init; } = "";
     public string DataOrigin { get; init; } = "";
     public string DataVerification { get; init; } = "";
     public string TrainPixelsSha256 { get; init; } = "";
     public string TrainLabelsSha256 { get; init; } = "";
     public string Device { get; init; } = "";
+
+    /// <summary>"fast: 5 epochs, batch 128, adamw 0.004 (onecycle, weight decay 0.05), augment none, …": what train prints.</summary>
+    [JsonIgnore]
+    public string RecipeLine
+    {
+        get
+        {
+            var s = Settings;
+            var inv = System.Globalization.CultureInfo.InvariantCulture;
+            var parts = new List<string>
+            {
+                string.Create(inv, $"{Epochs} epoch{(Epochs == 1 ? "" : "s")}"),
+                string.Create(inv, $"batch {s.BatchSize}"),
+                string.Create(inv, $"{s.Optimizer} {s.LearningRate:G4} ({s.Schedule}{(s.WarmupEpochs > 0 ? $", warmup {s.WarmupEpochs:G4} epochs" : "")}") +
+                    (s.WeightDecay > 0 ? string.Create(inv, $", weight decay {s.WeightDecay:G4}") : "") +
+                    (s.Optimizer == "sgd" ? string.Create(inv, $", Nesterov momentum {s.Momentum:G4}") : "") + ")",
+                $"augment {s.Augment}",
+            };
+            if (s.LabelSmoothing > 0)
+                parts.Add(string.Create(inv, $"label smoothing {s.LabelSmoothing:G4}"));
+            if (Patience is { } p)
+                parts.Add(string.Create(inv, $"patience {p}"));
+            return $"{Recipe ?? "custom"}: {string.Join(", ", parts)}";
+        }
+    }
 }
 
 /// <summary>

@@ -58,8 +58,8 @@ public sealed class KernelSet : IDisposable
     private readonly Action<Index1D, ArrayView<float>, DropoutParameters, ElementRange> _dropoutBackward;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<int>, LossShape> _softmaxCrossEntropy;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, LossShape> _argmax;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamParameters, ArrayView<int>, ElementRange> _adam;
-    private readonly Action<Index1D, ArrayView<byte>, ArrayView<byte>, ArrayView<int>, ArrayView<float>, ArrayView<int>, GatherShape> _gather;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, OptimizerStep, ArrayView<int>, ElementRange> _optimizer;
+    private readonly Action<Index1D, ArrayView<byte>, ArrayView<byte>, ArrayView<int>, ArrayView<float>, ArrayView<int>, GatherShape, Augmentation> _gather;
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, ArrayView<float>, ArrayView<float>, GemmEpilogue>? _tiled;
     private MemoryBuffer1D<float, Stride1D.Dense>? _workspace;
 
@@ -101,8 +101,8 @@ public sealed class KernelSet : IDisposable
         _dropoutBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, DropoutParameters, ElementRange>(DropoutKernels.Backward);
         _softmaxCrossEntropy = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<int>, LossShape>(SoftmaxCrossEntropyKernels.ForwardBackward);
         _argmax = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, LossShape>(SoftmaxCrossEntropyKernels.Argmax);
-        _adam = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamParameters, ArrayView<int>, ElementRange>(AdamKernels.Update);
-        _gather = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<byte>, ArrayView<byte>, ArrayView<int>, ArrayView<float>, ArrayView<int>, GatherShape>(BatchKernels.Gather);
+        _optimizer = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, OptimizerStep, ArrayView<int>, ElementRange>(OptimizerKernels.Update);
+        _gather = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<byte>, ArrayView<byte>, ArrayView<int>, ArrayView<float>, ArrayView<int>, GatherShape, Augmentation>(BatchKernels.Gather);
     }
 
     /// <summary>Kernel launches issued so far (for `fashiongpu bench`).</summary>
@@ -356,18 +356,18 @@ public sealed class KernelSet : IDisposable
     public void Argmax(ArrayView<float> logits, ArrayView<int> predictions, LossShape s) =>
         Launch("SoftmaxCrossEntropy.Argmax", s.Batch, () => _argmax(s.Batch, logits, predictions, s));
 
-    /// <summary>One Adam step over the whole buffer; <paramref name="nonFinite"/>[0] becomes 1 if a parameter turns NaN or infinite.</summary>
-    public void Adam(ArrayView<float> parameters, ArrayView<float> gradients, ArrayView<float> m, ArrayView<float> v, AdamParameters p,
+    /// <summary>One optimizer step over a run of parameters; <paramref name="nonFinite"/>[0] becomes 1 if a parameter turns NaN or infinite.</summary>
+    public void Optimizer(ArrayView<float> parameters, ArrayView<float> gradients, ArrayView<float> m, ArrayView<float> v, OptimizerStep p,
         ArrayView<int> nonFinite)
     {
         var range = Range(parameters.Length);
-        Launch("Adam.Update", range.Stride, () => _adam(range.Stride, parameters, gradients, m, v, p, nonFinite, range));
+        Launch("Optimizer.Update", range.Stride, () => _optimizer(range.Stride, parameters, gradients, m, v, p, nonFinite, range));
     }
 
 
     public void Gather(ArrayView<byte> images, ArrayView<byte> labels, ArrayView<int> indices, ArrayView<float> x,
-        ArrayView<int> y, GatherShape s) =>
-        Launch("Batch.Gather", s.Threads, () => _gather(s.Threads, images, labels, indices, x, y, s));
+        ArrayView<int> y, GatherShape s, Augmentation augment = default) =>
+        Launch("Batch.Gather", s.Threads, () => _gather(s.Threads, images, labels, indices, x, y, s, augment));
 
     public void Dispose()
     {

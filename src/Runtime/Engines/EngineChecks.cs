@@ -9,6 +9,7 @@ internal static class EngineChecks
     {
         if (settings.BatchSize < 1)
             throw new FashionGpuException($"batch size must be at least 1 (got {settings.BatchSize})");
+        settings.Validate();
     }
 
     public static void State(ModelState state, ModelPlan model)

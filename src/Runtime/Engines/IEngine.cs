@@ -60,11 +60,14 @@ public interface IEngine : IDisposable
     void LoadState(ModelState state);
     ModelState ReadState();
 
-    /// <summary>Starts an epoch visiting <paramref name="order"/> (indices into <paramref name="data"/>).</summary>
-    void BeginEpoch(IEngineDataset data, int[] order);
+    /// <summary>
+    /// Starts epoch <paramref name="epoch"/> (0-based; it keys the augmentation) visiting <paramref name="order"/>
+    /// (indices into <paramref name="data"/>).
+    /// </summary>
+    void BeginEpoch(IEngineDataset data, int[] order, int epoch);
 
-    /// <summary>Gather, forward, loss, backward and one Adam step on order[start..start+count).</summary>
-    void TrainStep(int start, int count);
+    /// <summary>Gather (augmented), forward, loss, backward and one optimizer step at <paramref name="learningRate"/> on order[start..start+count).</summary>
+    void TrainStep(int start, int count, double learningRate);
 
     /// <summary>
     /// True once an optimizer step made a parameter NaN or infinite, as of the last <see cref="ReadEpochTotals"/>
@@ -78,6 +81,9 @@ public interface IEngine : IDisposable
     /// <summary>Waits until all queued work is done (for timing; training never needs it).</summary>
     void Synchronize();
 
-    /// <summary>Logits [indices.Length, 10] in inference mode (no dropout; batchnorm on its running statistics).</summary>
-    float[] Logits(IEngineDataset data, int[] indices);
+    /// <summary>
+    /// Logits [indices.Length, 10] in inference mode (no dropout; batchnorm on its running statistics), of the images
+    /// mirrored left-right when <paramref name="mirrored"/> (test-time augmentation).
+    /// </summary>
+    float[] Logits(IEngineDataset data, int[] indices, bool mirrored = false);
 }

@@ -21,6 +21,7 @@ public sealed class IlgpuEngine : IEngine, IEngineInspection
     private long _step;
     private DeviceDataset? _epochData;
     private int _epochLength;
+    private Augmentation _augment;
     private MemoryBuffer1D<int, Stride1D.Dense>? _order;
     private MemoryBuffer1D<float, Stride1D.Dense>? _sampleLoss;
     private MemoryBuffer1D<int, Stride1D.Dense>? _sampleCorrect;
@@ -34,7 +35,8 @@ public sealed class IlgpuEngine : IEngine, IEngineInspection
         _device = device;
         Model = model;
         Settings = settings;
-        _network = new IlgpuNetwork(device, new EngineProgram(model), Math.Max(settings.BatchSize, EvaluationBatch), settings.BatchSize);
+        _network = new IlgpuNetwork(device, new EngineProgram(model), Math.Max(settings.BatchSize, EvaluationBatch), settings.BatchSize,
+            model.OptimizerRuns(settings.WeightDecay > 0), (float)settings.LabelSmoothing);
         LoadState(ModelState.Fresh(model, settings.Seed));
     }
 
@@ -98,8 +100,9 @@ public sealed class IlgpuEngine : IEngine, IEngineInspection
         return new ModelState(p, m, v, _step);
     }
 
-    public void BeginEpoch(IEngineDataset data, int[] order)
+    public void BeginEpoch(IEngineDataset data, int[] order, int epoch)
     {
+        _augment = Settings.AugmentationIn(epoch);
         var dataset = (DeviceDataset)data;
         EngineChecks.Order(order, dataset.Count);
         var a = _device.Accelerator;
@@ -118,16 +121,16 @@ public sealed class IlgpuEngine : IEngine, IEngineInspection
         _epochLength = order.Length;
     }
 
-    public void TrainStep(int start, int count)
+    public void TrainStep(int start, int count, double learningRate)
     {
         EngineChecks.Step(_epochData is not null, start, count, Settings.BatchSize, _epochLength);
         var step = ++_step;
         DropoutParameters Dropout(Op op) => Settings.DropoutAt(step, op.DropoutOrdinal, op.DropoutRate);
-        _network.Gather(_epochData!.Images, _epochData.Labels, _order!.View.SubView(start, count), count);
+        _network.Gather(_epochData!.Images, _epochData.Labels, _order!.View.SubView(start, count), count, _augment);
         _network.Forward(count, Dropout);
         _network.Loss(count, _sampleLoss!.View.SubView(start, count), _sampleCorrect!.View.SubView(start, count));
         _network.Backward(count, Dropout);
-        _network.Adam(Settings.AdamAt(step));
+        _network.Optimize(Settings.OptimizerAt(step, learningRate));
     }
 
     public EpochTotals ReadEpochTotals(int start, int end)
@@ -149,7 +152,7 @@ public sealed class IlgpuEngine : IEngine, IEngineInspection
 
     public void Synchronize() => _device.Accelerator.Synchronize();
 
-    public float[] Logits(IEngineDataset data, int[] indices)
+    public float[] Logits(IEngineDataset data, int[] indices, bool mirrored = false)
     {
         var dataset = (DeviceDataset)data;
         var a = _device.Accelerator;
@@ -162,7 +165,7 @@ public sealed class IlgpuEngine : IEngine, IEngineInspection
         for (var start = 0; start < indices.Length; start += EvaluationBatch)
         {
             var count = Math.Min(EvaluationBatch, indices.Length - start);
-            _network.Gather(dataset.Images, dataset.Labels, indexBuffer.View.SubView(start, count), count);
+            _network.Gather(dataset.Images, dataset.Labels, indexBuffer.View.SubView(start, count), count, mirrored ? Augmentation.Mirror : Augmentation.None);
             _network.Forward(count, dropout: null);
             ArrayView1D<float, Stride1D.Dense> logits = _network.Logits.SubView(0, (long)count * classes);
             logits.CopyTo(output.View.SubView((long)start * classes, (long)count * classes));

@@ -30,9 +30,15 @@ internal sealed class IlgpuNetwork : IDisposable
         public ArrayView<float> Scratch;
     }
 
-    public IlgpuNetwork(ComputeDevice device, EngineProgram program, int maxBatch, int trainBatch)
+    private readonly IReadOnlyList<ParameterRun> _optimizerRuns;
+    private readonly float _labelSmoothing;
+
+    public IlgpuNetwork(ComputeDevice device, EngineProgram program, int maxBatch, int trainBatch, IReadOnlyList<ParameterRun> optimizerRuns,
+        float labelSmoothing)
     {
         _k = device.Kernels;
+        _optimizerRuns = optimizerRuns;
+        _labelSmoothing = labelSmoothing;
         _program = program;
         MaxBatch = maxBatch;
         var a = device.Accelerator;
@@ -98,9 +104,9 @@ internal sealed class IlgpuNetwork : IDisposable
     private ArrayView<float> Gradient(Op op, string suffix) => Slice(Gradients, $"{op.Layer.Name}.{suffix}");
 
 
-    public void Gather(ArrayView<byte> images, ArrayView<byte> labels, ArrayView<int> indices, int batch) =>
+    public void Gather(ArrayView<byte> images, ArrayView<byte> labels, ArrayView<int> indices, int batch, Augmentation augment) =>
         _k.Gather(images, labels, indices, Input, Labels,
-            new GatherShape(batch, FashionMnistShape.ImageSide, FashionMnistShape.ImageSide, _program.Plan.PixelScale));
+            new GatherShape(batch, FashionMnistShape.ImageSide, FashionMnistShape.ImageSide, _program.Plan.PixelScale), augment);
 
     /// <summary>Input → logits; <paramref name="dropout"/> gives an op's mask while training, null in inference.</summary>
     public void Forward(int batch, Func<Op, DropoutParameters>? dropout)
@@ -148,7 +154,7 @@ internal sealed class IlgpuNetwork : IDisposable
 
     /// <summary>Per-sample loss and correctness into the given views, and the batch-mean gradient into DLogits.</summary>
     public void Loss(int batch, ArrayView<float> loss, ArrayView<int> correct) =>
-        _k.SoftmaxCrossEntropy(Logits, Labels, DLogits, loss, correct, new LossShape(batch, FashionMnistShape.Classes));
+        _k.SoftmaxCrossEntropy(Logits, Labels, DLogits, loss, correct, new LossShape(batch, FashionMnistShape.Classes, _labelSmoothing));
 
     /// <summary>DLogits → every parameter gradient, op by op down to the first trained one.</summary>
     public void Backward(int batch, Func<Op, DropoutParameters> dropout)
@@ -204,7 +210,13 @@ internal sealed class IlgpuNetwork : IDisposable
         }
     }
 
-    public void Adam(AdamParameters adam) => _k.Adam(Parameters, Gradients, FirstMoment, SecondMoment, adam, NonFinite);
+    /// <summary>One optimizer step: a launch per run of parameters with or without weight decay (one without it).</summary>
+    public void Optimize(OptimizerStep step)
+    {
+        foreach (var run in _optimizerRuns)
+            _k.Optimizer(Parameters.SubView(run.Offset, run.Length), Gradients.SubView(run.Offset, run.Length), FirstMoment.SubView(run.Offset, run.Length),
+                SecondMoment.SubView(run.Offset, run.Length), run.Decays ? step : step.WithoutDecay(), NonFinite);
+    }
 
     public void Dispose()
     {

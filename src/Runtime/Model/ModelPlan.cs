@@ -20,6 +20,9 @@ public sealed record ParameterTensor(string Name, int[] Shape, int Offset, int F
     public int Length => Shape.Aggregate(1, (a, b) => a * b);
 }
 
+/// <summary>Parameters [Offset, Offset + Length) of the buffer, which take weight decay or not.</summary>
+public readonly record struct ParameterRun(int Offset, int Length, bool Decays);
+
 /// <summary>An activation of one image: C x H x W, or a flat vector of C features when <see cref="Flat"/>.</summary>
 public readonly record struct TensorShape(int Channels, int Height, int Width, bool Flat)
 {
@@ -156,6 +159,28 @@ public sealed class ModelPlan
 
     public float PixelScale => Definition.Scale;
     public TensorShape Input => Layers[0].Input;
+
+    /// <summary>
+    /// Contiguous runs of the parameter buffer, covering all of it, that the optimizer updates with or without weight
+    /// decay: only conv and dense weights decay, never biases, batchnorm's parameters or running statistics. Without
+    /// weight decay the whole buffer is one run.
+    /// </summary>
+    public IReadOnlyList<ParameterRun> OptimizerRuns(bool weightDecay)
+    {
+        if (!weightDecay)
+            return [new ParameterRun(0, ParameterCount, false)];
+        var decayed = Layers.Where(l => l.Kind is LayerKind.Conv2d or LayerKind.Dense).Select(l => l.Parameter("weight").Name).ToHashSet();
+        var runs = new List<ParameterRun>();
+        foreach (var t in Parameters)
+        {
+            var decays = decayed.Contains(t.Name);
+            if (runs.Count > 0 && runs[^1].Decays == decays)
+                runs[^1] = runs[^1] with { Length = runs[^1].Length + t.Length };
+            else
+                runs.Add(new ParameterRun(t.Offset, t.Length, decays));
+        }
+        return runs;
+    }
 
     public ParameterTensor this[string name] => _byName.TryGetValue(name, out var t) ? t : throw new KeyNotFoundException($"the model has no parameter {name}");
     public bool Has(string name) => _byName.ContainsKey(name);

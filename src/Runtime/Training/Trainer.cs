@@ -11,6 +11,8 @@ public enum TrainOutcome
 {
     Completed,
     Interrupted,
+    /// <summary>--patience epochs passed without a better validation accuracy.</summary>
+    StoppedEarly,
 }
 
 public sealed record TrainResult(TrainOutcome Outcome, IReadOnlyList<EpochMetrics> Epochs, CheckpointInfo Last);
@@ -34,6 +36,9 @@ public sealed class Trainer(IEngine engine)
         if (train.Length == 0)
             throw new FashionGpuException($"no training images left after holding out {config.ValidationSplit:P0} of {trainingSet.Count}; lower --validation-split or raise --limit-train");
         var validationLabels = validation.Select(i => trainingSet.Labels[i]).ToArray();
+        var stepsPerEpoch = (train.Length + settings.BatchSize - 1) / settings.BatchSize;
+        config = config with { StepsPerEpoch = stepsPerEpoch };
+        var schedule = LearningRateSchedule.For(settings, config.Epochs, stepsPerEpoch);
         Directory.CreateDirectory(runDirectory);
         var metricsPath = Path.Combine(runDirectory, "metrics.jsonl");
         if (resume is null)
@@ -54,8 +59,9 @@ public sealed class Trainer(IEngine engine)
         var position = resume?.Position ?? 0;
         var carried = new EpochTotals(resume?.PartialLossSum ?? 0, resume?.PartialCorrect ?? 0, position);
         var hasValidation = validation.Length > 0;
-        var best = resume?.BestValidationAccuracy ?? -1;
-        var bestEpoch = resume?.BestEpoch ?? 0;
+        var tracker = new ValidationTracker(config.Patience, resume?.BestValidationAccuracy, resume?.BestEpoch ?? 0);
+        var step = resume?.Step ?? 0;
+        var rate = schedule.RateAt(Math.Max(1, step));
         var history = new List<EpochMetrics>();
         var last = resume ?? new CheckpointInfo { Config = config };
 
@@ -65,17 +71,19 @@ public sealed class Trainer(IEngine engine)
             var info = new CheckpointInfo
             {
                 Epoch = savedEpoch, Position = savedPosition, Step = state.Step, PartialLossSum = partial.LossSum,
-                PartialCorrect = partial.Correct, ValidationAccuracy = validationAccuracy, BestValidationAccuracy = hasValidation && best >= 0 ? best : null,
-                BestEpoch = bestEpoch, Config = config, SavedAt = DateTimeOffset.UtcNow,
+                PartialCorrect = partial.Correct, ValidationAccuracy = validationAccuracy, BestValidationAccuracy = hasValidation ? tracker.Best : null,
+                BestEpoch = tracker.BestEpoch, Config = config, SavedAt = DateTimeOffset.UtcNow,
             };
             Checkpoint.Save(runDirectory, name, engine.Model, state, info);
             return info;
         }
 
+        if (hasValidation && tracker.ShouldStop(epoch))
+            return new TrainResult(TrainOutcome.StoppedEarly, history, last);
         while (epoch < config.Epochs)
         {
             var order = DataSplit.EpochOrder(train, settings.Seed, epoch);
-            engine.BeginEpoch(data, order);
+            engine.BeginEpoch(data, order, epoch);
             observer.EpochStarted(epoch + 1, config.Epochs, order.Length, position);
             var clock = Stopwatch.StartNew();
             var lastReport = TimeSpan.Zero;
@@ -83,7 +91,8 @@ public sealed class Trainer(IEngine engine)
             while (start < order.Length)
             {
                 var count = Math.Min(settings.BatchSize, order.Length - start);
-                engine.TrainStep(start, count);
+                rate = schedule.RateAt(++step);
+                engine.TrainStep(start, count, rate);
                 start += count;
                 var interrupted = cancellation.IsCancellationRequested && start < order.Length;
                 if (interrupted || start == order.Length || clock.Elapsed - lastReport >= ProgressInterval)
@@ -109,15 +118,10 @@ public sealed class Trainer(IEngine engine)
                 (validationLoss, validationAccuracy, _) = LogitMetrics.Evaluate(engine.Logits(data, validation), validationLabels);
             EnsureFinite(totals.LossSum + (validationLoss ?? 0), epoch + 1, order.Length, runDirectory, last);
             epoch++;
-            var isBest = !hasValidation || validationAccuracy > best;
-            if (isBest)
-            {
-                best = validationAccuracy ?? best;
-                bestEpoch = epoch;
-            }
+            var isBest = tracker.Observe(epoch, validationAccuracy);
             var state = engine.ReadState();
             var metrics = new EpochMetrics(epoch, config.Epochs, state.Step, totals.MeanLoss, totals.Accuracy, validationLoss,
-                validationAccuracy, clock.Elapsed.TotalSeconds, (order.Length - position) / trainSeconds, isBest);
+                validationAccuracy, clock.Elapsed.TotalSeconds, (order.Length - position) / trainSeconds, isBest, rate);
             // The epoch's line goes in before its checkpoints: a crash in between leaves a line a resume drops, never
             // a checkpoint whose epoch has no line.
             File.AppendAllText(metricsPath, JsonSerializer.Serialize(metrics, MetricsJson) + "\n");
@@ -128,6 +132,8 @@ public sealed class Trainer(IEngine engine)
             observer.EpochFinished(metrics);
             position = 0;
             carried = default;
+            if (hasValidation && epoch < config.Epochs && tracker.ShouldStop(epoch))
+                return new TrainResult(TrainOutcome.StoppedEarly, history, last);
             if (cancellation.IsCancellationRequested && epoch < config.Epochs)
                 return new TrainResult(TrainOutcome.Interrupted, history, last);
         }

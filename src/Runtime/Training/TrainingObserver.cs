@@ -2,10 +2,10 @@ using FashionGpu.Runtime.Engines;
 
 namespace FashionGpu.Runtime.Training;
 
-/// <summary>One finished epoch, as written to metrics.jsonl.</summary>
+/// <summary>One finished epoch, as written to metrics.jsonl; <see cref="LearningRate"/> is its last step's.</summary>
 public sealed record EpochMetrics(
     int Epoch, int Epochs, long Step, double TrainLoss, double TrainAccuracy, double? ValidationLoss,
-    double? ValidationAccuracy, double Seconds, double ImagesPerSecond, bool IsBest);
+    double? ValidationAccuracy, double Seconds, double ImagesPerSecond, bool IsBest, double? LearningRate = null);
 
 /// <summary>What the trainer reports while it runs; the CLI draws progress bars, log lines or JSON from it.</summary>
 public interface ITrainingObserver

@@ -1,10 +1,13 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using FashionGpu.Kernels;
 
 namespace FashionGpu.Runtime.Engines.Simd;
 
 /// <summary>
-/// <see cref="BatchNormKernels"/> on the host: channels in parallel, each channel's sums in (n, s) order in double, so
-/// the bits do not depend on the core count. <c>saved</c> holds mean then 1/sqrt(var + eps) per channel.
+/// <see cref="BatchNormKernels"/> on the host: channels in parallel, each channel's sums in double over its planes in
+/// image order, eight lanes at a time (<see cref="Sums"/>), so the bits do not depend on the core count. <c>saved</c>
+/// holds mean then 1/sqrt(var + eps) per channel.
 /// </summary>
 public static class SimdBatchNorm
 {
@@ -19,19 +22,18 @@ public static class SimdBatchNorm
         {
             if (training)
             {
-                var (sum, squares) = (0.0, 0.0);
+                var sum = new Sums();
                 for (var n = 0; n < s.Batch; n++)
-                    foreach (var v in Plane(x, s, n, c))
-                        sum += v;
+                    sum.Add(Plane(x, s, n, c));
                 var count = s.PerChannel;
-                var mean = sum / count;
+                var mean = sum.Total / count;
+                var squares = new Sums();
                 for (var n = 0; n < s.Batch; n++)
-                    foreach (var v in Plane(x, s, n, c))
-                        squares += (v - mean) * (v - mean);
-                var variance = squares / count;
+                    squares.AddSquaredDeviations(Plane(x, s, n, c), mean);
+                var variance = squares.Total / count;
                 saved[c] = (float)mean;
                 saved[s.Channels + c] = (float)(1.0 / Math.Sqrt(variance + BatchNormShape.Epsilon));
-                var unbiased = count > 1 ? squares / (count - 1) : variance;
+                var unbiased = count > 1 ? squares.Total / (count - 1) : variance;
                 ref var rm = ref parameters[runningMean + c];
                 ref var rv = ref parameters[runningVar + c];
                 rm = (1f - BatchNormShape.Momentum) * rm + BatchNormShape.Momentum * (float)mean;
@@ -47,7 +49,14 @@ public static class SimdBatchNorm
             {
                 var source = Plane(x, s, n, c);
                 var target = Plane(y, s, n, c);
-                for (var i = 0; i < source.Length; i++)
+                var i = 0;
+                if (Vector256.IsHardwareAccelerated)
+                {
+                    var (vm, vs, vw, vb) = (Vector256.Create(m), Vector256.Create(invstd), Vector256.Create(w), Vector256.Create(b));
+                    for (; i + 8 <= source.Length; i += 8)
+                        ((Vector256.Create<float>(source[i..]) - vm) * vs * vw + vb).CopyTo(target[i..]);
+                }
+                for (; i < source.Length; i++)
                     target[i] = (source[i] - m) * invstd * w + b;
             }
         });
@@ -60,18 +69,13 @@ public static class SimdBatchNorm
         Parallel.For(0, s.Channels, options, c =>
         {
             var (mean, invstd) = (saved[c], saved[s.Channels + c]);
-            var (sumDy, sumDyXhat) = (0.0, 0.0);
+            var (sumDy, sumDyXhat) = (new Sums(), new Sums());
             for (var n = 0; n < s.Batch; n++)
             {
-                var xs = Plane(x, s, n, c);
-                var gs = Plane(dy, s, n, c);
-                for (var i = 0; i < xs.Length; i++)
-                {
-                    sumDy += gs[i];
-                    sumDyXhat += gs[i] * ((xs[i] - mean) * invstd);
-                }
+                sumDy.Add(Plane(dy, s, n, c));
+                sumDyXhat.AddProducts(Plane(dy, s, n, c), Plane(x, s, n, c), mean, invstd);
             }
-            var (db, dw) = ((float)sumDy, (float)sumDyXhat);
+            var (db, dw) = ((float)sumDy.Total, (float)sumDyXhat.Total);
             gradients[dBias + c] = db;
             gradients[dWeight + c] = dw;
             if (dx is null)
@@ -83,11 +87,84 @@ public static class SimdBatchNorm
                 var xs = Plane(x, s, n, c);
                 var gs = Plane(dy, s, n, c);
                 var target = Plane(dx, s, n, c);
-                for (var i = 0; i < xs.Length; i++)
+                var i = 0;
+                if (Vector256.IsHardwareAccelerated)
+                {
+                    var (vscale, vm, vdb, vmean, vs, vdw) = (Vector256.Create(w * invstd / m), Vector256.Create(m), Vector256.Create(db),
+                        Vector256.Create(mean), Vector256.Create(invstd), Vector256.Create(dw));
+                    for (; i + 8 <= xs.Length; i += 8)
+                        (vscale * (vm * Vector256.Create<float>(gs[i..]) - vdb - (Vector256.Create<float>(xs[i..]) - vmean) * vs * vdw)).CopyTo(target[i..]);
+                }
+                for (; i < xs.Length; i++)
                     target[i] = w * invstd / m * (m * gs[i] - db - (xs[i] - mean) * invstd * dw);
             }
         });
     }
 
     private static Span<float> Plane(float[] a, BatchNormShape s, int n, int c) => a.AsSpan((n * s.Channels + c) * s.Spatial, s.Spatial);
+
+    /// <summary>
+    /// A sum in double over planes added in order: element i of a plane goes to lane i mod 8 (the plane's tail to lane
+    /// 0), and <see cref="Total"/> adds the lanes in order. Fixed, so the same bits on any number of cores.
+    /// </summary>
+    private struct Sums
+    {
+        private Vector256<double> _low, _high;
+        private double _tail;
+
+        public readonly double Total
+        {
+            get
+            {
+                var t = _tail;
+                for (var i = 0; i < 4; i++)
+                    t += _low[i] + _high[i];
+                return t;
+            }
+        }
+
+        public void Add(ReadOnlySpan<float> values)
+        {
+            var i = 0;
+            for (; i + 8 <= values.Length; i += 8)
+            {
+                var (lo, hi) = Vector256.Widen(Vector256.Create(values[i..]));
+                _low += lo;
+                _high += hi;
+            }
+            for (; i < values.Length; i++)
+                _tail += values[i];
+        }
+
+        public void AddSquaredDeviations(ReadOnlySpan<float> values, double mean)
+        {
+            var m = Vector256.Create(mean);
+            var i = 0;
+            for (; i + 8 <= values.Length; i += 8)
+            {
+                var (lo, hi) = Vector256.Widen(Vector256.Create(values[i..]));
+                (lo, hi) = (lo - m, hi - m);
+                _low += lo * lo;
+                _high += hi * hi;
+            }
+            for (; i < values.Length; i++)
+                _tail += (values[i] - mean) * (values[i] - mean);
+        }
+
+        /// <summary>Σ dy·x̂ with x̂ = (x - mean)·invstd computed in float, as the kernels do.</summary>
+        public void AddProducts(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, float mean, float invstd)
+        {
+            var (m, s) = (Vector256.Create(mean), Vector256.Create(invstd));
+            var i = 0;
+            for (; i + 8 <= x.Length; i += 8)
+            {
+                var (glo, ghi) = Vector256.Widen(Vector256.Create(dy[i..]));
+                var (xlo, xhi) = Vector256.Widen((Vector256.Create(x[i..]) - m) * s);
+                _low += glo * xlo;
+                _high += ghi * xhi;
+            }
+            for (; i < x.Length; i++)
+                _tail += dy[i] * (double)((x[i] - mean) * invstd);
+        }
+    }
 }

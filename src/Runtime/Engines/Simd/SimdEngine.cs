@@ -26,6 +26,8 @@ public sealed class SimdEngine : IEngine, IEngineInspection
     private long _step;
     private HostDataset? _epochData;
     private int[] _order = [];
+    private Augmentation _augment;
+    private readonly IReadOnlyList<ParameterRun> _optimizerRuns;
     private float[] _sampleLoss = [];
     private int[] _sampleCorrect = [];
 
@@ -80,6 +82,7 @@ public sealed class SimdEngine : IEngine, IEngineInspection
             }
             return buffers;
         }).ToArray();
+        _optimizerRuns = model.OptimizerRuns(settings.WeightDecay > 0);
         LoadState(ModelState.Fresh(model, settings.Seed));
     }
 
@@ -132,8 +135,9 @@ public sealed class SimdEngine : IEngine, IEngineInspection
 
     public ModelState ReadState() => new((float[])_parameters.Clone(), (float[])_m.Clone(), (float[])_v.Clone(), _step);
 
-    public void BeginEpoch(IEngineDataset data, int[] order)
+    public void BeginEpoch(IEngineDataset data, int[] order, int epoch)
     {
+        _augment = Settings.AugmentationIn(epoch);
         var dataset = (HostDataset)data;
         EngineChecks.Order(order, dataset.Count);
         _epochData = dataset;
@@ -144,15 +148,15 @@ public sealed class SimdEngine : IEngine, IEngineInspection
 
     public void Synchronize() { }
 
-    public void TrainStep(int start, int count)
+    public void TrainStep(int start, int count, double learningRate)
     {
         EngineChecks.Step(_epochData is not null, start, count, Settings.BatchSize, _order.Length);
         var step = ++_step;
-        Gather(_epochData!.Data, _order, start, count);
+        Gather(_epochData!.Data, _order, start, count, _augment);
         Forward(count, step);
         Loss(count, start);
         Backward(count, step);
-        Adam(Settings.AdamAt(step));
+        Optimize(Settings.OptimizerAt(step, learningRate));
     }
 
     public EpochTotals ReadEpochTotals(int start, int end)
@@ -161,14 +165,14 @@ public sealed class SimdEngine : IEngine, IEngineInspection
         return end <= start ? default : EpochTotals.Sum(_sampleLoss.AsSpan(start, end - start), _sampleCorrect.AsSpan(start, end - start));
     }
 
-    public float[] Logits(IEngineDataset data, int[] indices)
+    public float[] Logits(IEngineDataset data, int[] indices, bool mirrored = false)
     {
         var dataset = (HostDataset)data;
         var result = new float[indices.Length * Classes];
         for (var start = 0; start < indices.Length; start += EvaluationBatch)
         {
             var count = Math.Min(EvaluationBatch, indices.Length - start);
-            Gather(dataset.Data, indices, start, count);
+            Gather(dataset.Data, indices, start, count, mirrored ? Augmentation.Mirror : Augmentation.None);
             Forward(count, step: null);
             _ops[^1].Output.AsSpan(0, count * Classes).CopyTo(result.AsSpan(start * Classes));
         }
@@ -183,20 +187,8 @@ public sealed class SimdEngine : IEngine, IEngineInspection
     private ReadOnlyMemory<float> Parameter(Op op, string suffix) => _parameters.AsMemory(Offset(op, suffix), op.Layer.Parameter(suffix).Length);
     private Span<float> Gradient(Op op, string suffix) => _gradients.AsSpan(Offset(op, suffix), op.Layer.Parameter(suffix).Length);
 
-    private void Gather(LabeledImages data, int[] order, int start, int count) => Phase("Gather", () =>
-    {
-        var indices = order.AsSpan(start, count);
-        var scale = Model.PixelScale;
-        var pixels = FashionMnistShape.ImagePixels;
-        for (var b = 0; b < indices.Length; b++)
-        {
-            var source = data.Pixels.AsSpan(indices[b] * pixels, pixels);
-            var target = _x.AsSpan(b * pixels, pixels);
-            for (var i = 0; i < pixels; i++)
-                target[i] = source[i] * scale;
-            _labels[b] = data.Labels[indices[b]];
-        }
-    });
+    private void Gather(LabeledImages data, int[] order, int start, int count, Augmentation augment) => Phase("Gather", () =>
+        SimdGather.Gather(data, order.AsSpan(start, count), Model.PixelScale, augment, _x, _labels));
 
     /// <summary>Every op forward; <paramref name="step"/> is the optimizer step while training, null in inference.</summary>
     private void Forward(int batch, long? step)
@@ -223,7 +215,7 @@ public sealed class SimdEngine : IEngine, IEngineInspection
                             Offset(op, "running_var"), b.Saved, op.Norm(batch), training: step is not null, _options);
                         break;
                     case OpKind.Relu:
-                        SimdRelu.Forward(input.AsSpan(0, length), b.Output);
+                        SimdRelu.Forward(input, b.Output, length, _options);
                         break;
                     case OpKind.MaxPool:
                         SimdMaxPool.Forward(input, b.Output, b.Argmax, op.Pool(batch), _options);
@@ -246,7 +238,7 @@ public sealed class SimdEngine : IEngine, IEngineInspection
 
     private void Loss(int batch, int start) => Phase("SoftmaxCrossEntropy", () =>
         SimdSoftmaxCrossEntropy.ForwardBackward(_ops[^1].Output, _labels, _ops[^1].Gradient, _sampleLoss.AsSpan(start, batch),
-            _sampleCorrect.AsSpan(start, batch), new LossShape(batch, Classes)));
+            _sampleCorrect.AsSpan(start, batch), new LossShape(batch, Classes, (float)Settings.LabelSmoothing)));
 
     /// <summary>From the loss's gradient down to the first trained op: parameter gradients, and input gradients where needed.</summary>
     private void Backward(int batch, long step)
@@ -273,7 +265,7 @@ public sealed class SimdEngine : IEngine, IEngineInspection
                         SimdBatchNorm.Backward(x, dy, dx, _parameters, Offset(op, "weight"), b.Saved, _gradients, Offset(op, "weight"), Offset(op, "bias"), op.Norm(batch), _options);
                         break;
                     case OpKind.Relu:
-                        SimdRelu.Backward(b.Output.AsSpan(0, length), dy.AsSpan(0, length), dx!);
+                        SimdRelu.Backward(b.Output, dy, dx!, length, _options);
                         break;
                     case OpKind.MaxPool:
                         SimdMaxPool.Backward(dy, b.Argmax, dx!, op.Pool(batch), _options);
@@ -290,7 +282,7 @@ public sealed class SimdEngine : IEngine, IEngineInspection
                         var g = dy;
                         if (op.Relu)
                         {
-                            SimdRelu.Backward(b.Output.AsSpan(0, length), dy.AsSpan(0, length), b.Scratch);
+                            SimdRelu.Backward(b.Output, dy, b.Scratch, length, _options);
                             g = b.Scratch;
                         }
                         SimdDense.BackwardParameters(g, x, _gradients, Offset(op, "weight"), Gradient(op, "bias"), s, DenseParallelism(op));
@@ -302,7 +294,11 @@ public sealed class SimdEngine : IEngine, IEngineInspection
         }
     }
 
-    private void Adam(AdamParameters a) => Phase("Adam", () => _diverged |= SimdAdam.Update(_parameters, _gradients, _m, _v, a, _options));
+    private void Optimize(OptimizerStep a) => Phase("Optimizer", () =>
+    {
+        foreach (var run in _optimizerRuns)
+            _diverged |= SimdOptimizer.Update(_parameters, _gradients, _m, _v, run.Decays ? a : a.WithoutDecay(), run.Offset, run.Offset + run.Length, _options);
+    });
 
     private bool _diverged;
 

@@ -29,7 +29,37 @@ public static class SimdRelu
     /// <summary>dx = y &gt; 0 ? dy : 0, with y the ReLU's output (dx may be dy).</summary>
     public static void Backward(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx)
     {
-        for (var i = 0; i < y.Length; i++)
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref var yr = ref MemoryMarshal.GetReference(y);
+            ref var dyr = ref MemoryMarshal.GetReference(dy);
+            ref var dxr = ref MemoryMarshal.GetReference(dx);
+            for (; i + 8 <= y.Length; i += 8)
+            {
+                var keep = Vector256.GreaterThan(Vector256.LoadUnsafe(ref yr, (nuint)i), Vector256<float>.Zero);
+                Vector256.ConditionalSelect(keep, Vector256.LoadUnsafe(ref dyr, (nuint)i), Vector256<float>.Zero).StoreUnsafe(ref dxr, (nuint)i);
+            }
+        }
+        for (; i < y.Length; i++)
             dx[i] = y[i] > 0f ? dy[i] : 0f;
     }
+
+    private const int Chunk = 1 << 15;
+
+    /// <summary><see cref="Forward(ReadOnlySpan{float}, Span{float})"/> over the first <paramref name="length"/> elements, in chunks on every core.</summary>
+    public static void Forward(float[] x, float[] y, int length, ParallelOptions options) =>
+        Parallel.For(0, (length + Chunk - 1) / Chunk, options, c =>
+        {
+            var (start, count) = (c * Chunk, Math.Min(Chunk, length - c * Chunk));
+            Forward(x.AsSpan(start, count), y.AsSpan(start, count));
+        });
+
+    /// <summary><see cref="Backward(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})"/> in chunks on every core.</summary>
+    public static void Backward(float[] y, float[] dy, float[] dx, int length, ParallelOptions options) =>
+        Parallel.For(0, (length + Chunk - 1) / Chunk, options, c =>
+        {
+            var (start, count) = (c * Chunk, Math.Min(Chunk, length - c * Chunk));
+            Backward(y.AsSpan(start, count), dy.AsSpan(start, count), dx.AsSpan(start, count));
+        });
 }

@@ -20,12 +20,16 @@ public static class SimdSoftmaxCrossEntropy
             for (var c = 0; c < s.Classes; c++)
                 sum += MathF.Exp(z[c] - max);
             var logSum = MathF.Log(sum);
+            var targetSum = 0f;
             for (var c = 0; c < s.Classes; c++)
             {
-                var p = MathF.Exp(z[c] - max - logSum);
-                dLogits[n * s.Classes + c] = (c == label ? p - 1f : p) * s.GradientScale;
+                var shifted = z[c] - max;
+                var p = MathF.Exp(shifted - logSum);
+                var t = s.Target(c, label);
+                dLogits[n * s.Classes + c] = (p - t) * s.GradientScale;
+                targetSum += t * shifted;
             }
-            loss[n] = logSum - (z[label] - max);
+            loss[n] = logSum - targetSum;
             correct[n] = best == label ? 1 : 0;
         }
     }
