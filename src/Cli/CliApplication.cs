@@ -241,9 +241,10 @@ public static class CliApplication
         var device = DeviceFlag();
         var output = Flag<string?>("--output", "Write the text report here (and the JSON beside it); default: report.txt in the run directory");
         var json = Flag<bool>("--json", "Print the report as JSON on stdout");
+        var tta = TtaFlag();
         var command = new Command("evaluate", "Report accuracy, precision, recall, per-class metrics and the confusion matrix on the test set")
         {
-            run, checkpoint, dataDir, device, output, json,
+            run, checkpoint, dataDir, device, output, tta, json,
         };
         RunsHosted<EvaluateJob, EvaluateOptions>(command, "Evaluate", (parse, o) =>
         {
@@ -252,9 +253,17 @@ public static class CliApplication
             o.DataDir = parse.GetValue(dataDir) ?? o.DataDir;
             o.Device = parse.GetValue(device) ?? o.Device;
             o.Output = parse.GetValue(output) ?? o.Output;
+            o.Tta = parse.GetValue(tta) ?? o.Tta;
             o.Json |= parse.GetValue(json);
         });
         return command;
+    }
+
+    private static Option<string?> TtaFlag()
+    {
+        var tta = Flag<string?>("--tta", "Test-time augmentation: none (the default) or flip (average the probabilities of each image and its mirror)");
+        tta.AcceptOnlyFromAmong("none", "flip");
+        return tta;
     }
 
     private static Command PredictCommand()
@@ -265,9 +274,10 @@ public static class CliApplication
         var json = Flag<bool>("--json", "Print the predictions as JSON on stdout");
         var onnx = Flag<string?>("--onnx", "An exported ONNX model to run through ONNX Runtime instead of a checkpoint");
         var images = new Argument<string[]>("IMAGE") { Description = "PNG or JPEG images, IDX image files or Kaggle CSV files", Arity = ArgumentArity.OneOrMore };
+        var tta = TtaFlag();
         var command = new Command("predict", "The top 3 classes for your own images (PNG/JPEG, inverted when the background is light) or IDX/CSV files")
         {
-            run, checkpoint, onnx, device, json, images,
+            run, checkpoint, onnx, device, tta, json, images,
         };
         RunsHosted<PredictJob, PredictOptions>(command, "Predict", (parse, o) =>
         {
@@ -276,6 +286,7 @@ public static class CliApplication
             o.Device = parse.GetValue(device) ?? o.Device;
             o.Json |= parse.GetValue(json);
             o.Onnx = parse.GetValue(onnx) ?? o.Onnx;
+            o.Tta = parse.GetValue(tta) ?? o.Tta;
             o.Images = parse.GetValue(images) ?? [];
         });
         return command;
@@ -413,12 +424,14 @@ public static class CliApplication
         var batchSize = BatchSizeFlag();
         var steps = AtLeast("--steps", 1, "Timed training steps (default: 40 on the CPU accelerator, 500 on a GPU)");
         var json = Flag<bool>("--json", "Print the results as one JSON object on stdout");
-        var model = Flag<string?>("--model", "Built-in model to time (default: seed)");
+        var model = Flag<string?>("--model", "Built-in recipe or model to time (default: seed)");
         var modelFile = Flag<string?>("--model-file", "A model definition (JSON) to time");
         var checkpoint = Flag<string?>("--checkpoint", "Time the model of this checkpoint, from its weights");
-        var command = new Command("bench", "Time training steps and evaluation; count launches and syncs; profile each kernel or layer")
+        var toAccuracy = Flag<double?>("--to-accuracy", "Instead: train the --model recipe, testing after each epoch, and report the wall time at which test accuracy reached X",
+            v => v is not (> 0 and <= 1) ? $"--to-accuracy must be in (0, 1] (got {v})" : null);
+        var command = new Command("bench", "Time training steps and evaluation; count launches and syncs; profile each kernel or layer; or time to an accuracy")
         {
-            dataDir, device, batchSize, steps, model, modelFile, checkpoint, json,
+            dataDir, device, batchSize, steps, model, modelFile, checkpoint, toAccuracy, json,
         };
         RunsHosted<BenchJob, BenchOptions>(command, "Bench", (parse, o) =>
         {
@@ -429,6 +442,7 @@ public static class CliApplication
             o.Model = parse.GetValue(model) ?? o.Model;
             o.ModelFile = parse.GetValue(modelFile) ?? o.ModelFile;
             o.Checkpoint = parse.GetValue(checkpoint) ?? o.Checkpoint;
+            o.ToAccuracy = parse.GetValue(toAccuracy) ?? o.ToAccuracy;
             o.Json |= parse.GetValue(json);
         });
         return command;

@@ -35,7 +35,12 @@ public sealed partial class ReportTests : IDisposable
             Confusion = confusion, Device = "cpu", Data = RepoPaths.Sample,
             Misclassified = [new MisclassifiedRow(0, 9, 7, 0.61), new MisclassifiedRow(3, 1, 3, 0.93), new MisclassifiedRow(499, 4, 2, 0.55)],
         };
-        return new RunRecord(_temp.Path, new RunConfiguration { Device = "cpu", Epochs = 3 }, epochs, evaluated ? test : null);
+        // The evaluated run trained with a schedule (its steps per epoch recorded); the other is as runs were before schedules.
+        var config = evaluated
+            ? new RunConfiguration { Device = "cpu", Epochs = 3, StepsPerEpoch = 1500, Recipe = "fast",
+                Settings = new TrainingSettings { Optimizer = "adamw", WeightDecay = 0.05, Schedule = "onecycle", LearningRate = 4e-3, Augment = "flip,shift:2" } }
+            : new RunConfiguration { Device = "cpu", Epochs = 3 };
+        return new RunRecord(_temp.Path, config, epochs, evaluated ? test : null);
     }
 
     private static (int Width, int Height) SizeOf(string path)
@@ -50,8 +55,9 @@ public sealed partial class ReportTests : IDisposable
     {
         var written = RunReportWriter.Write(Run(evaluated: true), TestSample);
 
-        Assert.Equal(["loss.png", "accuracy.png", "confusion.png", "per_class.png", "misclassified.png", "report.html"], written);
+        Assert.Equal(["loss.png", "accuracy.png", "learning_rate.png", "confusion.png", "per_class.png", "misclassified.png", "report.html"], written);
         Assert.Equal((900, 500), SizeOf(_temp.File("loss.png")));
+        Assert.Equal((900, 500), SizeOf(_temp.File("learning_rate.png")));
         Assert.Equal((900, 500), SizeOf(_temp.File("accuracy.png")));
         Assert.Equal((1000, 900), SizeOf(_temp.File("confusion.png")));
         Assert.Equal((1000, 560), SizeOf(_temp.File("per_class.png")));
@@ -65,10 +71,11 @@ public sealed partial class ReportTests : IDisposable
         var html = File.ReadAllText(_temp.File("report.html"));
 
         var references = Reference().Matches(html).Select(m => m.Groups[1].Value).ToArray();
-        Assert.Equal(5, references.Length);
+        Assert.Equal(6, references.Length);
         Assert.All(references, r => Assert.True(File.Exists(_temp.File(r)), $"report.html references {r}, which does not exist"));
         Assert.DoesNotContain("http", html);
-        foreach (var number in new[] { "0.8123", "0.8234", "0.8012", "0.8881", "0.8695", "693,962", "T-shirt/top", "Ankle boot", "0.890" })
+        foreach (var number in new[] { "0.8123", "0.8234", "0.8012", "0.8881", "0.8695", "693,962", "T-shirt/top", "Ankle boot", "0.890",
+            "fast: 3 epochs, batch 32, adamw 0.004 (onecycle, weight decay 0.05), augment flip,shift:2" })
             Assert.Contains(number, html);
     }
 

@@ -16,7 +16,9 @@ public sealed class BenchOptions
 {
     public string? DataDir { get; set; }
     public string Device { get; set; } = "auto";
-    public int BatchSize { get; set; } = 32;
+    public int? BatchSize { get; set; }
+    /// <summary>Train the recipe, evaluating the test set after each epoch, until test accuracy reaches this.</summary>
+    public double? ToAccuracy { get; set; }
     public int? Steps { get; set; }
     public bool Json { get; set; }
     public string? Model { get; set; }
@@ -36,15 +38,17 @@ public sealed class BenchJob(IOptions<BenchOptions> options) : IJob
         var o = options.Value;
         if (o.BatchSize is < 1 or > 4096)
             throw TrainOptions.Configured("Bench:BatchSize", "between 1 and 4096", o.BatchSize);
+        if (o.ToAccuracy is { } target)
+            return TimeToAccuracy.Run(o, target, stopping);
         var human = o.Json ? Console.Error : Console.Out;
         var source = DataLocator.Locate(o.DataDir, [Split.Train]);
         var loaded = FashionMnist.Load(source, Split.Train);
         RunAnnouncer.Data(human, source, loaded);
-        var batch = o.BatchSize;
+        var batch = o.BatchSize ?? 32;
         if (o.Checkpoint is not null && (o.Model ?? o.ModelFile) is not null)
             throw new UsageException("give one of --model, --model-file and --checkpoint (a checkpoint brings its own model)");
         var checkpoint = o.Checkpoint is null ? null : ChosenCheckpoint.Load(null, o.Checkpoint);
-        var model = checkpoint?.Model ?? new ModelChoice(o.Model, o.ModelFile).Resolve();
+        var model = checkpoint?.Model ?? new ModelChoice(o.Model is null ? null : Recipes.Find(o.Model)?.Model ?? o.Model, o.ModelFile).Resolve();
         using var engine = EngineFactory.Open(DeviceSpec.Parse(o.Device), model, new TrainingSettings { BatchSize = batch });
         if (checkpoint is not null)
             engine.LoadState(checkpoint.State);

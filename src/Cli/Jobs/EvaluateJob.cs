@@ -35,7 +35,7 @@ public sealed class EvaluateJob(IOptions<EvaluateOptions> options) : IJob
         output.WriteLine($"device: {engine.DeviceId} ({engine.DeviceName}); checkpoint: {checkpointPath}");
         engine.LoadState(state);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var evaluation = Evaluator.Evaluate(engine, test.Data);
+        var evaluation = Evaluator.Evaluate(engine, test.Data, o.Tta == "flip");
         var report = evaluation.Report;
         var seconds = clock.Elapsed.TotalSeconds;
 
@@ -43,7 +43,7 @@ public sealed class EvaluateJob(IOptions<EvaluateOptions> options) : IJob
         var file = new EvaluationReportFile
         {
             Checkpoint = Path.GetFullPath(checkpointPath), Epoch = info?.Epoch, Data = source.Directory, DataVerification = test.Verification,
-            TestPixelsSha256 = test.PixelsSha256, Device = engine.DeviceId, Seconds = seconds, Parameters = model.ParameterCount,
+            TestPixelsSha256 = test.PixelsSha256, Device = engine.DeviceId, Tta = o.Tta, Seconds = seconds, Parameters = model.ParameterCount,
             Samples = report.Samples, Accuracy = report.Accuracy, MacroPrecision = report.MacroPrecision, MacroRecall = report.MacroRecall,
             MacroF1 = report.MacroF1, Loss = report.MeanLoss,
             Classes = report.Classes.Select(c => new ClassRow(c.Name, c.Precision, c.Recall, c.F1, c.Support)).ToArray(),
@@ -62,7 +62,7 @@ public sealed class EvaluateJob(IOptions<EvaluateOptions> options) : IJob
         else
             Print(report, model);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"evaluated {report.Samples:N0} images in {seconds:F2} s; wrote {textPath} and {jsonPath}"));
+            $"evaluated {report.Samples:N0} images{(o.Tta == "flip" ? " and their mirrors" : "")} in {seconds:F2} s; wrote {textPath} and {jsonPath}"));
         if (o.Output is null && chosen.IsRun && File.Exists(Path.Combine(chosen.Directory, "config.json")))
             RunReports.WriteQuietly(chosen.Directory, o.DataDir, output, test.Data);
         return ExitCodes.Ok;

@@ -14,7 +14,7 @@ public sealed record ModelChoice(string? Preset, string? File, int? Filters = nu
         if (Preset is not null && File is not null)
             throw new UsageException("give either --model NAME or --model-file FILE, not both");
         if (Preset is not null && !ModelPresets.Exists(Preset))
-            throw new UsageException($"--model {Preset}: no such built-in model; use one of {ModelPresets.Names} (see train --list-models) or --model-file FILE");
+            throw new UsageException($"--model {Preset}: no such built-in recipe or model; use one of {string.Join(", ", Runtime.Training.Recipes.All.Select(r => r.Name).Union(ModelPresets.List.Select(m => m.Name)))} (see train --list-models) or --model-file FILE");
         var origin = File is not null ? $"model file {File}" : $"model {Preset ?? ModelPresets.Default}";
         ModelDefinition definition;
         if (File is not null)

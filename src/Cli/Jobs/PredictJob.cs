@@ -6,6 +6,7 @@ using FashionGpu.Runtime;
 using FashionGpu.Runtime.Data;
 using FashionGpu.Runtime.Devices;
 using FashionGpu.Runtime.Engines;
+using FashionGpu.Runtime.Evaluation;
 using FashionGpu.Runtime.Model;
 using FashionGpu.Runtime.Training;
 using Microsoft.Extensions.Options;
@@ -20,6 +21,8 @@ public sealed class PredictOptions
     public string? Onnx { get; set; }
     public string[] Images { get; set; } = [];
     public bool Json { get; set; }
+    /// <summary>Test-time augmentation: none or flip.</summary>
+    public string Tta { get; set; } = "none";
 }
 
 /// <summary>
@@ -62,14 +65,19 @@ public sealed class PredictJob(IOptions<PredictOptions> options) : IJob
 
         var pixels = inputs.SelectMany(i => i.Pixels).ToArray();
         float[] logits;
+        var mirror = o.Tta == "flip";
         if (chosen is null)
+        {
             logits = OnnxPredictor.Logits(o.Onnx!, pixels, inputs.Count);
+            if (mirror)
+                logits = LogitMetrics.AverageProbabilities(logits, OnnxPredictor.Logits(o.Onnx!, Mirrored(pixels), inputs.Count));
+        }
         else
         {
             using var engine = EngineFactory.Open(DeviceSpec.Parse(o.Device), chosen.Model, (chosen.Info?.Config.Settings ?? new TrainingSettings()) with { BatchSize = 1 });
             engine.LoadState(chosen.State);
             using var data = engine.Upload(new LabeledImages(pixels, new byte[inputs.Count], "predict"));
-            logits = engine.Logits(data, Enumerable.Range(0, inputs.Count).ToArray());
+            logits = Evaluator.Logits(engine, data, Enumerable.Range(0, inputs.Count).ToArray(), mirror);
         }
         var names = FashionMnistShape.ClassNames;
         var results = inputs.Select((input, i) =>
@@ -94,5 +102,16 @@ public sealed class PredictJob(IOptions<PredictOptions> options) : IJob
             }
         }
         return failed > 0 ? ExitCodes.Failure : ExitCodes.Ok;
+    }
+
+    /// <summary>Every 28x28 image mirrored left-right.</summary>
+    private static byte[] Mirrored(byte[] pixels)
+    {
+        const int side = FashionMnistShape.ImageSide;
+        var result = new byte[pixels.Length];
+        for (var row = 0; row < pixels.Length / side; row++)
+            for (var c = 0; c < side; c++)
+                result[row * side + c] = pixels[row * side + side - 1 - c];
+        return result;
     }
 }

@@ -108,7 +108,7 @@ public sealed class TrainOptions
     public Recipe Recipe => Recipes.Find(Model) ?? Recipes.Seed;
 
     /// <summary>The model these options name: a recipe's, a preset or a file, with the seed's knobs and the pixel scale applied.</summary>
-    public ModelPlan ResolveModel() => new ModelChoice(Recipes.Find(Model)?.Model ?? Model, ModelFile, Filters, Hidden, Dropout,
+    public ModelPlan ResolveModel() => new ModelChoice(Model is null ? null : Recipes.Find(Model)?.Model ?? Model, ModelFile, Filters, Hidden, Dropout,
         Pixels == "raw" ? 1f : Pixels == "scaled" || Normalize ? ModelDefinition.ScaledPixels : null).Resolve();
 
     /// <summary>The recipe's settings with every option that was given (by configuration or flag) in its place.</summary>
@@ -134,11 +134,15 @@ public sealed class EvaluateOptions
     public string Device { get; set; } = "auto";
     public string? Output { get; set; }
     public bool Json { get; set; }
+    /// <summary>Test-time augmentation: none or flip.</summary>
+    public string Tta { get; set; } = "none";
 
     /// <summary>Which checkpoint is checked by <see cref="ChosenCheckpoint"/>.</summary>
     public void Validate()
     {
         if (!DeviceSpec.TryParse(Device, out _, out var error))
             throw new UsageException($"configuration value Evaluate:Device: {error}; fix FASHIONGPU__Evaluate__Device or appsettings.json");
+        if (Tta is not ("none" or "flip"))
+            throw TrainOptions.Configured("Evaluate:Tta", "none or flip", Tta);
     }
 }

@@ -33,6 +33,31 @@ public static class ReportFigures
         accuracy.SavePng(accuracyPath, Width, Height);
     }
 
+    /// <summary>
+    /// The learning rate of every step, from the run's schedule (a pure function of the step), with epochs on the x axis.
+    /// Runs written before schedules existed have no steps-per-epoch figure and get no curve.
+    /// </summary>
+    public static bool LearningRate(RunRecord run, string path)
+    {
+        if (run.Config.StepsPerEpoch is not { } perEpoch || perEpoch < 1)
+            return false;
+        var schedule = Runtime.Training.LearningRateSchedule.For(run.Config.Settings, run.Config.Epochs, perEpoch);
+        var steps = schedule.TotalSteps;
+        // At most 2,000 points: every step of a short run, evenly spaced steps of a long one.
+        var stride = Math.Max(1, steps / 2000);
+        var at = Enumerable.Range(0, (int)((steps + stride - 1) / stride)).Select(i => 1 + i * stride).Append(steps).Distinct().ToArray();
+        var plot = new Plot();
+        var line = plot.Add.ScatterLine(at.Select(t => (double)t / perEpoch).ToArray(), at.Select(t => schedule.RateAt(t)).ToArray(), Colors.C0);
+        line.LineWidth = 2;
+        line.LegendText = $"{run.Config.Settings.Schedule}, peak {run.Config.Settings.LearningRate:G4}";
+        plot.Title("Learning rate per step");
+        plot.XLabel("epoch");
+        plot.YLabel("learning rate");
+        plot.ShowLegend(Alignment.UpperRight);
+        plot.SavePng(path, Width, Height);
+        return true;
+    }
+
     private static void Series(Plot plot, double[] x, IEnumerable<double> y, string label, Color color)
     {
         var s = plot.Add.Scatter(x, y.ToArray(), color);

@@ -18,6 +18,8 @@ public sealed record EvaluationReportFile
     public string DataVerification { get; init; } = "";
     public string TestPixelsSha256 { get; init; } = "";
     public string Device { get; init; } = "";
+    /// <summary>Test-time augmentation: none or flip.</summary>
+    public string Tta { get; init; } = "none";
     public double Seconds { get; init; }
     public int Parameters { get; init; }
     public int Samples { get; init; }

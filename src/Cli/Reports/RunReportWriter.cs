@@ -22,6 +22,8 @@ public static class RunReportWriter
         {
             ReportFigures.Curves(run, In("loss.png"), In("accuracy.png"));
             written.AddRange(["loss.png", "accuracy.png"]);
+            if (ReportFigures.LearningRate(run, In("learning_rate.png")))
+                written.Add("learning_rate.png");
         }
         if (run.Test is { } test)
         {
@@ -78,7 +80,7 @@ public static class RunReportWriter
         html.Append("</div>\n");
 
         html.Append("<h2>Training</h2>\n");
-        foreach (var figure in new[] { "loss.png", "accuracy.png" }.Where(figures.Contains))
+        foreach (var figure in new[] { "loss.png", "accuracy.png", "learning_rate.png" }.Where(figures.Contains))
             html.Append(inv, $"<img src=\"{figure}\" alt=\"{figure}\">\n");
         html.Append("<table><tr><th>epoch</th><th>train loss</th><th>train acc</th><th>val loss</th><th>val acc</th><th>seconds</th><th>images/s</th></tr>\n");
         foreach (var e in run.Epochs)
@@ -102,10 +104,17 @@ public static class RunReportWriter
         html.Append("<h2>Configuration</h2>\n<table>\n");
         void Row(string k, object? v) => html.Append(inv, $"<tr><td>{E(k)}</td><td>{E(v)}</td></tr>\n");
         Row("device", run.Config.Device);
+        Row("recipe", run.Config.RecipeLine);
         Row("epochs", run.Config.Epochs);
         Row("batch size", s.BatchSize);
-        Row("learning rate", s.LearningRate);
-        Row("Adam β1, β2, ε", $"{s.Beta1}, {s.Beta2}, {s.Epsilon}");
+        Row("optimizer", s.Optimizer + (s.WeightDecay > 0 ? $", weight decay {s.WeightDecay}" : "") + (s.Optimizer == "sgd" ? $", Nesterov momentum {s.Momentum}" : ""));
+        Row("learning rate", $"{s.LearningRate} ({s.Schedule}{(s.WarmupEpochs > 0 ? $", warmup {s.WarmupEpochs} epochs" : "")})");
+        if (s.Optimizer != "sgd")
+            Row("β1, β2, ε", $"{s.Beta1}, {s.Beta2}, {s.Epsilon}");
+        Row("augmentation", s.Augment);
+        Row("label smoothing", s.LabelSmoothing);
+        if (run.Config.Patience is { } patience)
+            Row("early stopping", $"after {patience} epochs without a better validation accuracy");
         var model = new ModelPlan(run.Config.Model ?? ModelPresets.Seed(s.Normalize == true ? ModelDefinition.ScaledPixels : 1f));
         Row("model", string.Join(" → ", model.Layers.Select(l => l.Definition.Describe())));
         Row("seed", s.Seed);

@@ -30,6 +30,9 @@ public sealed class ComputeDevice : IDisposable
     public string Id { get; }
     public string Name => Accelerator.Name;
     public bool IsCpu => Accelerator.AcceleratorType == AcceleratorType.CPU;
+
+    /// <summary>The ILGPU CPU accelerator or an OpenCL device on the host's CPU (PoCL): the kernel set takes its CPU paths.</summary>
+    public bool RunsOnHostCpu => IsCpu || Accelerator is CLAccelerator { DeviceType: CLDeviceType.CL_DEVICE_TYPE_CPU };
     public DeviceKind Kind => KindOf(Accelerator.AcceleratorType);
 
     /// <summary>The kernels, compiled for this accelerator on first use and reused after.</summary>
@@ -39,7 +42,7 @@ public sealed class ComputeDevice : IDisposable
 
     public static Context CreateContext() => Context.Create(builder => builder
         .Cuda()
-        .OpenCL()
+        .OpenCL(OpenClCpuDevices.Admit)
         .CPU(FastCpuDevice)
         .EnableAlgorithms()
         .Optimize(OptimizationLevel.O2));
@@ -50,7 +53,7 @@ public sealed class ComputeDevice : IDisposable
         try
         {
             var candidates = Enumerate(context);
-            var kind = spec.Kind == DeviceKind.Auto ? candidates.First().Info.Kind : spec.Kind;
+            var kind = spec.Kind == DeviceKind.Auto ? candidates.First(c => c.Info.IsAutoChoice).Info.Kind : spec.Kind;
             var chosen = candidates.Where(c => c.Info.Kind == kind).ElementAtOrDefault(spec.Kind == DeviceKind.Auto ? 0 : spec.Ordinal ?? 0);
             if (chosen.Device is null)
             {
@@ -80,8 +83,10 @@ public sealed class ComputeDevice : IDisposable
     private static List<(Device Device, DeviceInfo Info)> Enumerate(Context context)
     {
         var result = new List<(Device, DeviceInfo)>();
+        // auto never picks an OpenCL device on the CPU (admitted only by FASHIONGPU_OPENCL_CPU=1).
+        static bool OpenClGpu(Device d) => d is CLDevice cl && !OpenClCpuDevices.IsCpu(cl);
         var autoKind = context.Devices.Any(d => d.AcceleratorType == AcceleratorType.Cuda) ? AcceleratorType.Cuda
-            : context.Devices.Any(d => d.AcceleratorType == AcceleratorType.OpenCL) ? AcceleratorType.OpenCL
+            : context.Devices.Any(OpenClGpu) ? AcceleratorType.OpenCL
             : AcceleratorType.CPU;
         foreach (var type in new[] { AcceleratorType.Cuda, AcceleratorType.OpenCL, AcceleratorType.CPU })
         {
@@ -90,7 +95,7 @@ public sealed class ComputeDevice : IDisposable
             {
                 var kind = KindOf(type);
                 var id = kind == DeviceKind.Cpu ? "cpu" : $"{kind.ToString().ToLowerInvariant()}:{i}";
-                var isAuto = type == autoKind && i == 0;
+                var isAuto = type == autoKind && i == 0 && (type != AcceleratorType.OpenCL || OpenClGpu(ofType[i]));
                 // ILGPU reports 2^63 bytes for its CPU accelerator; what it can really use is the host's memory.
                 var memory = kind == DeviceKind.Cpu ? HostMemory : ofType[i].MemorySize;
                 result.Add((ofType[i], new DeviceInfo(id, ofType[i].Name, kind, memory, isAuto)));

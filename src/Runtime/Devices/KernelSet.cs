@@ -66,8 +66,8 @@ public sealed class KernelSet : IDisposable
     internal KernelSet(ComputeDevice device)
     {
         var a = _accelerator = device.Accelerator;
-        _elementsPerThread = device.IsCpu ? CpuElementsPerThread : 1;
-        GemmPath = device.IsCpu ? GemmPath.Blocked : GemmPath.Tiled;
+        _elementsPerThread = device.RunsOnHostCpu ? CpuElementsPerThread : 1;
+        GemmPath = device.RunsOnHostCpu ? GemmPath.Blocked : GemmPath.Tiled;
         MinimumGroups = 2 * Math.Max(1, a.NumMultiprocessors);
         _convForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, int, RowStrips>(Conv2DKernels.Forward);
         _convBackwardParameters = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape>(Conv2DKernels.BackwardParameters);

@@ -14,7 +14,7 @@ public static class EngineFactory
     public static IReadOnlyList<DeviceInfo> Devices()
     {
         var accelerators = ComputeDevice.List();
-        var hasGpu = accelerators.Any(d => d.Kind != DeviceKind.Cpu);
+        var hasGpu = accelerators.Any(d => d.IsAutoChoice && d.Kind != DeviceKind.Cpu);
         var simd = new DeviceInfo("simd", SimdEngine.Description, DeviceKind.Simd, ComputeDevice.HostMemory, !hasGpu);
         return [.. accelerators.Select(d => d with { IsAutoChoice = hasGpu && d.IsAutoChoice }), simd];
     }

@@ -17,12 +17,20 @@ public sealed record Evaluation(ClassificationReport Report, int[] Predictions, 
 /// <summary>Runs a labelled set through an engine's model (inference: no dropout) and reports on it.</summary>
 public static class Evaluator
 {
-    public static Evaluation Evaluate(IEngine engine, LabeledImages data)
+    /// <summary>With <paramref name="mirrorTta"/>, each image's probabilities are the mean of its own and its mirror's.</summary>
+    public static Evaluation Evaluate(IEngine engine, LabeledImages data, bool mirrorTta = false)
     {
         using var uploaded = engine.Upload(data);
-        var logits = engine.Logits(uploaded, Enumerable.Range(0, data.Count).ToArray());
+        var logits = Logits(engine, uploaded, Enumerable.Range(0, data.Count).ToArray(), mirrorTta);
         var (loss, _, predictions) = LogitMetrics.Evaluate(logits, data.Labels);
         var confidences = Enumerable.Range(0, data.Count).Select(i => LogitMetrics.Probabilities(logits, i)[predictions[i]]).ToArray();
         return new Evaluation(ClassificationReport.From(data.Labels, predictions, FashionMnistShape.ClassNames, loss), predictions, confidences);
+    }
+
+    /// <summary>The engine's logits, or with <paramref name="mirrorTta"/> the log of the mean probabilities of each image and its mirror.</summary>
+    public static float[] Logits(IEngine engine, IEngineDataset data, int[] indices, bool mirrorTta)
+    {
+        var logits = engine.Logits(data, indices);
+        return mirrorTta ? LogitMetrics.AverageProbabilities(logits, engine.Logits(data, indices, mirrored: true)) : logits;
     }
 }

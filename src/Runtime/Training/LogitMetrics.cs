@@ -30,6 +30,23 @@ public static class LogitMetrics
         return n == 0 ? (double.NaN, double.NaN, predictions) : (loss / n, (double)correct / n, predictions);
     }
 
+    /// <summary>
+    /// Test-time augmentation's merge: log of the mean of softmax(a) and softmax(b) per row, in double. Its softmax is
+    /// that mean, so the result serves wherever logits do (predictions, confidences, the loss).
+    /// </summary>
+    public static float[] AverageProbabilities(float[] a, float[] b)
+    {
+        const int classes = FashionMnistShape.Classes;
+        var result = new float[a.Length];
+        for (var row = 0; row < a.Length / classes; row++)
+        {
+            var (p, q) = (Probabilities(a, row), Probabilities(b, row));
+            for (var c = 0; c < classes; c++)
+                result[row * classes + c] = (float)Math.Log((p[c] + q[c]) / 2);
+        }
+        return result;
+    }
+
     /// <summary>softmax(logits[row]) in double, max-subtracted.</summary>
     public static double[] Probabilities(float[] logits, int row)
     {

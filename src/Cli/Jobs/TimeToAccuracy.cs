@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using FashionGpu.Cli.Hosting;
+using FashionGpu.Runtime.Checkpoints;
+using FashionGpu.Runtime.Data;
+using FashionGpu.Runtime.Devices;
+using FashionGpu.Runtime.Engines;
+using FashionGpu.Runtime.Engines.Simd;
+using FashionGpu.Runtime.Training;
+using Spectre.Console;
+
+namespace FashionGpu.Cli.Jobs;
+
+/// <summary>
+/// `fashiongpu bench --to-accuracy X`: trains a recipe as `train` would (in a scratch run directory), evaluates the
+/// test set after every epoch, and reports the wall time, from the command's start with data loading included, at
+/// which test accuracy first reached X, or that it did not within the recipe's epochs.
+/// </summary>
+internal static class TimeToAccuracy
+{
+    private sealed record EpochRow(int Epoch, double TestAccuracy, double Seconds);
+
+    public static int Run(BenchOptions o, double target, CancellationToken stopping)
+    {
+        var clock = Stopwatch.StartNew();
+        var human = o.Json ? Console.Error : Console.Out;
+        if (o.Checkpoint is not null)
+            throw new UsageException("--to-accuracy trains from scratch; drop --checkpoint");
+        var recipe = o.ModelFile is null ? Recipes.Find(o.Model) : null;
+        if (recipe is null && o.ModelFile is null && o.Model is not null)
+            recipe = Recipes.Seed with { Model = o.Model };
+        var model = new ModelChoice(recipe?.Model, o.ModelFile).Resolve();
+        recipe ??= Recipes.Seed;
+        var settings = recipe.Settings with { BatchSize = o.BatchSize ?? recipe.Settings.BatchSize };
+        var trainSource = DataLocator.Locate(o.DataDir, [Split.Train, Split.Test]);
+        var train = FashionMnist.Load(trainSource, Split.Train);
+        var test = FashionMnist.Load(trainSource, Split.Test);
+        RunAnnouncer.Data(human, trainSource, train);
+        using var engine = EngineFactory.Open(DeviceSpec.Parse(o.Device), model, settings);
+        var config = new RunConfiguration
+        {
+            Model = model.Definition, Recipe = recipe.Name, Settings = settings, Epochs = recipe.Epochs, ValidationSplit = recipe.ValidationSplit,
+            Patience = recipe.Patience, Device = engine.DeviceId,
+        };
+        human.WriteLine($"device: {engine.DeviceId} ({engine.DeviceName}); recipe: {config.RecipeLine}; target: test accuracy {target.ToString("F4", CultureInfo.InvariantCulture)}");
+        using var testData = engine.Upload(test.Data);
+        var scratch = Directory.CreateTempSubdirectory("fashiongpu-bench-");
+        using var reached = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        var rows = new List<EpochRow>();
+        try
+        {
+            var observer = new EpochEnd(metrics =>
+            {
+                var (_, accuracy, _) = LogitMetrics.Evaluate(engine.Logits(testData, Enumerable.Range(0, test.Data.Count).ToArray()), test.Data.Labels);
+                rows.Add(new EpochRow(metrics.Epoch, accuracy, clock.Elapsed.TotalSeconds));
+                human.WriteLine(string.Create(CultureInfo.InvariantCulture, $"epoch {metrics.Epoch}/{metrics.Epochs}: test accuracy {accuracy:F4} at {clock.Elapsed.TotalSeconds:F1} s"));
+                if (accuracy >= target)
+                    reached.Cancel();
+            });
+            new Trainer(engine).Run(train.Data, config, scratch.FullName, null, observer, reached.Token);
+        }
+        finally
+        {
+            scratch.Delete(recursive: true);
+        }
+        if (stopping.IsCancellationRequested)
+            return ExitCodes.Interrupted;
+        var first = rows.FirstOrDefault(r => r.TestAccuracy >= target);
+        var result = new
+        {
+            device = engine.DeviceId,
+            device_name = engine.DeviceName,
+            recipe = config.RecipeLine,
+            target,
+            reached = first is not null,
+            epoch = first?.Epoch,
+            seconds = first?.Seconds,
+            epochs = rows.Select(r => new { epoch = r.Epoch, test_accuracy = r.TestAccuracy, seconds = r.Seconds }).ToArray(),
+        };
+        if (o.Json)
+            Console.Out.WriteLine(JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true }));
+        else
+            AnsiConsole.WriteLine(first is not null
+                ? string.Create(CultureInfo.InvariantCulture, $"reached test accuracy {first.TestAccuracy:F4} ≥ {target:F4} after epoch {first.Epoch}: {first.Seconds:F1} s wall time, data loading included")
+                : string.Create(CultureInfo.InvariantCulture, $"did not reach {target:F4} in {recipe.Epochs} epochs (best {rows.Max(r => r.TestAccuracy):F4}; {clock.Elapsed.TotalSeconds:F1} s)"));
+        return ExitCodes.Ok;
+    }
+
+    private sealed class EpochEnd(Action<EpochMetrics> finished) : ITrainingObserver
+    {
+        public void EpochStarted(int epoch, int epochs, int samples, int position) { }
+        public void Progress(int epoch, int samplesDone, int samples, EpochTotals totals, double imagesPerSecond) { }
+        public void EpochFinished(EpochMetrics metrics) => finished(metrics);
+    }
+}

@@ -1,0 +1,77 @@
+using System.Globalization;
+using System.Text.Json;
+using FashionGpu.Tests.Support;
+
+namespace FashionGpu.Tests.Cli;
+
+/// <summary>Recipes through the real process: a preset with flags over it, what train prints and records, test-time augmentation, time to accuracy.</summary>
+public sealed class RecipeCommandTests : IDisposable
+{
+    private readonly TempDirectory _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    private (int ExitCode, string Stdout, string Stderr) Run(params string[] args) => CliProcess.Run(_temp.Path, args);
+
+    [Fact]
+    public void A_recipe_with_flags_over_it_is_printed_recorded_and_kept_on_resume()
+    {
+        var run = Path.Combine(_temp.Path, "run");
+        var train = Run("train", "--model", "fast", "--epochs", "2", "--batch-size", "64", "--augment", "shift:1,flip", "--label-smoothing", "0.1",
+            "--limit-train", "640", "--data-dir", RepoPaths.Sample, "--run-dir", run, "--device", "simd");
+        Assert.True(train.ExitCode == 0, train.Stderr);
+        Assert.Contains("recipe: fast: 2 epochs, batch 64, adamw 0.004 (onecycle, weight decay 0.05), augment flip,shift:1, label smoothing 0.1", train.Stdout);
+        var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "config.json"))).RootElement;
+        Assert.Equal("fast", config.GetProperty("recipe").GetString());
+        var settings = config.GetProperty("settings");
+        Assert.Equal(("adamw", "onecycle", "flip,shift:1", 64), (settings.GetProperty("optimizer").GetString(), settings.GetProperty("schedule").GetString(),
+            settings.GetProperty("augment").GetString(), settings.GetProperty("batch_size").GetInt32()));
+        Assert.Equal(0.1, config.GetProperty("validation_split").GetDouble());
+        // 576 training images in steps of 64: 9 steps an epoch; the one-cycle curve ends near peak/25/10⁴ at the last step.
+        Assert.Equal(9, config.GetProperty("steps_per_epoch").GetInt32());
+        var metrics = File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToArray();
+        Assert.Equal(0.004 / 25 / 1e4, metrics[1].GetProperty("learning_rate").GetDouble(), 12);
+
+        CliAssert.OneErrorLine(Run("train", "--resume", run, "--epochs", "3"), 2, "--epochs (the run's is 2, and its onecycle schedule spans them)");
+        CliAssert.OneErrorLine(Run("train", "--resume", run, "--augment", "none"), 2, "--augment (the run's is flip,shift:1)");
+    }
+
+    [Fact]
+    public void Evaluate_and_predict_with_tta_average_the_image_and_its_mirror()
+    {
+        var run = Path.Combine(_temp.Path, "run");
+        Assert.Equal(0, Run("train", "--limit-train", "400", "--epochs", "1", "--data-dir", RepoPaths.Sample, "--run-dir", run, "--device", "simd").ExitCode);
+        var plain = Run("evaluate", "--run", run, "--data-dir", RepoPaths.Sample, "--device", "simd", "--json", "--output", _temp.File("plain.txt"));
+        var tta = Run("evaluate", "--run", run, "--data-dir", RepoPaths.Sample, "--device", "simd", "--json", "--tta", "flip", "--output", _temp.File("tta.txt"));
+        Assert.True(tta.ExitCode == 0, tta.Stderr);
+        Assert.Contains("and their mirrors", tta.Stderr);
+        var (a, b) = (JsonDocument.Parse(plain.Stdout).RootElement, JsonDocument.Parse(tta.Stdout).RootElement);
+        Assert.Equal(("none", "flip"), (a.GetProperty("tta").GetString(), b.GetProperty("tta").GetString()));
+        Assert.NotEqual(a.GetProperty("loss").GetDouble(), b.GetProperty("loss").GetDouble());
+
+        var image = Path.Combine(RepoPaths.Sample, "t10k-images-idx3-ubyte.gz");
+        var once = JsonDocument.Parse(Run("predict", "--run", run, "--device", "simd", "--json", image).Stdout).RootElement;
+        var mirrored = JsonDocument.Parse(Run("predict", "--run", run, "--device", "simd", "--json", "--tta", "flip", image).Stdout).RootElement;
+        Assert.Equal(once.GetArrayLength(), mirrored.GetArrayLength());
+        Assert.NotEqual(once[0].GetProperty("top")[0].GetProperty("probability").GetDouble(), mirrored[0].GetProperty("top")[0].GetProperty("probability").GetDouble());
+    }
+
+    [Fact]
+    public void Bench_to_accuracy_reports_when_the_target_was_reached_or_that_it_was_not()
+    {
+        string[] common = ["bench", "--model", "fast", "--data-dir", RepoPaths.Sample, "--device", "simd", "--json"];
+        var reached = Run([.. common, "--to-accuracy", "0.3"]);
+        Assert.True(reached.ExitCode == 0, reached.Stderr);
+        var r = JsonDocument.Parse(reached.Stdout).RootElement;
+        Assert.True(r.GetProperty("reached").GetBoolean());
+        var epochs = r.GetProperty("epochs");
+        Assert.Equal(r.GetProperty("epoch").GetInt32(), epochs.GetArrayLength());
+        Assert.True(epochs[epochs.GetArrayLength() - 1].GetProperty("test_accuracy").GetDouble() >= 0.3);
+        Assert.Equal(epochs[epochs.GetArrayLength() - 1].GetProperty("seconds").GetDouble(), r.GetProperty("seconds").GetDouble());
+
+        var missed = JsonDocument.Parse(Run([.. common, "--to-accuracy", "1"]).Stdout).RootElement;
+        Assert.False(missed.GetProperty("reached").GetBoolean());
+        Assert.Equal(5, missed.GetProperty("epochs").GetArrayLength());
+        Assert.Equal(JsonValueKind.Null, missed.GetProperty("seconds").ValueKind);
+    }
+}
