@@ -32,8 +32,10 @@ public sealed class RecipeCommandTests : IDisposable
         var metrics = File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToArray();
         Assert.Equal(0.004 / 25 / 1e4, metrics[1].GetProperty("learning_rate").GetDouble(), 12);
 
-        CliAssert.OneErrorLine(Run("train", "--resume", run, "--epochs", "3"), 2, "--epochs (the run's is 2, and its onecycle schedule spans them)");
-        CliAssert.OneErrorLine(Run("train", "--resume", run, "--augment", "none"), 2, "--augment (the run's is flip,shift:1)");
+        var longer = Run("train", "--resume", run, "--epochs", "3");
+        CliAssert.OneErrorLine(longer, 2, $"--resume continues {run} with its own settings; drop --epochs (the run's is 2, and its onecycle schedule spans them)");
+        var plain = Run("train", "--resume", run, "--augment", "none");
+        CliAssert.OneErrorLine(plain, 2, $"--resume continues {run} with its own settings; drop --augment (the run's is flip,shift:1)");
     }
 
     [Fact]

@@ -26,7 +26,10 @@ public sealed class CliProcess : IDisposable
         foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("FASHIONGPU__", StringComparison.Ordinal)).ToArray())
             start.Environment.Remove(key);
         foreach (var (key, value) in environment ?? new Dictionary<string, string?>())
-            start.Environment[key] = value;
+            if (value is null)
+                start.Environment.Remove(key);
+            else
+                start.Environment[key] = value;
         _process = new Process { StartInfo = start };
         _process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_stdout) _stdout.AppendLine(e.Data); };
         _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_stderr) _stderr.AppendLine(e.Data); };
