@@ -8,7 +8,6 @@ using FashionGpu.Runtime.Devices;
 using FashionGpu.Runtime.Engines;
 using FashionGpu.Runtime.Engines.Simd;
 using FashionGpu.Runtime.Training;
-using Spectre.Console;
 
 namespace FashionGpu.Cli.Jobs;
 
@@ -81,7 +80,7 @@ internal static class TimeToAccuracy
         if (o.Json)
             Console.Out.WriteLine(JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true }));
         else
-            AnsiConsole.WriteLine(first is not null
+            Console.Out.WriteLine(first is not null
                 ? string.Create(CultureInfo.InvariantCulture, $"reached test accuracy {first.TestAccuracy:F4} ≥ {target:F4} after epoch {first.Epoch}: {first.Seconds:F1} s wall time, data loading included")
                 : string.Create(CultureInfo.InvariantCulture, $"did not reach {target:F4} in {recipe.Epochs} epochs (best {rows.Max(r => r.TestAccuracy):F4}; {clock.Elapsed.TotalSeconds:F1} s)"));
         return ExitCodes.Ok;
