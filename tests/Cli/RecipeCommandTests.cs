@@ -73,7 +73,7 @@ public sealed class RecipeCommandTests : IDisposable
 
         var missed = JsonDocument.Parse(Run([.. common, "--to-accuracy", "1"]).Stdout).RootElement;
         Assert.False(missed.GetProperty("reached").GetBoolean());
-        Assert.Equal(5, missed.GetProperty("epochs").GetArrayLength());
+        Assert.Equal(6, missed.GetProperty("epochs").GetArrayLength());
         Assert.Equal(JsonValueKind.Null, missed.GetProperty("seconds").ValueKind);
     }
 }

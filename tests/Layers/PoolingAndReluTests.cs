@@ -13,6 +13,9 @@ public abstract class PoolingAndReluTests(LayerBackend layers)
     [InlineData(1, 1, 5, 5)] // a 5x5 map into 2x2 windows: the last row and column are dropped
     [InlineData(7, 3, 6, 9)]
     [InlineData(2, 4, 28, 28)]
+    [InlineData(1, 2, 16, 16)] // exactly one block of eight windows per row (the SIMD engine's vector path)
+    [InlineData(3, 2, 20, 21)] // two blocks, the second moved back to end at the last used column
+    [InlineData(2, 3, 14, 14)] // 128-bit blocks of four windows, the second moved back
     public void Max_pool_matches_the_reference(int batch, int channels, int h, int w)
     {
         var s = new PoolShape(batch, channels, h, w);
@@ -29,6 +32,36 @@ public abstract class PoolingAndReluTests(LayerBackend layers)
         Assert.Equal(want.Select(v => (float)v), y);
         Assert.Equal(wantArgmax, argmax);
         Assert.Equal(Reference.PoolBackward(TestData.ToDouble(dy), wantArgmax, s).Select(v => (float)v), dx);
+    }
+
+    /// <summary>
+    /// Ties and NaNs everywhere, on maps wide enough for the SIMD engine's vector path: every window against PyTorch's
+    /// rule written out (the first NaN of the window wins, else its first maximum).
+    /// </summary>
+    [Theory]
+    [InlineData(28)]
+    [InlineData(21)]
+    [InlineData(14)]
+    [InlineData(9)]
+    public void Max_pool_keeps_the_first_maximum_and_the_first_NaN_in_every_window(int width)
+    {
+        var s = new PoolShape(2, 3, 6, width);
+        var random = new Random(width);
+        float[] values = [0f, 1f, 2f, float.NaN];
+        var x = Enumerable.Range(0, 2 * 3 * 6 * width).Select(_ => values[random.Next(values.Length)]).ToArray();
+        var (y, argmax) = layers.MaxPoolForward(x, s);
+        for (var plane = 0; plane < 6; plane++)
+        for (var py = 0; py < s.OutHeight; py++)
+        for (var px = 0; px < s.OutWidth; px++)
+        {
+            var at = (plane * 6 + 2 * py) * width + 2 * px;
+            float[] window = [x[at], x[at + 1], x[at + width], x[at + width + 1]];
+            var firstNaN = Array.FindIndex(window, float.IsNaN);
+            var want = firstNaN >= 0 ? firstNaN : Array.IndexOf(window, window.Max());
+            var o = (plane * s.OutHeight + py) * s.OutWidth + px;
+            Assert.Equal(want, argmax[o]);
+            Assert.Equal(window[want], y[o]);
+        }
     }
 
     [Theory]

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics;
+using System.Runtime.Intrinsics;
 using FashionGpu.Kernels;
 
 namespace FashionGpu.Runtime.Engines.Simd;
@@ -71,6 +72,24 @@ public static class SimdConv2d
                     .CopyTo(dx.Slice((ci * s.Height + iy) * s.Width, s.Width));
     }
 
+    /// <summary>Σ values, in a fixed order: four 8-lane accumulators over whole 32-float blocks, then the lanes, then the tail.</summary>
+    private static float Sum(ReadOnlySpan<float> values)
+    {
+        var (a, b, c, d) = (Vector256<float>.Zero, Vector256<float>.Zero, Vector256<float>.Zero, Vector256<float>.Zero);
+        var i = 0;
+        for (; i + 32 <= values.Length; i += 32)
+        {
+            a += Vector256.Create(values[i..]);
+            b += Vector256.Create(values[(i + 8)..]);
+            c += Vector256.Create(values[(i + 16)..]);
+            d += Vector256.Create(values[(i + 24)..]);
+        }
+        var sum = Vector256.Sum((a + b) + (c + d));
+        for (; i < values.Length; i++)
+            sum += values[i];
+        return sum;
+    }
+
     private static void Add(ReadOnlySpan<float> source, Span<float> target)
     {
         var i = 0;
@@ -97,7 +116,10 @@ public static class SimdConv2d
             {
                 var source = scratch.AsSpan(product + co * g.Columns + oy * g.PaddedWidth, s.OutWidth);
                 var target = y.AsSpan(n * g.Outputs + (co * s.OutHeight + oy) * s.OutWidth, s.OutWidth);
-                for (var ox = 0; ox < target.Length; ox++)
+                var ox = 0;
+                for (var bias = new Vector<float>(b[co]); ox + Vector<float>.Count <= target.Length; ox += Vector<float>.Count)
+                    (new Vector<float>(source[ox..]) + bias).CopyTo(target[ox..]);
+                for (; ox < target.Length; ox++)
                     target[ox] = source[ox] + b[co];
             }
             return scratch;
@@ -126,15 +148,10 @@ public static class SimdConv2d
             scratch.AsSpan(wide, filters * g.Columns).Clear();
             for (var co = 0; co < filters; co++)
             {
-                var sum = 0f;
                 for (var oy = 0; oy < s.OutHeight; oy++)
-                {
-                    var source = dy.AsSpan(n * g.Outputs + (co * s.OutHeight + oy) * s.OutWidth, s.OutWidth);
-                    source.CopyTo(scratch.AsSpan(wide + co * g.Columns + oy * g.PaddedWidth));
-                    foreach (var v in source)
-                        sum += v;
-                }
-                partials[n * length + filters * taps + co] = sum;
+                    dy.AsSpan(n * g.Outputs + (co * s.OutHeight + oy) * s.OutWidth, s.OutWidth).CopyTo(scratch.AsSpan(wide + co * g.Columns + oy * g.PaddedWidth));
+                // db: the wide row holds dy and zeros, so its sum is dy's.
+                partials[n * length + filters * taps + co] = Sum(scratch.AsSpan(wide + co * g.Columns, g.Columns));
             }
             // dW[co, t] = Σ_q dy[co, q]·columns[t, q]: both operands run along q, so no transposing or packing.
             SimdGemm.MultiplyNT(scratch, wide, scratch, columns, partials, n * length, filters, taps, g.Columns, 1);
