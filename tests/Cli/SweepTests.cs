@@ -61,6 +61,20 @@ public sealed class SweepTests : IDisposable
         Assert.Equal([1UL, 2UL], settings.Take(2).Select(s => s.GetProperty("seed").GetUInt64()));
     }
 
+    [Fact]
+    public void Recipe_settings_sweep_like_any_other_flag_and_bad_ones_are_refused_at_planning()
+    {
+        var dir = Plan("recipe", """{"base": {"model": "fast", "epochs": 1}, "grid": {"optimizer": ["adamw", "sgd"], "augment": ["none", "flip,shift:2"], "label_smoothing": [0.1]}}""");
+        var settings = File.ReadAllLines(Path.Combine(dir, "trials.jsonl")).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("settings")).ToArray();
+        Assert.Equal(["adamw", "adamw", "sgd", "sgd"], settings.Select(s => s.GetProperty("optimizer").GetString()));
+        Assert.Equal(["none", "flip,shift:2", "none", "flip,shift:2"], settings.Select(s => s.GetProperty("augment").GetString()));
+
+        File.WriteAllText(_temp.File("bad-recipe.json"), """{"base": {"epochs": 1}, "grid": {"augment": ["blur"]}}""");
+        var refused = Run("sweep", "plan", _temp.File("bad-recipe.json"), "--dir", _temp.File("bad-recipe"));
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("grid augment: --augment \"blur\": cannot use \"blur\"", refused.Stderr);
+    }
+
     [Theory]
     [InlineData("""{"base": {"epochs": 1}, "grid": {"learning_rate": [-1]}}""", "grid learning_rate: --learning-rate must be a positive number (got -1)")]
     [InlineData("""{"base": {"epoch": 1}, "grid": {"learning_rate": [0.1]}}""", "base epoch: unknown setting \"epoch\"")]

@@ -28,9 +28,9 @@ public sealed record Trial(int Index, SortedDictionary<string, JsonNode> Setting
 /// </summary>
 public sealed class SweepDefinition
 {
-    public static readonly string[] IntegerKeys = ["epochs", "batch_size", "limit_train", "filters", "hidden"];
-    public static readonly string[] NumberKeys = ["learning_rate", "validation_split", "dropout"];
-    public static readonly string[] TextKeys = ["model", "model_file", "pixels", "device", "data_dir"];
+    public static readonly string[] IntegerKeys = ["epochs", "batch_size", "limit_train", "filters", "hidden", "patience"];
+    public static readonly string[] NumberKeys = ["learning_rate", "validation_split", "dropout", "weight_decay", "momentum", "warmup_epochs", "label_smoothing"];
+    public static readonly string[] TextKeys = ["model", "model_file", "pixels", "device", "data_dir", "optimizer", "schedule", "augment"];
     private static readonly string[] TopLevel = ["base", "grid", "random", "trials", "sampler_seed", "seeds", "metric", "goal", "test"];
 
     private SweepDefinition(JsonObject source) => Source = source;
