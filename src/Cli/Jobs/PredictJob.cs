@@ -36,6 +36,8 @@ public sealed class PredictJob(IOptions<PredictOptions> options) : IJob
         var o = options.Value;
         if (o.Images.Length == 0)
             throw new UsageException($"give at least one image: {CommandName.Value} predict --run DIR IMAGE...");
+        if (o.Tta is not ("none" or "flip"))
+            throw TrainOptions.Configured("Predict:Tta", "none or flip", o.Tta);
         if (o.Onnx is not null && (o.Run ?? o.Checkpoint) is not null)
             throw new UsageException("give one of --run DIR, --checkpoint FILE and --onnx FILE");
         if (o.Onnx is not null && !File.Exists(o.Onnx))

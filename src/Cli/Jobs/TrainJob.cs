@@ -108,7 +108,7 @@ public sealed class TrainJob(IOptions<TrainOptions> options, ILogger<TrainJob> l
         var recipe = o.Recipe;
         var config = resume?.Config ?? new RunConfiguration
         {
-            Model = model.Definition, Recipe = o.ModelFile is null && Recipes.Find(o.Model) is { } named ? named.Name : null, Settings = o.ResolveSettings(), Epochs = o.Epochs ?? recipe.Epochs,
+            Model = model.Definition, Recipe = recipe.Name, Settings = o.ResolveSettings(), Epochs = o.Epochs ?? recipe.Epochs,
             ValidationSplit = o.ValidationSplit ?? recipe.ValidationSplit, LimitTrain = o.LimitTrain, Patience = o.Patience ?? recipe.Patience,
         };
         if (config.Patience is not null && config.ValidationSplit == 0)

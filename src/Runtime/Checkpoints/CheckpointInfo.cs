@@ -9,7 +9,10 @@ public sealed record RunConfiguration
 {
     /// <summary>The model trained (null only in runs written before models were data: they trained the seed model).</summary>
     public ModelDefinition? Model { get; init; }
-    /// <summary>The recipe the run started from (seed, fast, best); its values may have been overridden by flags.</summary>
+    /// <summary>
+    /// The recipe the run's settings started from (seed, fast, best; seed for a bare model or a model file); flags may
+    /// have overridden any of its values. Null in runs written before recipes.
+    /// </summary>
     public string? Recipe { get; init; }
     public TrainingSettings Settings { get; init; } = new();
     public int Epochs { get; init; } = 3;
@@ -47,7 +50,7 @@ public sealed record RunConfiguration
                 parts.Add(string.Create(inv, $"label smoothing {s.LabelSmoothing:G4}"));
             if (Patience is { } p)
                 parts.Add(string.Create(inv, $"patience {p}"));
-            return $"{Recipe ?? "custom"}: {string.Join(", ", parts)}";
+            return $"{Recipe ?? "seed"}: {string.Join(", ", parts)}";
         }
     }
 }

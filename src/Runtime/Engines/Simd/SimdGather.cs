@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using FashionGpu.Kernels;
 using FashionGpu.Runtime.Data;
 using FashionGpu.Runtime.Model;
@@ -17,8 +18,7 @@ public static class SimdGather
             labels[b] = data.Labels[indices[b]];
             if (augment.IsIdentity)
             {
-                for (var i = 0; i < pixels; i++)
-                    target[i] = source[i] * scale;
+                Scale(source, target, scale);
                 continue;
             }
             var image = augment.Draw(indices[b], side, side);
@@ -32,5 +32,27 @@ public static class SimdGather
                 }
             }
         }
+    }
+
+    /// <summary>target = source · scale, sixteen bytes widened to floats at a time.</summary>
+    private static void Scale(ReadOnlySpan<byte> source, Span<float> target, float scale)
+    {
+        var i = 0;
+        if (Vector128.IsHardwareAccelerated)
+        {
+            var factor = Vector128.Create(scale);
+            for (; i + 16 <= source.Length; i += 16)
+            {
+                var (low, high) = Vector128.Widen(Vector128.Create<byte>(source[i..]));
+                var (a, b) = Vector128.Widen(low);
+                var (c, d) = Vector128.Widen(high);
+                (Vector128.ConvertToSingle(a) * factor).CopyTo(target[i..]);
+                (Vector128.ConvertToSingle(b) * factor).CopyTo(target[(i + 4)..]);
+                (Vector128.ConvertToSingle(c) * factor).CopyTo(target[(i + 8)..]);
+                (Vector128.ConvertToSingle(d) * factor).CopyTo(target[(i + 12)..]);
+            }
+        }
+        for (; i < source.Length; i++)
+            target[i] = source[i] * scale;
     }
 }
