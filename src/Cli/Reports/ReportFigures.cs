@@ -50,6 +50,8 @@ public static class ReportFigures
         var line = plot.Add.ScatterLine(at.Select(t => (double)t / perEpoch).ToArray(), at.Select(t => schedule.RateAt(t)).ToArray(), Colors.C0);
         line.LineWidth = 2;
         line.LegendText = $"{run.Config.Settings.Schedule}, peak {run.Config.Settings.LearningRate:G4}";
+        // Rates lie in [0, peak]; fixed limits keep a constant schedule from being drawn as a line at 0 of ±1.
+        plot.Axes.SetLimitsY(0, run.Config.Settings.LearningRate * 1.1);
         plot.Title("Learning rate per step");
         plot.XLabel("epoch");
         plot.YLabel("learning rate");
