@@ -107,22 +107,18 @@ public readonly struct AugmentedImage
     public int Left { get; }
     public int Right { get; }
 
-    /// <summary>The source row of output row r, or -1 when it lies outside the image.</summary>
-    public int SourceRow(int r, int rows)
-    {
-        var s = r - Dy;
-        return s >= 0 && s < rows ? s : -1;
-    }
-
-    /// <summary>The source column of output pixel (r, c), or -1 when it lies outside the image or is erased.</summary>
-    public int SourceColumn(int r, int c, int columns)
+    /// <summary>
+    /// Where output pixel (r, c) comes from in its rows x columns source image (row-major), or -1 when it is shifted in
+    /// from outside or erased: the gather writes 0 there.
+    /// </summary>
+    public int SourcePixel(int r, int c, int rows, int columns)
     {
         if (r >= Top && r < Bottom && c >= Left && c < Right)
             return -1;
-        var s = c - Dx;
-        if (s < 0 || s >= columns)
+        var (sr, sc) = (r - Dy, c - Dx);
+        if (sr < 0 || sr >= rows || sc < 0 || sc >= columns)
             return -1;
-        return Flipped ? columns - 1 - s : s;
+        return sr * columns + (Flipped ? columns - 1 - sc : sc);
     }
 }
 
@@ -149,11 +145,10 @@ public static class BatchKernels
         else
         {
             var image = augment.Draw(source, s.Rows, s.RowLength);
-            var row = image.SourceRow(r, s.Rows);
             for (var c = 0; c < s.RowLength; c++)
             {
-                var column = row < 0 ? -1 : image.SourceColumn(r, c, s.RowLength);
-                x[to + c] = column < 0 ? 0f : images[source * s.ImagePixels + row * s.RowLength + column] * s.PixelScale;
+                var pixel = image.SourcePixel(r, c, s.Rows, s.RowLength);
+                x[to + c] = pixel < 0 ? 0f : images[source * s.ImagePixels + pixel] * s.PixelScale;
             }
         }
         if (r == 0)

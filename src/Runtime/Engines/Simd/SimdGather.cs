@@ -23,14 +23,11 @@ public static class SimdGather
             }
             var image = augment.Draw(indices[b], side, side);
             for (var r = 0; r < side; r++)
-            {
-                var row = image.SourceRow(r, side);
                 for (var c = 0; c < side; c++)
                 {
-                    var column = row < 0 ? -1 : image.SourceColumn(r, c, side);
-                    target[r * side + c] = column < 0 ? 0f : source[row * side + column] * scale;
+                    var pixel = image.SourcePixel(r, c, side, side);
+                    target[r * side + c] = pixel < 0 ? 0f : source[pixel] * scale;
                 }
-            }
         }
     }
 
