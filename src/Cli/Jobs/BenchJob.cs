@@ -48,7 +48,7 @@ public sealed class BenchJob(IOptions<BenchOptions> options) : IJob
         if (o.Checkpoint is not null && (o.Model ?? o.ModelFile) is not null)
             throw new UsageException("give one of --model, --model-file and --checkpoint (a checkpoint brings its own model)");
         var checkpoint = o.Checkpoint is null ? null : ChosenCheckpoint.Load(null, o.Checkpoint);
-        var model = checkpoint?.Model ?? new ModelChoice(o.Model is null ? null : Recipes.Find(o.Model)?.Model ?? o.Model, o.ModelFile).Resolve();
+        var model = checkpoint?.Model ?? new ModelChoice(Recipes.ModelNamed(o.Model), o.ModelFile).Resolve();
         using var engine = EngineFactory.Open(DeviceSpec.Parse(o.Device), model, new TrainingSettings { BatchSize = batch });
         if (checkpoint is not null)
             engine.LoadState(checkpoint.State);

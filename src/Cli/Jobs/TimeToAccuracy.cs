@@ -6,7 +6,6 @@ using FashionGpu.Runtime.Checkpoints;
 using FashionGpu.Runtime.Data;
 using FashionGpu.Runtime.Devices;
 using FashionGpu.Runtime.Engines;
-using FashionGpu.Runtime.Engines.Simd;
 using FashionGpu.Runtime.Training;
 
 namespace FashionGpu.Cli.Jobs;
@@ -26,11 +25,8 @@ internal static class TimeToAccuracy
         var human = o.Json ? Console.Error : Console.Out;
         if (o.Checkpoint is not null)
             throw new UsageException("--to-accuracy trains from scratch; drop --checkpoint");
-        var recipe = o.ModelFile is null ? Recipes.Find(o.Model) : null;
-        if (recipe is null && o.ModelFile is null && o.Model is not null)
-            recipe = Recipes.Seed with { Model = o.Model };
-        var model = new ModelChoice(recipe?.Model, o.ModelFile).Resolve();
-        recipe ??= Recipes.Seed;
+        var recipe = Recipes.Of(o.Model);
+        var model = new ModelChoice(Recipes.ModelNamed(o.Model), o.ModelFile).Resolve();
         var settings = recipe.Settings with { BatchSize = o.BatchSize ?? recipe.Settings.BatchSize };
         var trainSource = DataLocator.Locate(o.DataDir, [Split.Train, Split.Test]);
         var train = FashionMnist.Load(trainSource, Split.Train);

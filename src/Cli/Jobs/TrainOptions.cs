@@ -105,10 +105,10 @@ public sealed class TrainOptions
     public bool ShapesModel => Model is not null || ModelFile is not null || Filters is not null || Hidden is not null || Dropout is not null || Pixels is not null;
 
     /// <summary>The recipe --model names (the seed's for a plain model, a model file or no --model).</summary>
-    public Recipe Recipe => Recipes.Find(Model) ?? Recipes.Seed;
+    public Recipe Recipe => Recipes.Of(Model);
 
     /// <summary>The model these options name: a recipe's, a preset or a file, with the seed's knobs and the pixel scale applied.</summary>
-    public ModelPlan ResolveModel() => new ModelChoice(Model is null ? null : Recipes.Find(Model)?.Model ?? Model, ModelFile, Filters, Hidden, Dropout,
+    public ModelPlan ResolveModel() => new ModelChoice(Recipes.ModelNamed(Model), ModelFile, Filters, Hidden, Dropout,
         Pixels == "raw" ? 1f : Pixels == "scaled" || Normalize ? ModelDefinition.ScaledPixels : null).Resolve();
 
     /// <summary>The recipe's settings with every option that was given (by configuration or flag) in its place.</summary>

@@ -107,14 +107,9 @@ public static class RunReportWriter
         Row("recipe", run.Config.RecipeLine);
         Row("epochs", run.Config.Epochs);
         Row("batch size", s.BatchSize);
-        Row("optimizer", s.Optimizer + (s.WeightDecay > 0 ? $", weight decay {s.WeightDecay}" : "") + (s.Optimizer == "sgd" ? $", Nesterov momentum {s.Momentum}" : ""));
-        Row("learning rate", $"{s.LearningRate} ({s.Schedule}{(s.WarmupEpochs > 0 ? $", warmup {s.WarmupEpochs} epochs" : "")})");
+        Row("learning rate", s.LearningRate);
         if (s.Optimizer != "sgd")
             Row("β1, β2, ε", $"{s.Beta1}, {s.Beta2}, {s.Epsilon}");
-        Row("augmentation", s.Augment);
-        Row("label smoothing", s.LabelSmoothing);
-        if (run.Config.Patience is { } patience)
-            Row("early stopping", $"after {patience} epochs without a better validation accuracy");
         var model = new ModelPlan(run.Config.Model ?? ModelPresets.Seed(s.Normalize == true ? ModelDefinition.ScaledPixels : 1f));
         Row("model", string.Join(" → ", model.Layers.Select(l => l.Definition.Describe())));
         Row("seed", s.Seed);

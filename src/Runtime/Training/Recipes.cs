@@ -29,4 +29,10 @@ public static class Recipes
     ];
 
     public static Recipe? Find(string? name) => All.FirstOrDefault(r => r.Name == (name ?? Seed.Name));
+
+    /// <summary>The recipe `--model NAME` trains with: the named one, or the seed recipe for a bare model or no name.</summary>
+    public static Recipe Of(string? name) => Find(name) ?? Seed;
+
+    /// <summary>The model preset `--model NAME` names: a recipe's model, or the name itself (null when none is given).</summary>
+    public static string? ModelNamed(string? name) => name is null ? null : Find(name)?.Model ?? name;
 }

@@ -61,7 +61,7 @@ public sealed class Trainer(IEngine engine)
         var hasValidation = validation.Length > 0;
         var tracker = new ValidationTracker(config.Patience, resume?.BestValidationAccuracy, resume?.BestEpoch ?? 0);
         var step = resume?.Step ?? 0;
-        var rate = schedule.RateAt(Math.Max(1, step));
+        var rate = 0.0;
         var history = new List<EpochMetrics>();
         var last = resume ?? new CheckpointInfo { Config = config };
 
