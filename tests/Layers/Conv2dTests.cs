@@ -1,4 +1,5 @@
 using FashionGpu.Kernels;
+using FashionGpu.Runtime.Engines.Simd;
 using FashionGpu.Tests.Support;
 
 namespace FashionGpu.Tests.Layers;
@@ -46,3 +47,54 @@ public sealed class SimdConv2dTests() : Conv2dTests(new SimdLayers());
 /// <summary>The GPU path: a thread per output element, and per-image partial parameter gradients summed in order.</summary>
 [Collection(GroupedCpuAcceleratorCollection.Name)]
 public sealed class TiledConv2dTests(GroupedCpuDeviceFixture gpu) : Conv2dTests(new IlgpuLayers(gpu));
+
+/// <summary>
+/// The SIMD engine's conv + max-pool (a conv2d followed by a max-pool in the model): the same bits as the conv and the
+/// pool run one after the other, which the tests above and the pooling tests check against the references. Shapes
+/// cover odd outputs (floor mode drops a row and a column), pooled rows under four windows (the scalar tail) and over.
+/// </summary>
+public sealed class SimdConvPoolTests
+{
+    private static readonly ParallelOptions AllCores = new() { MaxDegreeOfParallelism = Environment.ProcessorCount };
+
+    [Theory]
+    [InlineData(3, 1, 8, 28, 28, 3, 1)] // a first layer
+    [InlineData(2, 6, 16, 14, 14, 5, 2)] // the model-step fixture's second conv
+    [InlineData(3, 2, 5, 9, 11, 3, 0)] // valid: 7x9 outputs, pooled 3x4
+    [InlineData(2, 3, 4, 7, 6, 3, 1)] // pooled 3x3: only the scalar tail
+    public void Conv_then_pool_fused_gives_the_bits_of_the_two_ops(int batch, int cin, int cout, int h, int w, int k, int pad)
+    {
+        var s = new ConvShape(batch, cin, cout, h, w, k, pad);
+        var pool = new PoolShape(batch, cout, s.OutHeight, s.OutWidth);
+        var random = new Random(batch * 1000 + cin * 100 + k * 10 + pad);
+        var x = TestData.Uniform(random, batch * cin * h * w);
+        var weight = TestData.Uniform(random, cout * s.Taps);
+        var bias = TestData.Uniform(random, cout);
+        var dy = TestData.Uniform(random, batch * cout * pool.OutHeight * pool.OutWidth);
+        var pooled = dy.Length;
+
+        var conv = new float[batch * cout * s.OutHeight * s.OutWidth];
+        SimdConv2d.Forward(x, weight, 0, bias, conv, null, s, AllCores);
+        var (wantY, wantArgmax) = (new float[pooled], new int[pooled]);
+        SimdMaxPool.Forward(conv, wantY, wantArgmax, pool, AllCores);
+        var dConv = new float[conv.Length];
+        SimdMaxPool.Backward(dy, wantArgmax, dConv, pool, AllCores);
+        var (wantDw, wantDb, wantDx) = Backward(x, dConv, null, weight, s);
+
+        var (y, argmax) = (new float[pooled], new int[pooled]);
+        SimdConv2d.Forward(x, weight, 0, bias, y, argmax, s, AllCores);
+        Assert.Equal(wantY, y);
+        Assert.Equal(wantArgmax, argmax);
+        var (dw, db, dx) = Backward(x, dy, argmax, weight, s);
+        Assert.Equal(wantDw, dw);
+        Assert.Equal(wantDb, db);
+        Assert.Equal(wantDx, dx);
+    }
+
+    private static (float[] DW, float[] DB, float[] DX) Backward(float[] x, float[] dy, int[]? argmax, float[] weight, ConvShape s)
+    {
+        var (dw, db, dx) = (new float[s.OutChannels * s.Taps], new float[s.OutChannels], new float[x.Length]);
+        SimdConv2d.Backward(x, dy, argmax, weight, 0, new float[s.Batch * SimdConv2d.PartialLength(s)], dw, db, dx, s, AllCores);
+        return (dw, db, dx);
+    }
+}

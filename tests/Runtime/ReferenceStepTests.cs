@@ -14,7 +14,8 @@ namespace FashionGpu.Tests.Runtime;
 /// <summary>
 /// One training step against PyTorch (float64) in a fixture file: Fixtures/reference_step.json (the seed model on raw
 /// pixels, made by make_reference_step.py) and Fixtures/model_step.json (the model in model_step_model.json: two convs
-/// with `same` padding and batchnorm, max-pool, two dropout layers, global average pooling, batchnorm on a dense layer;
+/// with `same` padding, batchnorm after the first and after the second's max-pool (conv + pool fused), two dropout
+/// layers, global average pooling, batchnorm on a dense layer;
 /// made by make_model_step.py): every activation, every gradient, the running statistics and the Adam update.
 /// Tolerance: 1e-4·max|tensor| per element and 1e-4·Σ|tensor| for the tensor's sum; Adam updates within 1% of the
 /// learning rate per element and 1e-5·Σ|update| for their sum.

@@ -275,14 +275,14 @@ public sealed class SimdLayers : LayerBackend
     public override float[] Conv2dForward(float[] x, float[] weight, float[] bias, ConvShape s)
     {
         var y = new float[s.Batch * s.OutChannels * s.OutHeight * s.OutWidth];
-        SimdConv2d.Forward(x, weight, 0, bias, y, s, AllCores);
+        SimdConv2d.Forward(x, weight, 0, bias, y, null, s, AllCores);
         return y;
     }
 
     public override (float[] DW, float[] DB, float[] DX) Conv2dBackward(float[] x, float[] dy, float[] weight, ConvShape s)
     {
         var (dw, db, dx) = (new float[s.OutChannels * s.Taps], new float[s.OutChannels], new float[x.Length]);
-        SimdConv2d.Backward(x, dy, weight, 0, new float[s.Batch * SimdConv2d.PartialLength(s)], dw, db, dx, s, AllCores);
+        SimdConv2d.Backward(x, dy, null, weight, 0, new float[s.Batch * SimdConv2d.PartialLength(s)], dw, db, dx, s, AllCores);
         return (dw, db, dx);
     }
 

@@ -7,6 +7,7 @@ public enum OpKind
 {
     /// <summary>conv2d (valid) + ReLU + 2x2 max-pool (+ dropout) fused, as the first trained layer: no input gradient.</summary>
     ConvBlock,
+    /// <summary>conv2d, with the 2x2 max-pool after it fused when <see cref="Op.Pool"/>.</summary>
     Conv2d,
     BatchNorm,
     Relu,
@@ -25,10 +26,13 @@ public enum OpKind
 public sealed record Op(OpKind Kind, PlannedLayer Layer, int First, int Last, TensorShape Input, TensorShape Output,
     bool Relu, int DropoutOrdinal, float DropoutRate, bool Trains, bool NeedsInputGradient)
 {
+    /// <summary>A conv2d op that max-pools its output: the full-size convolution output never leaves the op.</summary>
+    public bool Pool { get; init; }
+
     public bool HasDropout => Kind is OpKind.Dropout || (Kind is OpKind.ConvBlock && DropoutOrdinal >= 0);
 
     /// <summary>How profiles and bench name the op: conv1, bn2, dense1 (+relu), or the kind and layer number.</summary>
-    public string Name => (Layer.Name ?? $"{Layer.Definition.Type}{First + 1}") + (Kind == OpKind.ConvBlock ? " block" : Relu ? "+relu" : "");
+    public string Name => (Layer.Name ?? $"{Layer.Definition.Type}{First + 1}") + (Kind == OpKind.ConvBlock ? " block" : Relu ? "+relu" : Pool ? "+pool" : "");
 
     /// <summary>FLOPs of one image through the op's forward pass.</summary>
     public long ForwardFlops { get; init; }
@@ -48,8 +52,12 @@ public sealed record Op(OpKind Kind, PlannedLayer Layer, int First, int Last, Te
     /// <summary>A batchnorm op over [batch, channels, H·W] (H·W = 1 after a dense layer).</summary>
     public Kernels.BatchNormShape Norm(int batch) => new(batch, Input.Channels, Input.Spatial);
 
-    /// <summary>A 2x2 max-pool op for a batch.</summary>
-    public Kernels.PoolShape Pool(int batch) => new(batch, Input.Channels, Input.Height, Input.Width);
+    /// <summary>The 2x2 max-pool of a max-pool op, or of a conv2d op's output when it pools, for a batch.</summary>
+    public Kernels.PoolShape Pooling(int batch)
+    {
+        var pooled = Kind == OpKind.Conv2d ? Layer.Output : Input;
+        return new(batch, pooled.Channels, pooled.Height, pooled.Width);
+    }
 
     /// <summary>A dense op for a batch.</summary>
     public Kernels.DenseShape Dense(int batch) => new(batch, Input.Size, Output.Size);
@@ -57,7 +65,7 @@ public sealed record Op(OpKind Kind, PlannedLayer Layer, int First, int Last, Te
 
 /// <summary>
 /// A <see cref="ModelPlan"/> as the ops both engines run: the same fusions everywhere (conv + ReLU + pool + dropout
-/// where it opens the model, dense + ReLU), every other layer on its own. Adding a layer kind means a case here and
+/// where it opens the model, conv + pool, dense + ReLU), every other layer on its own. Adding a layer kind means a case here and
 /// one implementation per engine.
 /// </summary>
 public sealed class EngineProgram
@@ -92,6 +100,10 @@ public sealed class EngineProgram
                         ops.Add(Make(OpKind.ConvBlock, i, i + 2));
                         i += 2;
                     }
+                    break;
+                case LayerKind.Conv2d when Next(1) == LayerKind.MaxPool:
+                    ops.Add(Make(OpKind.Conv2d, i, i + 1) with { Pool = true });
+                    i++;
                     break;
                 case LayerKind.Dense when Next(1) == LayerKind.Relu:
                     ops.Add(Make(OpKind.Dense, i, i + 1, relu: true));

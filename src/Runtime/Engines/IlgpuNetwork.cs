@@ -64,9 +64,11 @@ internal sealed class IlgpuNetwork : IDisposable
         {
             Output = Buffer<float>((long)maxBatch * op.Output.Size),
             Gradient = op.Trains ? Buffer<float>((long)trainBatch * op.Output.Size) : default,
-            Argmax = op.Kind is OpKind.ConvBlock or OpKind.MaxPool ? Buffer<int>((long)maxBatch * op.Output.Size) : default,
+            Argmax = op.Kind is OpKind.ConvBlock or OpKind.MaxPool || op.Pool ? Buffer<int>((long)maxBatch * op.Output.Size) : default,
             Saved = op.Kind is OpKind.BatchNorm ? Buffer<float>(2L * op.Input.Channels) : default,
-            Scratch = op is { Kind: OpKind.Dense, Relu: true, Trains: true } ? Buffer<float>((long)trainBatch * op.Output.Size) : default,
+            // A pooling conv's full-size output in the forward pass, and its gradient in the backward pass.
+            Scratch = op.Pool ? Buffer<float>((long)maxBatch * op.Layer.Output.Size)
+                : op is { Kind: OpKind.Dense, Relu: true, Trains: true } ? Buffer<float>((long)trainBatch * op.Output.Size) : default,
         }).ToArray();
     }
 
@@ -123,6 +125,10 @@ internal sealed class IlgpuNetwork : IDisposable
                 case OpKind.ConvBlock:
                     _k.ConvBlockForward(x, Parameter(op, "weight"), Parameter(op, "bias"), v.Output, v.Argmax, op.Conv(batch), mask);
                     break;
+                case OpKind.Conv2d when op.Pool:
+                    _k.ConvForward(x, Parameter(op, "weight"), Parameter(op, "bias"), v.Scratch, op.Conv(batch), relu: false);
+                    _k.PoolForward(v.Scratch, v.Output, v.Argmax, op.Pooling(batch));
+                    break;
                 case OpKind.Conv2d:
                     _k.ConvForward(x, Parameter(op, "weight"), Parameter(op, "bias"), v.Output, op.Conv(batch), relu: false);
                     break;
@@ -134,7 +140,7 @@ internal sealed class IlgpuNetwork : IDisposable
                     _k.ReluForward(x.SubView(0, length), y);
                     break;
                 case OpKind.MaxPool:
-                    _k.PoolForward(x, v.Output, v.Argmax, op.Pool(batch));
+                    _k.PoolForward(x, v.Output, v.Argmax, op.Pooling(batch));
                     break;
                 case OpKind.Dropout:
                     _k.Copy(x.SubView(0, length), y);
@@ -172,9 +178,15 @@ internal sealed class IlgpuNetwork : IDisposable
                     _k.ConvBlockBackward(x, v.Output, v.Argmax, v.Gradient, Gradient(op, "weight"), Gradient(op, "bias"), op.Conv(batch), dropout(op));
                     break;
                 case OpKind.Conv2d:
-                    _k.ConvBackwardParameters(x, v.Gradient, Gradient(op, "weight"), Gradient(op, "bias"), op.Conv(batch));
+                    var convGradient = v.Gradient;
+                    if (op.Pool)
+                    {
+                        _k.PoolBackward(v.Gradient, v.Argmax, v.Scratch, op.Pooling(batch));
+                        convGradient = v.Scratch;
+                    }
+                    _k.ConvBackwardParameters(x, convGradient, Gradient(op, "weight"), Gradient(op, "bias"), op.Conv(batch));
                     if (dx is { } convInput)
-                        _k.ConvBackwardInput(v.Gradient, Parameter(op, "weight"), convInput, op.Conv(batch));
+                        _k.ConvBackwardInput(convGradient, Parameter(op, "weight"), convInput, op.Conv(batch));
                     break;
                 case OpKind.BatchNorm:
                     _k.BatchNormBackward(x, dy, dx, Parameter(op, "weight"), v.Saved, Gradient(op, "weight"), Gradient(op, "bias"), op.Norm(batch));
@@ -184,7 +196,7 @@ internal sealed class IlgpuNetwork : IDisposable
                     _k.ReluBackward(v.Output.SubView(0, length), dx.Value);
                     break;
                 case OpKind.MaxPool:
-                    _k.PoolBackward(v.Gradient, v.Argmax, dx!.Value, op.Pool(batch));
+                    _k.PoolBackward(v.Gradient, v.Argmax, dx!.Value, op.Pooling(batch));
                     break;
                 case OpKind.Dropout:
                     _k.Copy(dy, dx!.Value);

@@ -99,12 +99,19 @@ public static class SimdConv2d
             target[i] += source[i];
     }
 
-    /// <summary>y [Batch, Out, OH, OW] = conv(x) + b, image by image in parallel; W is packed once for all of them.</summary>
-    public static void Forward(float[] x, float[] weights, int weightOffset, ReadOnlyMemory<float> bias, float[] y, ConvShape s, ParallelOptions options)
+    /// <summary>
+    /// y [Batch, Out, OH, OW] = conv(x) + b, image by image in parallel; W is packed once for all of them. With
+    /// <paramref name="argmax"/>, y is the 2x2 max-pool of that [Batch, Out, OH/2, OW/2], pooled while the image's
+    /// output is still in cache.
+    /// </summary>
+    public static void Forward(float[] x, float[] weights, int weightOffset, ReadOnlyMemory<float> bias, float[] y, int[]? argmax,
+        ConvShape s, ParallelOptions options)
     {
         var g = new Grid(s);
         using var w = PackedRows.Of(Matrix.RowMajor(weights, s.Taps, weightOffset), s.OutChannels, s.Taps);
         var (columns, product) = (g.Padded, g.Padded + g.Unrolled);
+        var pool = new PoolShape(1, s.OutChannels, s.OutHeight, s.OutWidth);
+        var pooled = s.OutChannels * pool.OutHeight * pool.OutWidth;
         Parallel.For(0, s.Batch, options, () => ArrayPool<float>.Shared.Rent(product + s.OutChannels * g.Columns), (n, _, scratch) =>
         {
             Pad(x.AsSpan(n * g.Pixels, g.Pixels), scratch, g);
@@ -112,15 +119,26 @@ public static class SimdConv2d
             SimdGemm.MultiplyNN(w, Matrix.RowMajor(scratch, g.Columns, columns), scratch, product, g.Columns, 1);
             var b = bias.Span;
             for (var co = 0; co < s.OutChannels; co++)
-            for (var oy = 0; oy < s.OutHeight; oy++)
             {
-                var source = scratch.AsSpan(product + co * g.Columns + oy * g.PaddedWidth, s.OutWidth);
-                var target = y.AsSpan(n * g.Outputs + (co * s.OutHeight + oy) * s.OutWidth, s.OutWidth);
-                var ox = 0;
-                for (var bias = new Vector<float>(b[co]); ox + Vector<float>.Count <= target.Length; ox += Vector<float>.Count)
-                    (new Vector<float>(source[ox..]) + bias).CopyTo(target[ox..]);
-                for (; ox < target.Length; ox++)
-                    target[ox] = source[ox] + b[co];
+                var wide = scratch.AsSpan(product + co * g.Columns, g.Columns);
+                for (var oy = 0; oy < s.OutHeight; oy++)
+                {
+                    var source = wide.Slice(oy * g.PaddedWidth, s.OutWidth);
+                    var target = argmax is null ? y.AsSpan(n * g.Outputs + (co * s.OutHeight + oy) * s.OutWidth, s.OutWidth) : source;
+                    var ox = 0;
+                    for (var bias = new Vector<float>(b[co]); ox + Vector<float>.Count <= target.Length; ox += Vector<float>.Count)
+                        (new Vector<float>(source[ox..]) + bias).CopyTo(target[ox..]);
+                    for (; ox < target.Length; ox++)
+                        target[ox] = source[ox] + b[co];
+                }
+                if (argmax is null)
+                    continue;
+                for (var py = 0; py < pool.OutHeight; py++)
+                {
+                    var o = n * pooled + (co * pool.OutHeight + py) * pool.OutWidth;
+                    SimdMaxPool.PoolRow(wide.Slice(2 * py * g.PaddedWidth, s.OutWidth), wide.Slice((2 * py + 1) * g.PaddedWidth, s.OutWidth),
+                        y.AsSpan(o, pool.OutWidth), argmax.AsSpan(o, pool.OutWidth));
+                }
             }
             return scratch;
         }, scratch => ArrayPool<float>.Shared.Return(scratch));
@@ -129,12 +147,15 @@ public static class SimdConv2d
     /// <summary>
     /// dW and db into <paramref name="dWeight"/> and <paramref name="dBias"/> from per-image partials (in
     /// <paramref name="partials"/>, s.Batch · <see cref="PartialLength"/> floats: dW [Out, Taps], then db) added in
-    /// image order, and dx when <paramref name="dx"/> is not null.
+    /// image order, and dx when <paramref name="dx"/> is not null. With <paramref name="argmax"/>, dy is the gradient
+    /// of the pooled output (see <see cref="Forward"/>), sent back through the pool on the fly.
     /// </summary>
-    public static void Backward(float[] x, float[] dy, float[] weights, int weightOffset, float[] partials, Span<float> dWeight,
+    public static void Backward(float[] x, float[] dy, int[]? argmax, float[] weights, int weightOffset, float[] partials, Span<float> dWeight,
         Span<float> dBias, float[]? dx, ConvShape s, ParallelOptions options)
     {
         var g = new Grid(s);
+        var pool = new PoolShape(1, s.OutChannels, s.OutHeight, s.OutWidth);
+        var pooledPlane = pool.OutHeight * pool.OutWidth;
         var (taps, filters, length) = (s.Taps, s.OutChannels, PartialLength(s));
         using var wT = dx is null ? null : PackedRows.Of(Matrix.Transposed(weights, taps, weightOffset), taps, filters);
         // Per worker: the padded input (later its gradient), the unrolled input (later dcolumns, once dW has used it) and
@@ -148,8 +169,15 @@ public static class SimdConv2d
             scratch.AsSpan(wide, filters * g.Columns).Clear();
             for (var co = 0; co < filters; co++)
             {
-                for (var oy = 0; oy < s.OutHeight; oy++)
-                    dy.AsSpan(n * g.Outputs + (co * s.OutHeight + oy) * s.OutWidth, s.OutWidth).CopyTo(scratch.AsSpan(wide + co * g.Columns + oy * g.PaddedWidth));
+                if (argmax is null)
+                    for (var oy = 0; oy < s.OutHeight; oy++)
+                        dy.AsSpan(n * g.Outputs + (co * s.OutHeight + oy) * s.OutWidth, s.OutWidth).CopyTo(scratch.AsSpan(wide + co * g.Columns + oy * g.PaddedWidth));
+                else
+                {
+                    var plane = (n * filters + co) * pooledPlane;
+                    SimdMaxPool.Scatter(dy.AsSpan(plane, pooledPlane), argmax.AsSpan(plane, pooledPlane), scratch.AsSpan(wide + co * g.Columns, g.Columns),
+                        pool.OutWidth, g.PaddedWidth);
+                }
                 // db: the wide row holds dy and zeros, so its sum is dy's.
                 partials[n * length + filters * taps + co] = Sum(scratch.AsSpan(wide + co * g.Columns, g.Columns));
             }

@@ -70,6 +70,11 @@ public sealed class SimdEngine : IEngine, IEngineInspection
                 case OpKind.MaxPool:
                     buffers.Argmax = new int[batch * op.Output.Size];
                     break;
+                case OpKind.Conv2d when op.Pool:
+                    buffers.Argmax = new int[batch * op.Output.Size];
+                    if (op.Trains)
+                        buffers.Scratch = new float[train * SimdConv2d.PartialLength(op.Conv(1))];
+                    break;
                 case OpKind.BatchNorm:
                     buffers.Saved = new float[2 * op.Input.Channels];
                     break;
@@ -208,7 +213,7 @@ public sealed class SimdEngine : IEngine, IEngineInspection
                         SimdConvBlock.Forward(input, Parameter(op, "weight"), Parameter(op, "bias"), b.Output, b.Argmax, op.Conv(batch), dropout, _options);
                         break;
                     case OpKind.Conv2d:
-                        SimdConv2d.Forward(input, _parameters, Offset(op, "weight"), Parameter(op, "bias"), b.Output, op.Conv(batch), _options);
+                        SimdConv2d.Forward(input, _parameters, Offset(op, "weight"), Parameter(op, "bias"), b.Output, op.Pool ? b.Argmax : null, op.Conv(batch), _options);
                         break;
                     case OpKind.BatchNorm:
                         SimdBatchNorm.Forward(input, b.Output, _parameters, Offset(op, "weight"), Offset(op, "bias"), Offset(op, "running_mean"),
@@ -218,7 +223,7 @@ public sealed class SimdEngine : IEngine, IEngineInspection
                         SimdRelu.Forward(input, b.Output, length, _options);
                         break;
                     case OpKind.MaxPool:
-                        SimdMaxPool.Forward(input, b.Output, b.Argmax, op.Pool(batch), _options);
+                        SimdMaxPool.Forward(input, b.Output, b.Argmax, op.Pooling(batch), _options);
                         break;
                     case OpKind.Dropout:
                         input.AsSpan(0, length).CopyTo(b.Output);
@@ -259,7 +264,7 @@ public sealed class SimdEngine : IEngine, IEngineInspection
                         SimdConvBlock.BackwardParameters(x, b.Output, b.Argmax, dy, b.Scratch, Gradient(op, "weight"), Gradient(op, "bias"), op.Conv(batch), dropout, _options);
                         break;
                     case OpKind.Conv2d:
-                        SimdConv2d.Backward(x, dy, _parameters, Offset(op, "weight"), b.Scratch, Gradient(op, "weight"), Gradient(op, "bias"), dx, op.Conv(batch), _options);
+                        SimdConv2d.Backward(x, dy, op.Pool ? b.Argmax : null, _parameters, Offset(op, "weight"), b.Scratch, Gradient(op, "weight"), Gradient(op, "bias"), dx, op.Conv(batch), _options);
                         break;
                     case OpKind.BatchNorm:
                         SimdBatchNorm.Backward(x, dy, dx, _parameters, Offset(op, "weight"), b.Saved, _gradients, Offset(op, "weight"), Offset(op, "bias"), op.Norm(batch), _options);
@@ -268,7 +273,7 @@ public sealed class SimdEngine : IEngine, IEngineInspection
                         SimdRelu.Backward(b.Output, dy, dx!, length, _options);
                         break;
                     case OpKind.MaxPool:
-                        SimdMaxPool.Backward(dy, b.Argmax, dx!, op.Pool(batch), _options);
+                        SimdMaxPool.Backward(dy, b.Argmax, dx!, op.Pooling(batch), _options);
                         break;
                     case OpKind.Dropout:
                         dy.AsSpan(0, length).CopyTo(dx!);

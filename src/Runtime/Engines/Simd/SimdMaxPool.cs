@@ -9,41 +9,47 @@ public static class SimdMaxPool
     public static void Forward(float[] x, float[] y, int[] argmax, PoolShape s, ParallelOptions options)
     {
         var (oh, ow) = (s.OutHeight, s.OutWidth);
-        // Four windows at a time (two rows of eight columns) where a row has four or more; a last block that would
-        // run past the used columns is moved back to end at them, recomputing a few windows with the same result.
-        var blocks = Vector128.IsHardwareAccelerated && ow >= 4 ? (ow + 3) / 4 : 0;
         Parallel.For(0, s.Batch * s.Channels, options, plane =>
         {
             for (var py = 0; py < oh; py++)
-            for (var block = 0; block < blocks; block++)
             {
-                var px = Math.Min(block * 4, ow - 4);
-                var i = (plane * s.Height + 2 * py) * s.Width + 2 * px;
-                var top = x.AsSpan(i, 8);
-                var bottom = x.AsSpan(i + s.Width, 8);
-                var (v0, v1) = Deinterleave(Vector128.Create<float>(top), Vector128.Create<float>(top[4..]));
-                var (v2, v3) = Deinterleave(Vector128.Create<float>(bottom), Vector128.Create<float>(bottom[4..]));
-                var (best, which) = (v0, Vector128<int>.Zero);
-                Take(v1, 1, ref best, ref which);
-                Take(v2, 2, ref best, ref which);
-                Take(v3, 3, ref best, ref which);
-                var o = (plane * oh + py) * ow + px;
-                best.CopyTo(y.AsSpan(o, 4));
-                which.CopyTo(argmax.AsSpan(o, 4));
-            }
-            for (var py = 0; py < oh; py++)
-            for (var px = blocks > 0 ? ow : 0; px < ow; px++)
-            {
-                var i = (plane * s.Height + 2 * py) * s.Width + 2 * px;
-                var (best, which) = (x[i], 0);
-                if (NanRule.Beats(x[i + 1], best)) (best, which) = (x[i + 1], 1);
-                if (NanRule.Beats(x[i + s.Width], best)) (best, which) = (x[i + s.Width], 2);
-                if (NanRule.Beats(x[i + s.Width + 1], best)) (best, which) = (x[i + s.Width + 1], 3);
-                var o = (plane * oh + py) * ow + px;
-                y[o] = best;
-                argmax[o] = which;
+                var i = (plane * s.Height + 2 * py) * s.Width;
+                var o = (plane * oh + py) * ow;
+                PoolRow(x.AsSpan(i, s.Width), x.AsSpan(i + s.Width, s.Width), y.AsSpan(o, ow), argmax.AsSpan(o, ow));
             }
         });
+    }
+
+    /// <summary>
+    /// One row of windows: y[px] and argmax[px] from columns 2px and 2px + 1 of the rows <paramref name="top"/> and
+    /// <paramref name="bottom"/>. Four windows at a time where the row has four or more; a last block that would run
+    /// past the used columns is moved back to end at them, recomputing a few windows with the same result.
+    /// </summary>
+    public static void PoolRow(ReadOnlySpan<float> top, ReadOnlySpan<float> bottom, Span<float> y, Span<int> argmax)
+    {
+        var ow = y.Length;
+        var blocks = Vector128.IsHardwareAccelerated && ow >= 4 ? (ow + 3) / 4 : 0;
+        for (var block = 0; block < blocks; block++)
+        {
+            var px = Math.Min(block * 4, ow - 4);
+            var (v0, v1) = Deinterleave(Vector128.Create(top[(2 * px)..]), Vector128.Create(top[(2 * px + 4)..]));
+            var (v2, v3) = Deinterleave(Vector128.Create(bottom[(2 * px)..]), Vector128.Create(bottom[(2 * px + 4)..]));
+            var (best, which) = (v0, Vector128<int>.Zero);
+            Take(v1, 1, ref best, ref which);
+            Take(v2, 2, ref best, ref which);
+            Take(v3, 3, ref best, ref which);
+            best.CopyTo(y[px..]);
+            which.CopyTo(argmax[px..]);
+        }
+        for (var px = blocks > 0 ? ow : 0; px < ow; px++)
+        {
+            var (best, which) = (top[2 * px], 0);
+            if (NanRule.Beats(top[2 * px + 1], best)) (best, which) = (top[2 * px + 1], 1);
+            if (NanRule.Beats(bottom[2 * px], best)) (best, which) = (bottom[2 * px], 2);
+            if (NanRule.Beats(bottom[2 * px + 1], best)) (best, which) = (bottom[2 * px + 1], 3);
+            y[px] = best;
+            argmax[px] = which;
+        }
     }
 
     /// <summary>The even and the odd elements of the eight in (a, b), each in order.</summary>
@@ -68,14 +74,22 @@ public static class SimdMaxPool
         var (oh, ow) = (s.OutHeight, s.OutWidth);
         Parallel.For(0, s.Batch * s.Channels, options, plane =>
         {
-            dx.AsSpan(plane * s.Height * s.Width, s.Height * s.Width).Clear();
-            for (var py = 0; py < oh; py++)
-            for (var px = 0; px < ow; px++)
-            {
-                var o = (plane * oh + py) * ow + px;
-                var a = argmax[o];
-                dx[(plane * s.Height + 2 * py + a / 2) * s.Width + 2 * px + a % 2] = dy[o];
-            }
+            var target = dx.AsSpan(plane * s.Height * s.Width, s.Height * s.Width);
+            target.Clear();
+            Scatter(dy.AsSpan(plane * oh * ow, oh * ow), argmax.AsSpan(plane * oh * ow, oh * ow), target, ow, s.Width);
         });
+    }
+
+    /// <summary>
+    /// One plane's gradient into <paramref name="target"/> (rows of <paramref name="rowStride"/>, zeroed by the caller):
+    /// dy[py, px] at its window's argmax.
+    /// </summary>
+    public static void Scatter(ReadOnlySpan<float> dy, ReadOnlySpan<int> argmax, Span<float> target, int ow, int rowStride)
+    {
+        for (var o = 0; o < dy.Length; o++)
+        {
+            var (py, px, a) = (o / ow, o % ow, argmax[o]);
+            target[(2 * py + a / 2) * rowStride + 2 * px + a % 2] = dy[o];
+        }
     }
 }
