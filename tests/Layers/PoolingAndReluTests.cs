@@ -13,9 +13,9 @@ public abstract class PoolingAndReluTests(LayerBackend layers)
     [InlineData(1, 1, 5, 5)] // a 5x5 map into 2x2 windows: the last row and column are dropped
     [InlineData(7, 3, 6, 9)]
     [InlineData(2, 4, 28, 28)]
-    [InlineData(1, 2, 16, 16)] // exactly two blocks of four windows per row (the SIMD engine's vector path)
-    [InlineData(3, 2, 20, 21)] // three blocks, the last moved back to end at the last used column
-    [InlineData(2, 3, 14, 14)] // two blocks, the second moved back
+    [InlineData(1, 2, 16, 16)] // exactly one block of eight windows per row (the SIMD engine's 256-bit path)
+    [InlineData(3, 2, 20, 21)] // two blocks of eight, the last moved back to end at the last used column
+    [InlineData(2, 3, 14, 14)] // two blocks of four (the 128-bit path), the second moved back
     public void Max_pool_matches_the_reference(int batch, int channels, int h, int w)
     {
         var s = new PoolShape(batch, channels, h, w);

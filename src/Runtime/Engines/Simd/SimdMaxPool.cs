@@ -22,26 +22,47 @@ public static class SimdMaxPool
 
     /// <summary>
     /// One row of windows: y[px] and argmax[px] from columns 2px and 2px + 1 of the rows <paramref name="top"/> and
-    /// <paramref name="bottom"/>. Four windows at a time where the row has four or more; a last block that would run
-    /// past the used columns is moved back to end at them, recomputing a few windows with the same result.
+    /// <paramref name="bottom"/>. Eight windows at a time where the row has eight or more, else four where it has four
+    /// or more; a last block that would run past the used columns is moved back to end at them, recomputing a few
+    /// windows with the same result.
     /// </summary>
     public static void PoolRow(ReadOnlySpan<float> top, ReadOnlySpan<float> bottom, Span<float> y, Span<int> argmax)
     {
         var ow = y.Length;
-        var blocks = Vector128.IsHardwareAccelerated && ow >= 4 ? (ow + 3) / 4 : 0;
-        for (var block = 0; block < blocks; block++)
+        var done = 0;
+        if (Vector256.IsHardwareAccelerated && ow >= 8)
         {
-            var px = Math.Min(block * 4, ow - 4);
-            var (v0, v1) = Deinterleave(Vector128.Create(top[(2 * px)..]), Vector128.Create(top[(2 * px + 4)..]));
-            var (v2, v3) = Deinterleave(Vector128.Create(bottom[(2 * px)..]), Vector128.Create(bottom[(2 * px + 4)..]));
-            var (best, which) = (v0, Vector128<int>.Zero);
-            Take(v1, 1, ref best, ref which);
-            Take(v2, 2, ref best, ref which);
-            Take(v3, 3, ref best, ref which);
-            best.CopyTo(y[px..]);
-            which.CopyTo(argmax[px..]);
+            for (var px = 0; px < ow; px += 8)
+            {
+                var at = Math.Min(px, ow - 8);
+                var (v0, v1) = Deinterleave(Vector256.Create(top[(2 * at)..]), Vector256.Create(top[(2 * at + 8)..]));
+                var (v2, v3) = Deinterleave(Vector256.Create(bottom[(2 * at)..]), Vector256.Create(bottom[(2 * at + 8)..]));
+                var (best, which) = (v0, Vector256<int>.Zero);
+                Take(v1, 1, ref best, ref which);
+                Take(v2, 2, ref best, ref which);
+                Take(v3, 3, ref best, ref which);
+                best.CopyTo(y[at..]);
+                which.CopyTo(argmax[at..]);
+            }
+            done = ow;
         }
-        for (var px = blocks > 0 ? ow : 0; px < ow; px++)
+        else if (Vector128.IsHardwareAccelerated && ow >= 4)
+        {
+            for (var px = 0; px < ow; px += 4)
+            {
+                var at = Math.Min(px, ow - 4);
+                var (v0, v1) = Deinterleave(Vector128.Create(top[(2 * at)..]), Vector128.Create(top[(2 * at + 4)..]));
+                var (v2, v3) = Deinterleave(Vector128.Create(bottom[(2 * at)..]), Vector128.Create(bottom[(2 * at + 4)..]));
+                var (best, which) = (v0, Vector128<int>.Zero);
+                Take(v1, 1, ref best, ref which);
+                Take(v2, 2, ref best, ref which);
+                Take(v3, 3, ref best, ref which);
+                best.CopyTo(y[at..]);
+                which.CopyTo(argmax[at..]);
+            }
+            done = ow;
+        }
+        for (var px = done; px < ow; px++)
         {
             var (best, which) = (top[2 * px], 0);
             if (NanRule.Beats(top[2 * px + 1], best)) (best, which) = (top[2 * px + 1], 1);
@@ -60,12 +81,30 @@ public static class SimdMaxPool
         return (Vector128.Create(pa.GetLower(), pb.GetLower()), Vector128.Create(pa.GetUpper(), pb.GetUpper()));
     }
 
-    /// <summary><see cref="NanRule.Beats"/> in four lanes: where the candidate beats the best, it and its index replace them.</summary>
+    /// <summary>The even and the odd elements of the sixteen in (a, b), each in order.</summary>
+    private static (Vector256<float> Even, Vector256<float> Odd) Deinterleave(Vector256<float> a, Vector256<float> b)
+    {
+        var order = Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
+        var (pa, pb) = (Vector256.Shuffle(a, order), Vector256.Shuffle(b, order));
+        return (Vector256.Create(pa.GetLower(), pb.GetLower()), Vector256.Create(pa.GetUpper(), pb.GetUpper()));
+    }
+
+    /// <summary>
+    /// <see cref="NanRule.Beats"/> lane by lane: the candidate beats a best that is not NaN unless it is less than or
+    /// equal to it (so a NaN candidate does); where it does, it and its index replace them.
+    /// </summary>
     private static void Take(Vector128<float> candidate, int index, ref Vector128<float> best, ref Vector128<int> which)
     {
-        var beats = Vector128.GreaterThan(candidate, best) | (~Vector128.Equals(candidate, candidate) & Vector128.Equals(best, best));
+        var beats = Vector128.AndNot(Vector128.Equals(best, best), Vector128.LessThanOrEqual(candidate, best));
         best = Vector128.ConditionalSelect(beats, candidate, best);
         which = Vector128.ConditionalSelect(beats.AsInt32(), Vector128.Create(index), which);
+    }
+
+    private static void Take(Vector256<float> candidate, int index, ref Vector256<float> best, ref Vector256<int> which)
+    {
+        var beats = Vector256.AndNot(Vector256.Equals(best, best), Vector256.LessThanOrEqual(candidate, best));
+        best = Vector256.ConditionalSelect(beats, candidate, best);
+        which = Vector256.ConditionalSelect(beats.AsInt32(), Vector256.Create(index), which);
     }
 
     /// <summary>dx takes dy where the window's argmax is, 0 elsewhere (and in the rows and columns floor mode drops).</summary>
@@ -86,10 +125,17 @@ public static class SimdMaxPool
     /// </summary>
     public static void Scatter(ReadOnlySpan<float> dy, ReadOnlySpan<int> argmax, Span<float> target, int ow, int rowStride)
     {
-        for (var o = 0; o < dy.Length; o++)
+        var oh = dy.Length / ow;
+        for (var py = 0; py < oh; py++)
         {
-            var (py, px, a) = (o / ow, o % ow, argmax[o]);
-            target[(2 * py + a / 2) * rowStride + 2 * px + a % 2] = dy[o];
+            var gradients = dy.Slice(py * ow, ow);
+            var windows = argmax.Slice(py * ow, ow);
+            var rows = target[(2 * py * rowStride)..];
+            for (var px = 0; px < gradients.Length; px++)
+            {
+                var a = windows[px];
+                rows[(a >> 1) * rowStride + 2 * px + (a & 1)] = gradients[px];
+            }
         }
     }
 }
