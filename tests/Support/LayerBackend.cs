@@ -257,8 +257,8 @@ public sealed class SimdLayers : LayerBackend
 
     public override float[] Dropout(float[] x, DropoutParameters p)
     {
-        var y = (float[])x.Clone();
-        SimdDropout.Apply(y, 0, p);
+        var y = new float[x.Length];
+        SimdDropout.Apply(x, y, x.Length, p, AllCores);
         return y;
     }
 

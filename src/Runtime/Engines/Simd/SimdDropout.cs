@@ -17,22 +17,46 @@ public static class SimdDropout
     /// <summary>values[i] = kept(firstElement + i) ? values[i]·scale : 0.</summary>
     public static void Apply(Span<float> values, int firstElement, DropoutParameters p)
     {
+        if (p.Rate > 0f)
+            Apply(values, values, firstElement, p);
+    }
+
+    /// <summary>
+    /// target[i] = kept(i) ? source[i]·scale : 0 for the first <paramref name="length"/> elements, in parallel chunks
+    /// (each element's draw depends only on its index, so the bits do not depend on the core count).
+    /// </summary>
+    public static void Apply(float[] source, float[] target, int length, DropoutParameters p, ParallelOptions options)
+    {
         if (p.Rate <= 0f)
+        {
+            source.AsSpan(0, length).CopyTo(target);
             return;
+        }
+        const int chunk = 8192;
+        Parallel.For(0, (length + chunk - 1) / chunk, options, c =>
+        {
+            var (begin, count) = (c * chunk, Math.Min(chunk, length - c * chunk));
+            Apply(source.AsSpan(begin, count), target.AsSpan(begin, count), begin, p);
+        });
+    }
+
+    private static void Apply(ReadOnlySpan<float> source, Span<float> target, int firstElement, DropoutParameters p)
+    {
         var i = 0;
         if (Vector256.IsHardwareAccelerated)
         {
-            ref var v = ref MemoryMarshal.GetReference(values);
+            ref var x = ref MemoryMarshal.GetReference(source);
+            ref var y = ref MemoryMarshal.GetReference(target);
             var (key, threshold, scale) = (Vector256.Create(p.Key), Threshold(p), Vector256.Create(p.Scale));
-            for (; i + 8 <= values.Length; i += 8)
+            for (; i + 8 <= source.Length; i += 8)
             {
                 var kept = Keeps(key, threshold, firstElement + i);
-                Vector256.ConditionalSelect(kept, Vector256.LoadUnsafe(ref v, (nuint)i) * scale, Vector256<float>.Zero)
-                    .StoreUnsafe(ref v, (nuint)i);
+                Vector256.ConditionalSelect(kept, Vector256.LoadUnsafe(ref x, (nuint)i) * scale, Vector256<float>.Zero)
+                    .StoreUnsafe(ref y, (nuint)i);
             }
         }
-        for (; i < values.Length; i++)
-            values[i] = p.Keeps(firstElement + i) ? values[i] * p.Scale : 0f;
+        for (; i < source.Length; i++)
+            target[i] = p.Keeps(firstElement + i) ? source[i] * p.Scale : 0f;
     }
 
     /// <summary>u ≥ rate as the top 24 bits of the hash ≥ ceil(rate·2²⁴).</summary>

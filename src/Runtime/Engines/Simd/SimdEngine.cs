@@ -226,8 +226,7 @@ public sealed class SimdEngine : IEngine, IEngineInspection
                         SimdMaxPool.Forward(input, b.Output, b.Argmax, op.Pooling(batch), _options);
                         break;
                     case OpKind.Dropout:
-                        input.AsSpan(0, length).CopyTo(b.Output);
-                        SimdDropout.Apply(b.Output.AsSpan(0, length), 0, dropout);
+                        SimdDropout.Apply(input, b.Output, length, dropout, _options);
                         break;
                     case OpKind.GlobalAvgPool:
                         SimdGlobalAvgPool.Forward(input, b.Output, batch * op.Input.Channels, op.Input.Spatial);
@@ -276,8 +275,7 @@ public sealed class SimdEngine : IEngine, IEngineInspection
                         SimdMaxPool.Backward(dy, b.Argmax, dx!, op.Pooling(batch), _options);
                         break;
                     case OpKind.Dropout:
-                        dy.AsSpan(0, length).CopyTo(dx!);
-                        SimdDropout.Apply(dx!.AsSpan(0, length), 0, dropout);
+                        SimdDropout.Apply(dy, dx!, length, dropout, _options);
                         break;
                     case OpKind.GlobalAvgPool:
                         SimdGlobalAvgPool.Backward(dy, dx!, batch * op.Input.Channels, op.Input.Spatial);
