@@ -20,17 +20,17 @@ public sealed class RecipeCommandTests : IDisposable
         var train = Run("train", "--model", "fast", "--epochs", "2", "--batch-size", "64", "--augment", "shift:1,flip", "--label-smoothing", "0.1",
             "--limit-train", "640", "--data-dir", RepoPaths.Sample, "--run-dir", run, "--device", "simd");
         Assert.True(train.ExitCode == 0, train.Stderr);
-        Assert.Contains("recipe: fast: 2 epochs, batch 64, adamw 0.004 (onecycle, weight decay 0.05), augment flip,shift:1, label smoothing 0.1", train.Stdout);
+        Assert.Contains("recipe: fast: 2 epochs, batch 64, adamw 0.006 (onecycle, weight decay 0.05), augment flip,shift:1, label smoothing 0.1", train.Stdout);
         var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "config.json"))).RootElement;
         Assert.Equal("fast", config.GetProperty("recipe").GetString());
         var settings = config.GetProperty("settings");
         Assert.Equal(("adamw", "onecycle", "flip,shift:1", 64), (settings.GetProperty("optimizer").GetString(), settings.GetProperty("schedule").GetString(),
             settings.GetProperty("augment").GetString(), settings.GetProperty("batch_size").GetInt32()));
-        Assert.Equal(0.1, config.GetProperty("validation_split").GetDouble());
-        // 576 training images in steps of 64: 9 steps an epoch; the one-cycle curve ends near peak/25/10⁴ at the last step.
-        Assert.Equal(9, config.GetProperty("steps_per_epoch").GetInt32());
+        Assert.Equal(0, config.GetProperty("validation_split").GetDouble());
+        // All 640 images in steps of 64: 10 steps an epoch; the one-cycle curve ends near peak/25/10⁴ at the last step.
+        Assert.Equal(10, config.GetProperty("steps_per_epoch").GetInt32());
         var metrics = File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToArray();
-        Assert.Equal(0.004 / 25 / 1e4, metrics[1].GetProperty("learning_rate").GetDouble(), 12);
+        Assert.Equal(0.006 / 25 / 1e4, metrics[1].GetProperty("learning_rate").GetDouble(), 12);
 
         var longer = Run("train", "--resume", run, "--epochs", "3");
         CliAssert.OneErrorLine(longer, 2, $"--resume continues {run} with its own settings; drop --epochs (the run's is 2, and its onecycle schedule spans them)");

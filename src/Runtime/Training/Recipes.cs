@@ -17,9 +17,9 @@ public static class Recipes
     public static readonly IReadOnlyList<Recipe> All =
     [
         Seed,
-        new("fast", "about a minute on two cores: the fast model, AdamW, one-cycle to 4e-3, batch 128, 6 epochs",
-            "fast", 6, new TrainingSettings { BatchSize = 128, LearningRate = 4e-3, Optimizer = "adamw", WeightDecay = 5e-2, Schedule = "onecycle" },
-            ValidationSplit: 0.1),
+        new("fast", "under a minute on two cores: the fast model on all 60,000 images, AdamW, one-cycle to 6e-3, batch 128, 6 epochs",
+            "fast", 6, new TrainingSettings { BatchSize = 128, LearningRate = 6e-3, Optimizer = "adamw", WeightDecay = 5e-2, Schedule = "onecycle" },
+            ValidationSplit: 0),
         new("best", "under ten minutes on two cores: cnn2, AdamW, one-cycle to 3e-3, batch 128, flip and 2-pixel shifts, label smoothing 0.1, 22 epochs",
             "cnn2", 22, new TrainingSettings
             {
