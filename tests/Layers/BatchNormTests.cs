@@ -1,5 +1,4 @@
 using FashionGpu.Kernels;
-using FashionGpu.Runtime.Engines.Simd;
 using FashionGpu.Tests.Support;
 
 namespace FashionGpu.Tests.Layers;
@@ -94,51 +93,3 @@ public sealed class SimdBatchNormTests() : BatchNormTests(new SimdLayers());
 /// <summary>The GPU path: per-image partial statistics and gradients, merged per channel in image order.</summary>
 [Collection(GroupedCpuAcceleratorCollection.Name)]
 public sealed class TiledBatchNormTests(GroupedCpuDeviceFixture gpu) : BatchNormTests(new IlgpuLayers(gpu));
-
-/// <summary>
-/// The SIMD engine's batchnorm + ReLU (a batchnorm followed by a ReLU in the model): the same bits as batchnorm and
-/// ReLU run one after the other, which the tests above and the ReLU tests check against the references, NaN included.
-/// </summary>
-public sealed class SimdBatchNormReluTests
-{
-    private static readonly ParallelOptions AllCores = new() { MaxDegreeOfParallelism = Environment.ProcessorCount };
-
-    [Theory]
-    [InlineData(7, 3, 25, true)]
-    [InlineData(4, 5, 196, true)]
-    [InlineData(3, 6, 1, true)]
-    [InlineData(4, 5, 196, false)]
-    public void Batchnorm_then_relu_fused_gives_the_bits_of_the_two_ops(int batch, int channels, int spatial, bool training)
-    {
-        var s = new BatchNormShape(batch, channels, spatial);
-        var random = new Random(batch * 100 + channels * 10 + spatial);
-        var x = TestData.Uniform(random, batch * channels * spatial, -2f, 3f);
-        x[5] = float.NaN;
-        var dy = TestData.Uniform(random, x.Length);
-        var parameters = TestData.Uniform(random, channels, 0.5f, 1.5f).Concat(TestData.Uniform(random, channels, -0.5f, 0.5f))
-            .Concat(TestData.Uniform(random, channels, -0.2f, 0.2f)).Concat(TestData.Uniform(random, channels, 0.5f, 2f)).ToArray();
-        var c = channels;
-
-        (float[] Y, float[] Parameters, float[] Gradients, float[] DX) Run(bool fused)
-        {
-            var (p, y, saved, gradients, dx) = ((float[])parameters.Clone(), new float[x.Length], new float[2 * c], new float[2 * c], new float[x.Length]);
-            SimdBatchNorm.Forward(x, y, p, 0, c, 2 * c, 3 * c, saved, s, training, relu: fused, AllCores);
-            if (fused)
-            {
-                SimdBatchNorm.Backward(x, dy, y, dx, p, 0, saved, gradients, 0, c, s, AllCores);
-                return (y, p, gradients, dx);
-            }
-            var (activated, dNorm) = (new float[x.Length], new float[x.Length]);
-            SimdRelu.Forward(y, activated, y.Length, AllCores);
-            SimdRelu.Backward(activated, dy, dNorm, y.Length, AllCores);
-            SimdBatchNorm.Backward(x, dNorm, null, dx, p, 0, saved, gradients, 0, c, s, AllCores);
-            return (activated, p, gradients, dx);
-        }
-
-        var (want, got) = (Run(fused: false), Run(fused: true));
-        Assert.Equal(want.Y, got.Y);
-        Assert.Equal(want.Parameters, got.Parameters);
-        Assert.Equal(want.Gradients, got.Gradients);
-        Assert.Equal(want.DX, got.DX);
-    }
-}

@@ -194,8 +194,7 @@ public sealed class StepFixture
                 Check($"grad_out.{layer.Index}", inspect.Inspect($"grad_out.{layer.Index}", Batch * layer.Output.Size));
             checkedLayers++;
         }
-        // Outputs inside a fused op (a batchnorm before its ReLU, a conv before its pool) are never stored.
-        Assert.True(checkedLayers >= Model.Layers.Count / 2, $"only {checkedLayers} of {Model.Layers.Count} layers' outputs could be checked");
+        Assert.True(checkedLayers >= Model.Layers.Count - 2, $"only {checkedLayers} of {Model.Layers.Count} layers' outputs could be checked");
         foreach (var p in Model.Parameters.Where(p => p.Trainable))
         {
             var got = inspect.Inspect("grad." + p.Name, p.Length);

@@ -9,7 +9,6 @@ public enum OpKind
     ConvBlock,
     /// <summary>conv2d, with the 2x2 max-pool after it fused when <see cref="Op.Pool"/>.</summary>
     Conv2d,
-    /// <summary>batchnorm, with the ReLU after it fused when <see cref="Op.Relu"/>.</summary>
     BatchNorm,
     Relu,
     MaxPool,
@@ -66,7 +65,7 @@ public sealed record Op(OpKind Kind, PlannedLayer Layer, int First, int Last, Te
 
 /// <summary>
 /// A <see cref="ModelPlan"/> as the ops both engines run: the same fusions everywhere (conv + ReLU + pool + dropout
-/// where it opens the model, conv + pool, batchnorm + ReLU, dense + ReLU), every other layer on its own. Adding a layer kind means a case here and
+/// where it opens the model, conv + pool, dense + ReLU), every other layer on its own. Adding a layer kind means a case here and
 /// one implementation per engine.
 /// </summary>
 public sealed class EngineProgram
@@ -106,8 +105,8 @@ public sealed class EngineProgram
                     ops.Add(Make(OpKind.Conv2d, i, i + 1) with { Pool = true });
                     i++;
                     break;
-                case LayerKind.Dense or LayerKind.BatchNorm when Next(1) == LayerKind.Relu:
-                    ops.Add(Make(l.Kind == LayerKind.Dense ? OpKind.Dense : OpKind.BatchNorm, i, i + 1, relu: true));
+                case LayerKind.Dense when Next(1) == LayerKind.Relu:
+                    ops.Add(Make(OpKind.Dense, i, i + 1, relu: true));
                     i++;
                     break;
                 case LayerKind.Flatten:

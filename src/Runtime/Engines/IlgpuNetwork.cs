@@ -68,7 +68,7 @@ internal sealed class IlgpuNetwork : IDisposable
             Saved = op.Kind is OpKind.BatchNorm ? Buffer<float>(2L * op.Input.Channels) : default,
             // A pooling conv's full-size output in the forward pass, and its gradient in the backward pass.
             Scratch = op.Pool ? Buffer<float>((long)maxBatch * op.Layer.Output.Size)
-                : op is { Kind: OpKind.Dense or OpKind.BatchNorm, Relu: true, Trains: true } ? Buffer<float>((long)trainBatch * op.Output.Size) : default,
+                : op is { Kind: OpKind.Dense, Relu: true, Trains: true } ? Buffer<float>((long)trainBatch * op.Output.Size) : default,
         }).ToArray();
     }
 
@@ -135,8 +135,6 @@ internal sealed class IlgpuNetwork : IDisposable
                 case OpKind.BatchNorm:
                     _k.BatchNormForward(x, y, Parameter(op, "weight"), Parameter(op, "bias"), Parameter(op, "running_mean"), Parameter(op, "running_var"),
                         v.Saved, op.Norm(batch), training: dropout is not null);
-                    if (op.Relu)
-                        _k.ReluForward(y, y);
                     break;
                 case OpKind.Relu:
                     _k.ReluForward(x.SubView(0, length), y);
@@ -191,15 +189,7 @@ internal sealed class IlgpuNetwork : IDisposable
                         _k.ConvBackwardInput(convGradient, Parameter(op, "weight"), convInput, op.Conv(batch));
                     break;
                 case OpKind.BatchNorm:
-                    var normGradient = dy;
-                    if (op.Relu)
-                    {
-                        // The ReLU's output gradient stays as it is (it is the op's output gradient); its masked copy goes on.
-                        normGradient = v.Scratch.SubView(0, length);
-                        _k.Copy(dy, normGradient);
-                        _k.ReluBackward(v.Output.SubView(0, length), normGradient);
-                    }
-                    _k.BatchNormBackward(x, normGradient, dx, Parameter(op, "weight"), v.Saved, Gradient(op, "weight"), Gradient(op, "bias"), op.Norm(batch));
+                    _k.BatchNormBackward(x, dy, dx, Parameter(op, "weight"), v.Saved, Gradient(op, "weight"), Gradient(op, "bias"), op.Norm(batch));
                     break;
                 case OpKind.Relu:
                     _k.Copy(dy, dx!.Value);

@@ -12,11 +12,11 @@ namespace FashionGpu.Runtime.Engines.Simd;
 public static class SimdBatchNorm
 {
     /// <summary>
-    /// y = (x - mean)·invstd·weight + bias, then <see cref="NanRule.Relu"/> when <paramref name="relu"/>. Training: the
-    /// batch's statistics into saved, and the running statistics updated; inference: the running statistics.
+    /// y = (x - mean)·invstd·weight + bias. Training: the batch's statistics into saved, and the running statistics
+    /// updated; inference: the running statistics.
     /// </summary>
     public static void Forward(float[] x, float[] y, float[] parameters, int weight, int bias, int runningMean, int runningVar,
-        float[] saved, BatchNormShape s, bool training, bool relu, ParallelOptions options)
+        float[] saved, BatchNormShape s, bool training, ParallelOptions options)
     {
         Parallel.For(0, s.Channels, options, c =>
         {
@@ -54,58 +54,38 @@ public static class SimdBatchNorm
                 {
                     var (vm, vs, vw, vb) = (Vector256.Create(m), Vector256.Create(invstd), Vector256.Create(w), Vector256.Create(b));
                     for (; i + 8 <= source.Length; i += 8)
-                    {
-                        var v = (Vector256.Create<float>(source[i..]) - vm) * vs * vw + vb;
-                        if (relu)
-                            v = Vector256.ConditionalSelect(Vector256.LessThan(v, Vector256<float>.Zero), Vector256<float>.Zero, v);
-                        v.CopyTo(target[i..]);
-                    }
+                        ((Vector256.Create<float>(source[i..]) - vm) * vs * vw + vb).CopyTo(target[i..]);
                 }
                 for (; i < source.Length; i++)
-                {
-                    var v = (source[i] - m) * invstd * w + b;
-                    target[i] = relu ? NanRule.Relu(v) : v;
-                }
+                    target[i] = (source[i] - m) * invstd * w + b;
             }
         });
     }
 
-    /// <summary>
-    /// dWeight = Σ dy·x̂, dBias = Σ dy; dx = weight·invstd/M·(M·dy - dBias - x̂·dWeight) when dx is not null. With
-    /// <paramref name="reluOutput"/> (the fused ReLU's output), dy is the ReLU's output gradient, masked plane by plane
-    /// as it is read: the same bits as a ReLU backward pass before this one.
-    /// </summary>
-    public static void Backward(float[] x, float[] dy, float[]? reluOutput, float[]? dx, float[] parameters, int weight, float[] saved,
+    /// <summary>dWeight = Σ dy·x̂, dBias = Σ dy; dx = weight·invstd/M·(M·dy - dBias - x̂·dWeight) when dx is not null.</summary>
+    public static void Backward(float[] x, float[] dy, float[]? dx, float[] parameters, int weight, float[] saved,
         float[] gradients, int dWeight, int dBias, BatchNormShape s, ParallelOptions options)
     {
-        Parallel.For(0, s.Channels, options, () => reluOutput is null ? [] : new float[s.Spatial], (c, _, masked) =>
+        Parallel.For(0, s.Channels, options, c =>
         {
-            ReadOnlySpan<float> Gradient(int n)
-            {
-                if (reluOutput is null)
-                    return Plane(dy, s, n, c);
-                SimdRelu.Backward(Plane(reluOutput, s, n, c), Plane(dy, s, n, c), masked);
-                return masked;
-            }
             var (mean, invstd) = (saved[c], saved[s.Channels + c]);
             var (sumDy, sumDyXhat) = (new Sums(), new Sums());
             for (var n = 0; n < s.Batch; n++)
             {
-                var g = Gradient(n);
-                sumDy.Add(g);
-                sumDyXhat.AddProducts(g, Plane(x, s, n, c), mean, invstd);
+                sumDy.Add(Plane(dy, s, n, c));
+                sumDyXhat.AddProducts(Plane(dy, s, n, c), Plane(x, s, n, c), mean, invstd);
             }
             var (db, dw) = ((float)sumDy.Total, (float)sumDyXhat.Total);
             gradients[dBias + c] = db;
             gradients[dWeight + c] = dw;
             if (dx is null)
-                return masked;
+                return;
             float m = s.PerChannel;
             var w = parameters[weight + c];
             for (var n = 0; n < s.Batch; n++)
             {
                 var xs = Plane(x, s, n, c);
-                var gs = Gradient(n);
+                var gs = Plane(dy, s, n, c);
                 var target = Plane(dx, s, n, c);
                 var i = 0;
                 if (Vector256.IsHardwareAccelerated)
@@ -118,8 +98,7 @@ public static class SimdBatchNorm
                 for (; i < xs.Length; i++)
                     target[i] = w * invstd / m * (m * gs[i] - db - (xs[i] - mean) * invstd * dw);
             }
-            return masked;
-        }, _ => { });
+        });
     }
 
     private static Span<float> Plane(float[] a, BatchNormShape s, int n, int c) => a.AsSpan((n * s.Channels + c) * s.Spatial, s.Spatial);

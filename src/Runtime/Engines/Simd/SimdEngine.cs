@@ -217,7 +217,7 @@ public sealed class SimdEngine : IEngine, IEngineInspection
                         break;
                     case OpKind.BatchNorm:
                         SimdBatchNorm.Forward(input, b.Output, _parameters, Offset(op, "weight"), Offset(op, "bias"), Offset(op, "running_mean"),
-                            Offset(op, "running_var"), b.Saved, op.Norm(batch), training: step is not null, op.Relu, _options);
+                            Offset(op, "running_var"), b.Saved, op.Norm(batch), training: step is not null, _options);
                         break;
                     case OpKind.Relu:
                         SimdRelu.Forward(input, b.Output, length, _options);
@@ -266,7 +266,7 @@ public sealed class SimdEngine : IEngine, IEngineInspection
                         SimdConv2d.Backward(x, dy, op.Pool ? b.Argmax : null, _parameters, Offset(op, "weight"), b.Scratch, Gradient(op, "weight"), Gradient(op, "bias"), dx, op.Conv(batch), _options);
                         break;
                     case OpKind.BatchNorm:
-                        SimdBatchNorm.Backward(x, dy, op.Relu ? b.Output : null, dx, _parameters, Offset(op, "weight"), b.Saved, _gradients, Offset(op, "weight"), Offset(op, "bias"), op.Norm(batch), _options);
+                        SimdBatchNorm.Backward(x, dy, dx, _parameters, Offset(op, "weight"), b.Saved, _gradients, Offset(op, "weight"), Offset(op, "bias"), op.Norm(batch), _options);
                         break;
                     case OpKind.Relu:
                         SimdRelu.Backward(b.Output, dy, dx!, length, _options);
