@@ -103,7 +103,7 @@ public sealed class ModelDefinitionTests
         Assert.StartsWith(start, Assert.Throws<FashionGpuException>(() => ModelDefinition.Parse(json, "model file m.json")).Message);
 
     [Fact]
-    public void The_seed_fuses_as_before_and_other_models_run_layer_by_layer()
+    public void The_seed_fuses_as_before_and_other_models_fuse_only_conv_and_pool()
     {
         var seed = new EngineProgram(Models.Seed);
         Assert.Equal([OpKind.ConvBlock, OpKind.Dense, OpKind.Dense], seed.Ops.Select(o => o.Kind));
@@ -114,5 +114,10 @@ public sealed class ModelDefinitionTests
             OpKind.Dropout, OpKind.Dense, OpKind.BatchNorm, OpKind.Relu, OpKind.Dense], cnn2.Ops.Select(o => o.Kind));
         Assert.Equal(3, cnn2.OpProducing(3));
         Assert.Equal(8, cnn2.OpProducing(9)); // flatten shares the dropout's output
+        Assert.Throws<ArgumentException>(() => new EngineProgram(Models.Seed).OpProducing(0)); // the conv inside the seed's block
+        var pooledFirst = new EngineProgram(Models.Parse("""{"input": [1, 28, 28], "scale": 1, "layers": [{"type": "conv2d", "filters": 4, "kernel": 3, "padding": "same"}, {"type": "maxpool", "size": 2}, {"type": "batchnorm"}, {"type": "relu"}, {"type": "flatten"}, {"type": "dense", "units": 10}]}"""));
+        Assert.Equal(["conv1+pool", "bn1", "relu4", "dense1"], pooledFirst.Ops.Select(o => o.Name));
+        Assert.Equal(new FashionGpu.Kernels.PoolShape(2, 4, 28, 28), pooledFirst.Ops[0].Pooling(2)); // the conv's output is pooled, not its input
+        Assert.Throws<ArgumentException>(() => pooledFirst.OpProducing(0)); // the conv's output never leaves the op
     }
 }

@@ -137,10 +137,12 @@ public sealed class EngineProgram
     /// <summary>The op whose output is the output of layer <paramref name="layer"/> (a flatten shares its input's), or -1 for the input.</summary>
     public int OpProducing(int layer)
     {
+        if (Ops.Any(op => op.First <= layer && layer < op.Last))
+            throw new ArgumentException($"layer {layer}'s output is inside a fused op");
+        // Every layer after the last op that ends at or before it is a flatten, which changes no data.
         for (var i = Ops.Count - 1; i >= 0; i--)
             if (Ops[i].Last <= layer)
-                return Ops[i].Last == layer || Plan.Layers.Skip(Ops[i].Last + 1).Take(layer - Ops[i].Last).All(l => l.Kind == LayerKind.Flatten) ? i
-                    : throw new ArgumentException($"layer {layer}'s output is inside a fused op");
+                return i;
         return -1;
     }
 }
