@@ -9,8 +9,8 @@ namespace FashionGpu.Runtime.Engines.Simd;
 /// <see cref="Conv2DKernels"/> on the host as an implicit GEMM per image on <see cref="SimdGemm"/>'s 8x16 tiles.
 /// An image is zero-padded into planes of width Wp = W + 2·pad; the output is computed on a "wide" grid of OH rows of
 /// Wp columns (the last 2·pad columns of each row are dropped), so the input row of every tap (ci, ky, kx) is one
-/// contiguous slice of its padded plane starting at ky·Wp + kx: unrolling is one copy per tap, and the wide grid,
-/// rounded up to 16 columns, tiles exactly. Per image: y = W·columns, dW = dy·columnsᵀ and dcolumns = Wᵀ·dy, folded
+/// contiguous slice of its padded plane starting at ky·Wp + kx: the products read those slices in place as the rows of
+/// the unrolled input (nothing is copied), and the wide grid, rounded up to 16 columns, tiles exactly. Per image: y = W·columns, dW = dy·columnsᵀ and dcolumns = Wᵀ·dy, folded
 /// back by adding each tap's slice into the padded gradient. Images run in parallel, each on one core, with scratch that
 /// stays in cache; per-image weight gradients are added in image order, so the bits do not depend on the core count.
 /// </summary>
@@ -37,6 +37,9 @@ public static class SimdConv2d
             var k = S.KernelSize;
             return tap / (k * k) * Plane + tap / k % k * PaddedWidth + tap % k;
         }
+
+        /// <summary>Where every tap's input slice starts: the rows of the unrolled input, read in place.</summary>
+        public int[] TapStarts() => Enumerable.Range(0, S.Taps).Select(TapStart).ToArray();
     }
 
     /// <summary>Floats of one image's weight and bias gradient partial.</summary>
@@ -52,12 +55,11 @@ public static class SimdConv2d
                     .CopyTo(padded[(ci * g.Plane + (iy + s.Padding) * g.PaddedWidth + s.Padding)..]);
     }
 
-    /// <summary>columns[t, ·] = the padded image from tap t's start: one copy per tap.</summary>
-    private static void Unroll(ReadOnlySpan<float> padded, Span<float> columns, Grid g)
-    {
-        for (var t = 0; t < g.S.Taps; t++)
-            padded.Slice(g.TapStart(t), g.Columns).CopyTo(columns.Slice(t * g.Columns, g.Columns));
-    }
+    /// <summary>
+    /// The unrolled input read in place: row t of the GEMM operand [Taps, Columns] is the padded image from tap t's
+    /// start, so no copy is made.
+    /// </summary>
+    private static Matrix Columns(float[] padded, int[] tapStarts) => Matrix.Rows(padded, tapStarts);
 
     /// <summary>dx = Σ over taps of dcolumns[t, ·] added at the tap's start (in tap order), then cropped.</summary>
     private static void Fold(ReadOnlySpan<float> dColumns, Span<float> dPadded, Span<float> dx, Grid g)
@@ -109,14 +111,13 @@ public static class SimdConv2d
     {
         var g = new Grid(s);
         using var w = PackedRows.Of(Matrix.RowMajor(weights, s.Taps, weightOffset), s.OutChannels, s.Taps);
-        var (columns, product) = (g.Padded, g.Padded + g.Unrolled);
+        var (tapStarts, product) = (g.TapStarts(), g.Padded);
         var pool = new PoolShape(1, s.OutChannels, s.OutHeight, s.OutWidth);
         var pooled = s.OutChannels * pool.OutHeight * pool.OutWidth;
         Parallel.For(0, s.Batch, options, () => ArrayPool<float>.Shared.Rent(product + s.OutChannels * g.Columns), (n, _, scratch) =>
         {
             Pad(x.AsSpan(n * g.Pixels, g.Pixels), scratch, g);
-            Unroll(scratch, scratch.AsSpan(columns), g);
-            SimdGemm.MultiplyNN(w, Matrix.RowMajor(scratch, g.Columns, columns), scratch, product, g.Columns, 1);
+            SimdGemm.MultiplyNN(w, Columns(scratch, tapStarts), scratch, product, g.Columns, 1);
             var b = bias.Span;
             for (var co = 0; co < s.OutChannels; co++)
             {
@@ -158,14 +159,12 @@ public static class SimdConv2d
         var pooledPlane = pool.OutHeight * pool.OutWidth;
         var (taps, filters, length) = (s.Taps, s.OutChannels, PartialLength(s));
         using var wT = dx is null ? null : PackedRows.Of(Matrix.Transposed(weights, taps, weightOffset), taps, filters);
-        // Per worker: the padded input (later its gradient), the unrolled input (later dcolumns, once dW has used it) and
-        // dy on the wide grid [Out, Columns] (zero outside the output): small enough to stay in a core's L2.
-        var (columns, wide) = (g.Padded, g.Padded + g.Unrolled);
-        var dColumns = columns;
+        // Per worker: the padded input (later its gradient), dcolumns and dy on the wide grid [Out, Columns] (zero outside
+        // the output): small enough to stay in a core's L2.
+        var (tapStarts, dColumns, wide) = (g.TapStarts(), g.Padded, g.Padded + g.Unrolled);
         Parallel.For(0, s.Batch, options, () => ArrayPool<float>.Shared.Rent(wide + filters * g.Columns), (n, _, scratch) =>
         {
             Pad(x.AsSpan(n * g.Pixels, g.Pixels), scratch, g);
-            Unroll(scratch, scratch.AsSpan(columns), g);
             scratch.AsSpan(wide, filters * g.Columns).Clear();
             for (var co = 0; co < filters; co++)
             {
@@ -182,7 +181,7 @@ public static class SimdConv2d
                 partials[n * length + filters * taps + co] = Sum(scratch.AsSpan(wide + co * g.Columns, g.Columns));
             }
             // dW[co, t] = Σ_q dy[co, q]·columns[t, q]: both operands run along q, so no transposing or packing.
-            SimdGemm.MultiplyNT(scratch, wide, scratch, columns, partials, n * length, filters, taps, g.Columns, 1);
+            SimdGemm.MultiplyNT(scratch, wide, Columns(scratch, tapStarts), partials, n * length, filters, taps, g.Columns, 1);
             if (wT is not null)
             {
                 SimdGemm.MultiplyNN(wT, Matrix.RowMajor(scratch, g.Columns, wide), scratch, dColumns, g.Columns, 1);

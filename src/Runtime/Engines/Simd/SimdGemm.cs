@@ -5,21 +5,35 @@ using System.Runtime.Intrinsics;
 
 namespace FashionGpu.Runtime.Engines.Simd;
 
-/// <summary>A matrix inside a float array: element (row, col) at Offset + row·RowStride + col·ColStride.</summary>
-public readonly record struct Matrix(float[] Data, int Offset, int RowStride, int ColStride = 1)
+/// <summary>
+/// A matrix inside a float array: element (row, col) at Start(row) + col·ColStride, where row r starts at
+/// Offset + r·RowStride, or at Offset + RowStarts[r] when rows lie anywhere in the array (a convolution's unrolled input
+/// read in place: each tap's row is a slice of the padded image).
+/// </summary>
+public readonly record struct Matrix(float[] Data, int Offset, int RowStride, int ColStride = 1, int[]? RowStarts = null)
 {
     public static Matrix RowMajor(float[] data, int columns, int offset = 0) => new(data, offset, columns);
     public static Matrix Transposed(float[] data, int storedColumns, int offset = 0) => new(data, offset, 1, storedColumns);
-    public float this[int row, int col] => Data[Offset + row * RowStride + col * ColStride];
+
+    /// <summary>Rows at arbitrary starts (<see cref="RowStarts"/>, relative to <paramref name="offset"/>), columns contiguous.</summary>
+    public static Matrix Rows(float[] data, int[] rowStarts, int offset = 0) => new(data, offset, 0, 1, rowStarts);
+
+    public int Start(int row) => Offset + (RowStarts is null ? row * RowStride : RowStarts[row]);
+    public float this[int row, int col] => Data[Start(row) + col * ColStride];
 
     /// <summary>Throws unless every element of a rows x cols view lies inside the array (the kernels load unchecked).</summary>
     public void Require(int rows, int cols, string name)
     {
         if (rows <= 0 || cols <= 0)
             return;
-        var last = (long)Offset + (long)(rows - 1) * RowStride + (long)(cols - 1) * ColStride;
-        if (Offset < 0 || RowStride < 0 || ColStride < 0 || last >= Data.Length)
-            throw new ArgumentException($"{name}: a {rows}x{cols} view at offset {Offset} does not fit an array of {Data.Length}");
+        if (ColStride < 0 || RowStride < 0 || (RowStarts is not null && RowStarts.Length < rows))
+            throw new ArgumentException($"{name}: a {rows}x{cols} view with negative strides or too few row starts");
+        for (var row = 0; row < rows; row = RowStarts is null && row < rows - 1 ? rows - 1 : row + 1)
+        {
+            var (first, last) = ((long)Start(row), Start(row) + (long)(cols - 1) * ColStride);
+            if (first < 0 || last >= Data.Length)
+                throw new ArgumentException($"{name}: a {rows}x{cols} view at offset {Offset} does not fit an array of {Data.Length}");
+        }
     }
 }
 
@@ -52,13 +66,16 @@ public static class SimdGemm
         b.Require(k, n, nameof(b));
         Matrix.RowMajor(c, n, cOffset).Require(m, n, nameof(c));
         var panels = (n + Panel - 1) / Panel;
+        var starts = ArrayPool<int>.Shared.Rent(Math.Max(1, k));
+        for (var kk = 0; kk < k; kk++)
+            starts[kk] = b.Start(kk);
         void RunPanel(int p)
         {
             var j0 = p * SimdGemm.Panel;
             var j1 = Math.Min(n, j0 + SimdGemm.Panel);
             var tiled = j0 + (j1 - j0) / 16 * 16;
             for (var block = 0; block < blocks; block++)
-                Rows8NN(packed, block * 8 * k, b, c, cOffset, n, k, block * 8, j0, tiled);
+                Rows8NN(packed, block * 8 * k, b.Data, starts, c, cOffset, n, k, block * 8, j0, tiled);
             var i = 0;
             for (; i < blocks * 8; i += 4)
                 RowsNN(a.Source, b, c, cOffset, n, k, i, 4, tiled, j1);
@@ -73,22 +90,27 @@ public static class SimdGemm
                 RunPanel(p);
         else
             Parallel.For(0, panels, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, RunPanel);
+        ArrayPool<int>.Shared.Return(starts);
     }
 
-    /// <summary>C rows i0..i0+7, columns [j0, j1) (a multiple of 16 wide): 8x16 register tiles (16 accumulators).</summary>
-    private static void Rows8NN(float[] packed, int aOffset, Matrix b, float[] c, int cOffset, int n, int k, int i0, int j0, int j1)
+    /// <summary>
+    /// C rows i0..i0+7, columns [j0, j1) (a multiple of 16 wide): 8x16 register tiles (16 accumulators); row kk of B
+    /// starts at bStarts[kk].
+    /// </summary>
+    private static void Rows8NN(float[] packed, int aOffset, float[] b, int[] bStarts, float[] c, int cOffset, int n, int k, int i0, int j0, int j1)
     {
         ref var aRef = ref MemoryMarshal.GetArrayDataReference(packed);
-        ref var bRef = ref MemoryMarshal.GetArrayDataReference(b.Data);
+        ref var bRef = ref MemoryMarshal.GetArrayDataReference(b);
+        ref var startRef = ref MemoryMarshal.GetArrayDataReference(bStarts);
         ref var cRef = ref MemoryMarshal.GetArrayDataReference(c);
         for (var j = j0; j + 16 <= j1; j += 16)
         {
             Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
             Vector256<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
-            var bi = (nuint)(b.Offset + j);
             var ai = (nuint)aOffset;
-            for (var kk = 0; kk < k; kk++, bi += (nuint)b.RowStride, ai += 8)
+            for (var kk = 0; kk < k; kk++, ai += 8)
             {
+                var bi = (nuint)(Unsafe.Add(ref startRef, kk) + j);
                 var b0 = Vector256.LoadUnsafe(ref bRef, bi);
                 var b1 = Vector256.LoadUnsafe(ref bRef, bi + 8);
                 var a0 = Vector256.Create(Unsafe.Add(ref aRef, ai));
@@ -134,7 +156,7 @@ public static class SimdGemm
                 Vector256<float> c20 = default, c21 = default, c30 = default, c31 = default;
                 for (var kk = 0; kk < k; kk++)
                 {
-                    var bi = (nuint)(b.Offset + kk * b.RowStride + j);
+                    var bi = (nuint)(b.Start(kk) + j);
                     var b0 = Vector256.LoadUnsafe(ref bRef, bi);
                     var b1 = Vector256.LoadUnsafe(ref bRef, bi + 8);
                     var a0 = Vector256.Create(a[i0, kk]);
@@ -161,7 +183,7 @@ public static class SimdGemm
                 {
                     var acc = Vector256<float>.Zero;
                     for (var kk = 0; kk < k; kk++)
-                        acc = Vector256.FusedMultiplyAdd(Vector256.Create(a[i0 + r, kk]), Vector256.LoadUnsafe(ref bRef, (nuint)(b.Offset + kk * b.RowStride + j)), acc);
+                        acc = Vector256.FusedMultiplyAdd(Vector256.Create(a[i0 + r, kk]), Vector256.LoadUnsafe(ref bRef, (nuint)(b.Start(kk) + j)), acc);
                     acc.StoreUnsafe(ref cRef, (nuint)(cOffset + (i0 + r) * n + j));
                 }
             }
@@ -172,7 +194,7 @@ public static class SimdGemm
             {
                 var acc = 0f;
                 for (var kk = 0; kk < k; kk++)
-                    acc = MathF.FusedMultiplyAdd(a[i0 + r, kk], b.Data[b.Offset + kk * b.RowStride + j], acc);
+                    acc = MathF.FusedMultiplyAdd(a[i0 + r, kk], b.Data[b.Start(kk) + j], acc);
                 c[cOffset + (i0 + r) * n + j] = acc;
             }
         }
@@ -216,10 +238,19 @@ public static class SimdGemm
     /// C[i,j] = Σ_k A[i,k]·B[j,k] for row-major A [M,K] and B [N,K] (x·Wᵀ with W in PyTorch's layout), vectorised along
     /// K with 4x4 tiles of dot products (2x4 and single dot products at the edges); blocks of B's rows run in parallel.
     /// </summary>
-    public static void MultiplyNT(float[] a, int aOffset, float[] b, int bOffset, float[] c, int cOffset, int m, int n, int k, int parallelism)
+    public static void MultiplyNT(float[] a, int aOffset, float[] b, int bOffset, float[] c, int cOffset, int m, int n, int k, int parallelism) =>
+        MultiplyNT(a, aOffset, Matrix.RowMajor(b, k, bOffset), c, cOffset, m, n, k, parallelism);
+
+    /// <summary>
+    /// <see cref="MultiplyNT(float[], int, float[], int, float[], int, int, int, int, int)"/> with B's rows wherever
+    /// <paramref name="b"/> says (contiguous along K).
+    /// </summary>
+    public static void MultiplyNT(float[] a, int aOffset, Matrix b, float[] c, int cOffset, int m, int n, int k, int parallelism)
     {
+        if (b.ColStride != 1)
+            throw new ArgumentException("MultiplyNT needs B's rows contiguous along K", nameof(b));
         Matrix.RowMajor(a, k, aOffset).Require(m, k, nameof(a));
-        Matrix.RowMajor(b, k, bOffset).Require(n, k, nameof(b));
+        b.Require(n, k, nameof(b));
         Matrix.RowMajor(c, n, cOffset).Require(m, n, nameof(c));
         var blocks = (n + 3) / 4;
         if (parallelism == 1)
@@ -233,39 +264,39 @@ public static class SimdGemm
             var j0 = block * 4;
             var cols = Math.Min(4, n - j0);
             var i = 0;
+            var rowsB = cols == 4 ? new BRows(b.Start(j0), b.Start(j0 + 1), b.Start(j0 + 2), b.Start(j0 + 3)) : default;
             if (cols == 4 && Vector256.IsHardwareAccelerated)
                 for (; i + 4 <= m; i += 4)
-                    Tile4x4(a, aOffset + i * k, b, bOffset + j0 * k, c, cOffset + i * n + j0, n, k);
+                    Tile4x4(a, aOffset + i * k, b.Data, rowsB, c, cOffset + i * n + j0, n, k);
             for (; i < m; i += 2)
             {
                 var rows = Math.Min(2, m - i);
                 if (rows == 2 && cols == 4)
-                    Tile2x4(a, aOffset + i * k, b, bOffset + j0 * k, c, cOffset + i * n + j0, n, k);
+                    Tile2x4(a, aOffset + i * k, b.Data, rowsB, c, cOffset + i * n + j0, n, k);
                 else
                     for (var r = 0; r < rows; r++)
                         for (var cc = 0; cc < cols; cc++)
-                            c[cOffset + (i + r) * n + j0 + cc] = Dot(a, aOffset + (i + r) * k, b, bOffset + (j0 + cc) * k, k);
+                            c[cOffset + (i + r) * n + j0 + cc] = Dot(a, aOffset + (i + r) * k, b.Data, b.Start(j0 + cc), k);
             }
         }
     }
 
     /// <summary>Sixteen dot products of 4 rows of A with 4 rows of B, 8 lanes at a time; k need not be a multiple of 8.</summary>
-    private static void Tile4x4(float[] a, int a0, float[] b, int b0, float[] c, int c0, int ldc, int k)
+    private static void Tile4x4(float[] a, int a0, float[] b, BRows rowsB, float[] c, int c0, int ldc, int k)
     {
         ref var aRef = ref MemoryMarshal.GetArrayDataReference(a);
         ref var bRef = ref MemoryMarshal.GetArrayDataReference(b);
         Vector256<float> s00 = default, s01 = default, s02 = default, s03 = default, s10 = default, s11 = default, s12 = default, s13 = default;
         Vector256<float> s20 = default, s21 = default, s22 = default, s23 = default, s30 = default, s31 = default, s32 = default, s33 = default;
-        var (ka, kb) = ((nuint)k, (nuint)k);
+        var ka = (nuint)k;
         var kk = 0;
         for (; kk + 8 <= k; kk += 8)
         {
             var ai = (nuint)(a0 + kk);
-            var bi = (nuint)(b0 + kk);
-            var w0 = Vector256.LoadUnsafe(ref bRef, bi);
-            var w1 = Vector256.LoadUnsafe(ref bRef, bi + kb);
-            var w2 = Vector256.LoadUnsafe(ref bRef, bi + 2 * kb);
-            var w3 = Vector256.LoadUnsafe(ref bRef, bi + 3 * kb);
+            var w0 = Vector256.LoadUnsafe(ref bRef, (nuint)(rowsB.R0 + kk));
+            var w1 = Vector256.LoadUnsafe(ref bRef, (nuint)(rowsB.R1 + kk));
+            var w2 = Vector256.LoadUnsafe(ref bRef, (nuint)(rowsB.R2 + kk));
+            var w3 = Vector256.LoadUnsafe(ref bRef, (nuint)(rowsB.R3 + kk));
             var x = Vector256.LoadUnsafe(ref aRef, ai);
             s00 = Vector256.FusedMultiplyAdd(x, w0, s00); s01 = Vector256.FusedMultiplyAdd(x, w1, s01); s02 = Vector256.FusedMultiplyAdd(x, w2, s02); s03 = Vector256.FusedMultiplyAdd(x, w3, s03);
             x = Vector256.LoadUnsafe(ref aRef, ai + ka);
@@ -285,14 +316,14 @@ public static class SimdGemm
         for (; kk < k; kk++)
             for (var r = 0; r < 4; r++)
                 for (var cc = 0; cc < 4; cc++)
-                    t[r * 4 + cc] = MathF.FusedMultiplyAdd(a[a0 + r * k + kk], b[b0 + cc * k + kk], t[r * 4 + cc]);
+                    t[r * 4 + cc] = MathF.FusedMultiplyAdd(a[a0 + r * k + kk], b[rowsB[cc] + kk], t[r * 4 + cc]);
         for (var r = 0; r < 4; r++)
             for (var cc = 0; cc < 4; cc++)
                 c[c0 + r * ldc + cc] = t[r * 4 + cc];
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Tile2x4(float[] a, int a0, float[] b, int b0, float[] c, int c0, int ldc, int k)
+    private static void Tile2x4(float[] a, int a0, float[] b, BRows rowsB, float[] c, int c0, int ldc, int k)
     {
         ref var aRef = ref MemoryMarshal.GetArrayDataReference(a);
         ref var bRef = ref MemoryMarshal.GetArrayDataReference(b);
@@ -305,10 +336,10 @@ public static class SimdGemm
             {
                 var x0 = Vector256.LoadUnsafe(ref aRef, (nuint)(a0 + kk));
                 var x1 = Vector256.LoadUnsafe(ref aRef, (nuint)(a0 + k + kk));
-                var w0 = Vector256.LoadUnsafe(ref bRef, (nuint)(b0 + kk));
-                var w1 = Vector256.LoadUnsafe(ref bRef, (nuint)(b0 + k + kk));
-                var w2 = Vector256.LoadUnsafe(ref bRef, (nuint)(b0 + 2 * k + kk));
-                var w3 = Vector256.LoadUnsafe(ref bRef, (nuint)(b0 + 3 * k + kk));
+                var w0 = Vector256.LoadUnsafe(ref bRef, (nuint)(rowsB.R0 + kk));
+                var w1 = Vector256.LoadUnsafe(ref bRef, (nuint)(rowsB.R1 + kk));
+                var w2 = Vector256.LoadUnsafe(ref bRef, (nuint)(rowsB.R2 + kk));
+                var w3 = Vector256.LoadUnsafe(ref bRef, (nuint)(rowsB.R3 + kk));
                 s00 = Vector256.FusedMultiplyAdd(x0, w0, s00); s01 = Vector256.FusedMultiplyAdd(x0, w1, s01);
                 s02 = Vector256.FusedMultiplyAdd(x0, w2, s02); s03 = Vector256.FusedMultiplyAdd(x0, w3, s03);
                 s10 = Vector256.FusedMultiplyAdd(x1, w0, s10); s11 = Vector256.FusedMultiplyAdd(x1, w1, s11);
@@ -322,11 +353,17 @@ public static class SimdGemm
         {
             for (var r = 0; r < 2; r++)
                 for (var cc = 0; cc < 4; cc++)
-                    t[r * 4 + cc] = MathF.FusedMultiplyAdd(a[a0 + r * k + kk], b[b0 + cc * k + kk], t[r * 4 + cc]);
+                    t[r * 4 + cc] = MathF.FusedMultiplyAdd(a[a0 + r * k + kk], b[rowsB[cc] + kk], t[r * 4 + cc]);
         }
         for (var r = 0; r < 2; r++)
             for (var cc = 0; cc < 4; cc++)
                 c[c0 + r * ldc + cc] = t[r * 4 + cc];
+    }
+
+    /// <summary>Where four consecutive rows of B start.</summary>
+    private readonly record struct BRows(int R0, int R1, int R2, int R3)
+    {
+        public int this[int i] => i switch { 0 => R0, 1 => R1, 2 => R2, _ => R3 };
     }
 
     private static float Dot(float[] a, int aOffset, float[] b, int bOffset, int k)
