@@ -44,6 +44,38 @@ public sealed class SimdGemmTests
         Close.All("NT", want.C, c, want.Scale, 1e-5);
     }
 
+    /// <summary>B's rows read through a table of starts (how the convolutions read their unrolled input in place).</summary>
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void NN_and_NT_read_rows_anywhere_through_a_row_table(int m, int n, int k)
+    {
+        var random = new Random(m * 5 + n * 3 + k);
+        var a = TestData.Uniform(random, m * k);
+        var (nnRows, ntRows) = (Scattered(random, k, n), Scattered(random, n, k));
+        var (nnB, ntB) = (Gathered(nnRows, k, n), Gathered(ntRows, n, k));
+
+        var c = new float[m * n];
+        SimdGemm.MultiplyNN(Matrix.RowMajor(a, k), Matrix.Rows(nnRows.Data, nnRows.Starts, offset: 2), c, 0, m, n, k, parallelism: 2);
+        var want = Reference.MatMul(TestData.ToDouble(a), TestData.ToDouble(nnB), m, n, k);
+        Close.All("NN with B's rows from a table", want.C, c, want.Scale, 1e-5);
+
+        var cT = new float[m * n];
+        SimdGemm.MultiplyNT(a, 0, Matrix.Rows(ntRows.Data, ntRows.Starts, offset: 2), cT, 0, m, n, k, parallelism: 2);
+        var wantT = Reference.MatMul(TestData.ToDouble(a), Reference.Transpose(TestData.ToDouble(ntB), n, k), m, n, k);
+        Close.All("NT with B's rows from a table", wantT.C, cT, wantT.Scale, 1e-5);
+    }
+
+    /// <summary>rows rows of cols floats at shuffled, non-overlapping starts in a larger array, 2 floats in.</summary>
+    private static (float[] Data, int[] Starts) Scattered(Random random, int rows, int cols)
+    {
+        var slots = Enumerable.Range(0, rows).OrderBy(_ => random.Next()).ToArray();
+        var data = TestData.Uniform(random, 2 + rows * (cols + 3));
+        return (data, slots.Select(slot => slot * (cols + 3) + 1).ToArray());
+    }
+
+    private static float[] Gathered((float[] Data, int[] Starts) rows, int count, int cols) =>
+        Enumerable.Range(0, count).SelectMany(r => rows.Data.AsSpan(2 + rows.Starts[r], cols).ToArray()).ToArray();
+
     [Fact]
     public void Results_do_not_depend_on_the_number_of_threads()
     {
@@ -65,5 +97,9 @@ public sealed class SimdGemmTests
         var small = new float[10];
         Assert.Throws<ArgumentException>(() => SimdGemm.MultiplyNT(small, 0, small, 0, new float[4], 0, 2, 2, 8, 1));
         Assert.Throws<ArgumentException>(() => SimdGemm.MultiplyNN(Matrix.RowMajor(small, 5), Matrix.RowMajor(new float[100], 16), new float[16], 0, 2, 16, 5, 1));
+        // A table whose middle row runs past the end: only checking the first and last rows would miss it.
+        var rows = Matrix.Rows(new float[100], [0, 90, 16]);
+        Assert.Throws<ArgumentException>(() => SimdGemm.MultiplyNN(Matrix.RowMajor(small, 3), rows, new float[32], 0, 2, 16, 3, 1));
+        Assert.Throws<ArgumentException>(() => SimdGemm.MultiplyNT(small, 0, rows, new float[6], 0, 2, 3, 16, 1));
     }
 }

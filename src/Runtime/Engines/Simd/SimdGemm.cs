@@ -28,12 +28,22 @@ public readonly record struct Matrix(float[] Data, int Offset, int RowStride, in
             return;
         if (ColStride < 0 || RowStride < 0 || (RowStarts is not null && RowStarts.Length < rows))
             throw new ArgumentException($"{name}: a {rows}x{cols} view with negative strides or too few row starts");
-        for (var row = 0; row < rows; row = RowStarts is null && row < rows - 1 ? rows - 1 : row + 1)
+        // Strided rows lie between the first and the last; rows from a table may lie anywhere.
+        if (RowStarts is null)
         {
-            var (first, last) = ((long)Start(row), Start(row) + (long)(cols - 1) * ColStride);
-            if (first < 0 || last >= Data.Length)
-                throw new ArgumentException($"{name}: a {rows}x{cols} view at offset {Offset} does not fit an array of {Data.Length}");
+            RequireRow(0, rows, cols, name);
+            RequireRow(rows - 1, rows, cols, name);
         }
+        else
+            for (var row = 0; row < rows; row++)
+                RequireRow(row, rows, cols, name);
+    }
+
+    private void RequireRow(int row, int rows, int cols, string name)
+    {
+        var (first, last) = ((long)Start(row), Start(row) + (long)(cols - 1) * ColStride);
+        if (first < 0 || last >= Data.Length)
+            throw new ArgumentException($"{name}: a {rows}x{cols} view at offset {Offset} does not fit an array of {Data.Length}");
     }
 }
 
