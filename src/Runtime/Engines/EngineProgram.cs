@@ -65,8 +65,8 @@ public sealed record Op(OpKind Kind, PlannedLayer Layer, int First, int Last, Te
 
 /// <summary>
 /// A <see cref="ModelPlan"/> as the ops both engines run: the same fusions everywhere (conv + ReLU + pool + dropout
-/// where it opens the model, conv + pool, dense + ReLU), every other layer on its own. Adding a layer kind means a case here and
-/// one implementation per engine.
+/// where it opens the model, conv + pool, dense + ReLU), every other layer on its own. Adding a layer kind means a case
+/// here and one implementation per engine.
 /// </summary>
 public sealed class EngineProgram
 {
