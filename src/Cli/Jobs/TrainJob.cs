@@ -57,12 +57,13 @@ public sealed class TrainJob(IOptions<TrainOptions> options, ILogger<TrainJob> l
         var output = console.Human;
         if (o.ListModels)
         {
+            var width = Recipes.All.Select(r => r.Name).Concat(ModelPresets.List.Select(m => m.Name)).Max(n => n.Length);
             Console.Out.WriteLine("recipes (a model and how to train it; flags override any part):");
             foreach (var r in Recipes.All)
-                Console.Out.WriteLine($"  {r.Name,-6} {r.Description}");
+                Console.Out.WriteLine($"  {r.Name.PadRight(width)} {r.Description}");
             Console.Out.WriteLine("models (trained with the seed recipe unless flags say otherwise):");
             foreach (var (name, description) in ModelPresets.List)
-                Console.Out.WriteLine($"  {name,-6} {description}");
+                Console.Out.WriteLine($"  {name.PadRight(width)} {description}");
             return ExitCodes.Ok;
         }
 
