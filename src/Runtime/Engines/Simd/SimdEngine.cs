@@ -60,20 +60,12 @@ public sealed class SimdEngine : IEngine, IEngineInspection
             {
                 Output = new float[batch * op.Output.Size],
                 Gradient = op.Trains ? new float[train * op.Output.Size] : [],
+                Argmax = op.Kind is OpKind.ConvBlock or OpKind.MaxPool || op.Pool ? new int[batch * op.Output.Size] : [],
             };
             switch (op.Kind)
             {
                 case OpKind.ConvBlock:
-                    buffers.Argmax = new int[batch * op.Output.Size];
                     buffers.Scratch = new float[train * SimdConvBlock.PartialLength(op.Conv(1))];
-                    break;
-                case OpKind.MaxPool:
-                    buffers.Argmax = new int[batch * op.Output.Size];
-                    break;
-                case OpKind.Conv2d when op.Pool:
-                    buffers.Argmax = new int[batch * op.Output.Size];
-                    if (op.Trains)
-                        buffers.Scratch = new float[train * SimdConv2d.PartialLength(op.Conv(1))];
                     break;
                 case OpKind.BatchNorm:
                     buffers.Saved = new float[2 * op.Input.Channels];
