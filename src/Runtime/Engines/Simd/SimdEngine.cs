@@ -84,7 +84,7 @@ public sealed class SimdEngine : IEngine, IEngineInspection
     }
 
     public static string VectorDescription =>
-        Vector512.IsHardwareAccelerated ? "AVX-512 capable, 256-bit vectors used" : Vector256.IsHardwareAccelerated ? "256-bit vectors" : "scalar";
+        Vector512.IsHardwareAccelerated ? "512-bit vectors in the GEMM tiles, 256-bit elsewhere" : Vector256.IsHardwareAccelerated ? "256-bit vectors" : "scalar";
 
     public string DeviceId => "simd";
     public static string Description => $"SIMD engine: {Environment.ProcessorCount} cores, {VectorDescription}";
