@@ -118,88 +118,53 @@ public static class SimdGemm
         var j = j0;
         if (Vector512.IsHardwareAccelerated)
             for (; j + 32 <= j1; j += 32)
-                Tile8x32(ref aRef, (nuint)aOffset, ref bRef, ref startRef, ref cRef, (nuint)(cOffset + i0 * n + j), (nuint)n, k, j);
+                Tile8<Vector512<float>, Lanes512>(ref aRef, (nuint)aOffset, ref bRef, ref startRef, ref cRef, (nuint)(cOffset + i0 * n + j), (nuint)n, k, j);
         for (; j + 16 <= j1; j += 16)
-            Tile8x16(ref aRef, (nuint)aOffset, ref bRef, ref startRef, ref cRef, (nuint)(cOffset + i0 * n + j), (nuint)n, k, j);
-    }
-
-    /// <summary>One 8x16 tile of C at ci: eight broadcasts of A's packed column and two vectors of B's row per k.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Tile8x16(ref float aRef, nuint ai, ref float bRef, ref int startRef, ref float cRef, nuint ci, nuint row, int k, int j)
-    {
-        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
-        Vector256<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
-        for (var kk = 0; kk < k; kk++, ai += 8)
-        {
-            var bi = (nuint)(Unsafe.Add(ref startRef, kk) + j);
-            var b0 = Vector256.LoadUnsafe(ref bRef, bi);
-            var b1 = Vector256.LoadUnsafe(ref bRef, bi + 8);
-            var a0 = Vector256.Create(Unsafe.Add(ref aRef, ai));
-            c00 = Vector256.FusedMultiplyAdd(a0, b0, c00); c01 = Vector256.FusedMultiplyAdd(a0, b1, c01);
-            var a1 = Vector256.Create(Unsafe.Add(ref aRef, ai + 1));
-            c10 = Vector256.FusedMultiplyAdd(a1, b0, c10); c11 = Vector256.FusedMultiplyAdd(a1, b1, c11);
-            var a2 = Vector256.Create(Unsafe.Add(ref aRef, ai + 2));
-            c20 = Vector256.FusedMultiplyAdd(a2, b0, c20); c21 = Vector256.FusedMultiplyAdd(a2, b1, c21);
-            var a3 = Vector256.Create(Unsafe.Add(ref aRef, ai + 3));
-            c30 = Vector256.FusedMultiplyAdd(a3, b0, c30); c31 = Vector256.FusedMultiplyAdd(a3, b1, c31);
-            var a4 = Vector256.Create(Unsafe.Add(ref aRef, ai + 4));
-            c40 = Vector256.FusedMultiplyAdd(a4, b0, c40); c41 = Vector256.FusedMultiplyAdd(a4, b1, c41);
-            var a5 = Vector256.Create(Unsafe.Add(ref aRef, ai + 5));
-            c50 = Vector256.FusedMultiplyAdd(a5, b0, c50); c51 = Vector256.FusedMultiplyAdd(a5, b1, c51);
-            var a6 = Vector256.Create(Unsafe.Add(ref aRef, ai + 6));
-            c60 = Vector256.FusedMultiplyAdd(a6, b0, c60); c61 = Vector256.FusedMultiplyAdd(a6, b1, c61);
-            var a7 = Vector256.Create(Unsafe.Add(ref aRef, ai + 7));
-            c70 = Vector256.FusedMultiplyAdd(a7, b0, c70); c71 = Vector256.FusedMultiplyAdd(a7, b1, c71);
-        }
-        c00.StoreUnsafe(ref cRef, ci); c01.StoreUnsafe(ref cRef, ci + 8); ci += row;
-        c10.StoreUnsafe(ref cRef, ci); c11.StoreUnsafe(ref cRef, ci + 8); ci += row;
-        c20.StoreUnsafe(ref cRef, ci); c21.StoreUnsafe(ref cRef, ci + 8); ci += row;
-        c30.StoreUnsafe(ref cRef, ci); c31.StoreUnsafe(ref cRef, ci + 8); ci += row;
-        c40.StoreUnsafe(ref cRef, ci); c41.StoreUnsafe(ref cRef, ci + 8); ci += row;
-        c50.StoreUnsafe(ref cRef, ci); c51.StoreUnsafe(ref cRef, ci + 8); ci += row;
-        c60.StoreUnsafe(ref cRef, ci); c61.StoreUnsafe(ref cRef, ci + 8); ci += row;
-        c70.StoreUnsafe(ref cRef, ci); c71.StoreUnsafe(ref cRef, ci + 8);
+            Tile8<Vector256<float>, Lanes256>(ref aRef, (nuint)aOffset, ref bRef, ref startRef, ref cRef, (nuint)(cOffset + i0 * n + j), (nuint)n, k, j);
     }
 
     /// <summary>
-    /// One 8x32 tile of C at ci: <see cref="Tile8x16"/> with 512-bit vectors (the JIT has no common
-    /// generic vector type to share its body: ISimdVector is internal).
+    /// One 8-row tile of C at ci, two vectors wide (8x16 with 256-bit vectors, 8x32 with 512-bit): eight broadcasts of
+    /// A's packed column and two vectors of B's row kk per k, into sixteen accumulators.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Tile8x32(ref float aRef, nuint ai, ref float bRef, ref int startRef, ref float cRef, nuint ci, nuint row, int k, int j)
+    private static void Tile8<TVector, TLanes>(ref float aRef, nuint ai, ref float bRef, ref int startRef, ref float cRef, nuint ci, nuint row, int k, int j)
+        where TVector : struct
+        where TLanes : struct, ILanes<TVector>
     {
-        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
-        Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
+        var w = (nuint)TLanes.Count;
+        TVector c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
+        TVector c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
         for (var kk = 0; kk < k; kk++, ai += 8)
         {
             var bi = (nuint)(Unsafe.Add(ref startRef, kk) + j);
-            var b0 = Vector512.LoadUnsafe(ref bRef, bi);
-            var b1 = Vector512.LoadUnsafe(ref bRef, bi + 16);
-            var a0 = Vector512.Create(Unsafe.Add(ref aRef, ai));
-            c00 = Vector512.FusedMultiplyAdd(a0, b0, c00); c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
-            var a1 = Vector512.Create(Unsafe.Add(ref aRef, ai + 1));
-            c10 = Vector512.FusedMultiplyAdd(a1, b0, c10); c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
-            var a2 = Vector512.Create(Unsafe.Add(ref aRef, ai + 2));
-            c20 = Vector512.FusedMultiplyAdd(a2, b0, c20); c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
-            var a3 = Vector512.Create(Unsafe.Add(ref aRef, ai + 3));
-            c30 = Vector512.FusedMultiplyAdd(a3, b0, c30); c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
-            var a4 = Vector512.Create(Unsafe.Add(ref aRef, ai + 4));
-            c40 = Vector512.FusedMultiplyAdd(a4, b0, c40); c41 = Vector512.FusedMultiplyAdd(a4, b1, c41);
-            var a5 = Vector512.Create(Unsafe.Add(ref aRef, ai + 5));
-            c50 = Vector512.FusedMultiplyAdd(a5, b0, c50); c51 = Vector512.FusedMultiplyAdd(a5, b1, c51);
-            var a6 = Vector512.Create(Unsafe.Add(ref aRef, ai + 6));
-            c60 = Vector512.FusedMultiplyAdd(a6, b0, c60); c61 = Vector512.FusedMultiplyAdd(a6, b1, c61);
-            var a7 = Vector512.Create(Unsafe.Add(ref aRef, ai + 7));
-            c70 = Vector512.FusedMultiplyAdd(a7, b0, c70); c71 = Vector512.FusedMultiplyAdd(a7, b1, c71);
+            var b0 = TLanes.Load(ref bRef, bi);
+            var b1 = TLanes.Load(ref bRef, bi + w);
+            var a0 = TLanes.Broadcast(Unsafe.Add(ref aRef, ai));
+            c00 = TLanes.MultiplyAdd(a0, b0, c00); c01 = TLanes.MultiplyAdd(a0, b1, c01);
+            var a1 = TLanes.Broadcast(Unsafe.Add(ref aRef, ai + 1));
+            c10 = TLanes.MultiplyAdd(a1, b0, c10); c11 = TLanes.MultiplyAdd(a1, b1, c11);
+            var a2 = TLanes.Broadcast(Unsafe.Add(ref aRef, ai + 2));
+            c20 = TLanes.MultiplyAdd(a2, b0, c20); c21 = TLanes.MultiplyAdd(a2, b1, c21);
+            var a3 = TLanes.Broadcast(Unsafe.Add(ref aRef, ai + 3));
+            c30 = TLanes.MultiplyAdd(a3, b0, c30); c31 = TLanes.MultiplyAdd(a3, b1, c31);
+            var a4 = TLanes.Broadcast(Unsafe.Add(ref aRef, ai + 4));
+            c40 = TLanes.MultiplyAdd(a4, b0, c40); c41 = TLanes.MultiplyAdd(a4, b1, c41);
+            var a5 = TLanes.Broadcast(Unsafe.Add(ref aRef, ai + 5));
+            c50 = TLanes.MultiplyAdd(a5, b0, c50); c51 = TLanes.MultiplyAdd(a5, b1, c51);
+            var a6 = TLanes.Broadcast(Unsafe.Add(ref aRef, ai + 6));
+            c60 = TLanes.MultiplyAdd(a6, b0, c60); c61 = TLanes.MultiplyAdd(a6, b1, c61);
+            var a7 = TLanes.Broadcast(Unsafe.Add(ref aRef, ai + 7));
+            c70 = TLanes.MultiplyAdd(a7, b0, c70); c71 = TLanes.MultiplyAdd(a7, b1, c71);
         }
-        c00.StoreUnsafe(ref cRef, ci); c01.StoreUnsafe(ref cRef, ci + 16); ci += row;
-        c10.StoreUnsafe(ref cRef, ci); c11.StoreUnsafe(ref cRef, ci + 16); ci += row;
-        c20.StoreUnsafe(ref cRef, ci); c21.StoreUnsafe(ref cRef, ci + 16); ci += row;
-        c30.StoreUnsafe(ref cRef, ci); c31.StoreUnsafe(ref cRef, ci + 16); ci += row;
-        c40.StoreUnsafe(ref cRef, ci); c41.StoreUnsafe(ref cRef, ci + 16); ci += row;
-        c50.StoreUnsafe(ref cRef, ci); c51.StoreUnsafe(ref cRef, ci + 16); ci += row;
-        c60.StoreUnsafe(ref cRef, ci); c61.StoreUnsafe(ref cRef, ci + 16); ci += row;
-        c70.StoreUnsafe(ref cRef, ci); c71.StoreUnsafe(ref cRef, ci + 16);
+        TLanes.Store(c00, ref cRef, ci); TLanes.Store(c01, ref cRef, ci + w); ci += row;
+        TLanes.Store(c10, ref cRef, ci); TLanes.Store(c11, ref cRef, ci + w); ci += row;
+        TLanes.Store(c20, ref cRef, ci); TLanes.Store(c21, ref cRef, ci + w); ci += row;
+        TLanes.Store(c30, ref cRef, ci); TLanes.Store(c31, ref cRef, ci + w); ci += row;
+        TLanes.Store(c40, ref cRef, ci); TLanes.Store(c41, ref cRef, ci + w); ci += row;
+        TLanes.Store(c50, ref cRef, ci); TLanes.Store(c51, ref cRef, ci + w); ci += row;
+        TLanes.Store(c60, ref cRef, ci); TLanes.Store(c61, ref cRef, ci + w); ci += row;
+        TLanes.Store(c70, ref cRef, ci); TLanes.Store(c71, ref cRef, ci + w);
     }
 
     private static void RowsNN(Matrix a, Matrix b, float[] c, int cOffset, int n, int k, int i0, int rows, int j0, int j1)
