@@ -93,6 +93,15 @@ public static class SimdConv2d
         return sum;
     }
 
+    private static void AddBias(ReadOnlySpan<float> source, float bias, Span<float> target)
+    {
+        var ox = 0;
+        for (var vector = new Vector<float>(bias); ox + Vector<float>.Count <= target.Length; ox += Vector<float>.Count)
+            (new Vector<float>(source[ox..]) + vector).CopyTo(target[ox..]);
+        for (; ox < target.Length; ox++)
+            target[ox] = source[ox] + bias;
+    }
+
     private static void Add(ReadOnlySpan<float> source, Span<float> target)
     {
         var i = 0;
@@ -123,18 +132,14 @@ public static class SimdConv2d
             for (var co = 0; co < s.OutChannels; co++)
             {
                 var wide = scratch.AsSpan(product + co * g.Columns, g.Columns);
-                for (var oy = 0; oy < s.OutHeight; oy++)
-                {
-                    var source = wide.Slice(oy * g.PaddedWidth, s.OutWidth);
-                    var target = argmax is null ? y.AsSpan(n * g.Outputs + (co * s.OutHeight + oy) * s.OutWidth, s.OutWidth) : source;
-                    var ox = 0;
-                    for (var bias = new Vector<float>(b[co]); ox + Vector<float>.Count <= target.Length; ox += Vector<float>.Count)
-                        (new Vector<float>(source[ox..]) + bias).CopyTo(target[ox..]);
-                    for (; ox < target.Length; ox++)
-                        target[ox] = source[ox] + b[co];
-                }
                 if (argmax is null)
+                {
+                    for (var oy = 0; oy < s.OutHeight; oy++)
+                        AddBias(wide.Slice(oy * g.PaddedWidth, s.OutWidth), b[co], y.AsSpan(n * g.Outputs + (co * s.OutHeight + oy) * s.OutWidth, s.OutWidth));
                     continue;
+                }
+                // In place over the whole wide plane at once: the columns past each row's end are dropped anyway.
+                AddBias(wide, b[co], wide);
                 for (var py = 0; py < pool.OutHeight; py++)
                 {
                     var o = n * pooled + (co * pool.OutHeight + py) * pool.OutWidth;
