@@ -6,14 +6,14 @@ using FashionGpu.Kernels;
 namespace FashionGpu.Runtime.Engines.Simd;
 
 /// <summary>
-/// <see cref="Conv2DKernels"/> on the host as an implicit GEMM per image on <see cref="SimdGemm"/>'s 8x16 tiles.
+/// <see cref="Conv2DKernels"/> on the host as an implicit GEMM per image on <see cref="SimdGemm"/>'s register tiles.
 /// An image is zero-padded into planes of width Wp = W + 2·pad; the output is computed on a "wide" grid of OH rows of
 /// Wp columns (the last 2·pad columns of each row are dropped), so the input row of every tap (ci, ky, kx) is one
 /// contiguous slice of its padded plane starting at ky·Wp + kx: the products read those slices in place as the rows of
 /// the unrolled input (nothing is copied), and the wide grid, rounded up to 16 columns, tiles exactly. Per image:
 /// y = W·columns, dW = dy·columnsᵀ and dcolumns = Wᵀ·dy, folded back by adding each tap's slice into the padded
-/// gradient. Images run in parallel, each on one core, with scratch that
-/// stays in cache; per-image weight gradients are added in image order, so the bits do not depend on the core count.
+/// gradient. Images run in parallel, each on one core, with scratch that stays in cache; per-image weight gradients
+/// are added in image order, so the bits do not depend on the core count.
 /// </summary>
 public static class SimdConv2d
 {
