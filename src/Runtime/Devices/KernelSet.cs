@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Reflection;
 using FashionGpu.Kernels;
 using ILGPU;
 using ILGPU.Runtime;
@@ -23,6 +24,7 @@ public sealed class KernelSet : IDisposable
     private const int CpuElementsPerThread = 4096;
 
     private readonly Accelerator _accelerator;
+    private readonly int _groupSize;
     private readonly int _elementsPerThread;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, int, RowStrips> _convForward;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape> _convBackwardParameters;
@@ -66,43 +68,67 @@ public sealed class KernelSet : IDisposable
     internal KernelSet(ComputeDevice device)
     {
         var a = _accelerator = device.Accelerator;
+        _groupSize = device.IsCpu ? 0 : GroupSize;
         _elementsPerThread = device.RunsOnHostCpu ? CpuElementsPerThread : 1;
         GemmPath = device.RunsOnHostCpu ? GemmPath.Blocked : GemmPath.Tiled;
         MinimumGroups = 2 * Math.Max(1, a.NumMultiprocessors);
-        _convForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, int, RowStrips>(Conv2DKernels.Forward);
-        _convBackwardParameters = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape>(Conv2DKernels.BackwardParameters);
-        _convBackwardInput = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, RowStrips>(Conv2DKernels.BackwardInput);
-        _convBlockForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ConvShape, DropoutParameters, int>(ConvBlockKernels.Forward);
-        _convBlockBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, DropoutParameters>(ConvBlockKernels.BackwardParameters);
-        _convBlockPartials = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ConvShape, DropoutParameters, int>(ConvBlockKernels.BackwardParameterPartials);
-        _convPartials = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape>(Conv2DKernels.BackwardParameterPartials);
-        _convBlockSum = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, int>(ConvBlockKernels.SumParameterPartials);
-        _poolForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, PoolShape, RowStrips>(MaxPoolKernels.Forward);
-        _poolBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, PoolShape, RowStrips>(MaxPoolKernels.Backward);
-        _denseForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseShape, int>(DenseKernels.Forward);
-        _denseBackwardInput = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseShape, int>(DenseKernels.BackwardInput);
-        _denseBackwardParameters = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseShape>(DenseKernels.BackwardParameters);
-        _denseBackwardBias = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, DenseShape>(DenseKernels.BackwardBias);
-        _reduceSplits = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, GemmShape, ArrayView<float>, ArrayView<float>, GemmEpilogue, ElementRange>(GemmKernels.ReduceSplits);
-        _reluForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ElementRange>(ActivationKernels.ReluForward);
-        _reluBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ElementRange>(ActivationKernels.ReluBackward);
-        _bnStatistics = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, int>(BatchNormKernels.Statistics);
-        _bnRunningStatistics = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape>(BatchNormKernels.RunningStatistics);
-        _bnNormalize = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, ElementRange>(BatchNormKernels.Normalize);
-        _bnParameterGradients = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape>(BatchNormKernels.ParameterGradients);
-        _bnBackwardInput = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, ElementRange>(BatchNormKernels.BackwardInput);
-        _bnStatisticsPartials = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<double>, BatchNormShape>(BatchNormKernels.StatisticsPartials);
-        _bnMergeStatistics = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<double>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, int>(BatchNormKernels.MergeStatistics);
-        _bnGradientPartials = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<double>, BatchNormShape>(BatchNormKernels.ParameterGradientPartials);
-        _bnSumGradients = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<double>, ArrayView<float>, ArrayView<float>, BatchNormShape>(BatchNormKernels.SumParameterGradients);
-        _gapForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(GlobalAvgPoolKernels.Forward);
-        _gapBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, ElementRange>(GlobalAvgPoolKernels.Backward);
-        _dropoutForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, DropoutParameters, ElementRange>(DropoutKernels.Forward);
-        _dropoutBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, DropoutParameters, ElementRange>(DropoutKernels.Backward);
-        _softmaxCrossEntropy = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<int>, LossShape>(SoftmaxCrossEntropyKernels.ForwardBackward);
-        _argmax = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, LossShape>(SoftmaxCrossEntropyKernels.Argmax);
-        _optimizer = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, OptimizerStep, ArrayView<int>, ElementRange>(OptimizerKernels.Update);
-        _gather = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<byte>, ArrayView<byte>, ArrayView<int>, ArrayView<float>, ArrayView<int>, GatherShape, Augmentation>(BatchKernels.Gather);
+        Load(out _convForward, Conv2DKernels.Forward);
+        Load(out _convBackwardParameters, Conv2DKernels.BackwardParameters);
+        Load(out _convBackwardInput, Conv2DKernels.BackwardInput);
+        Load(out _convBlockForward, ConvBlockKernels.Forward);
+        Load(out _convBlockBackward, ConvBlockKernels.BackwardParameters);
+        Load(out _convBlockPartials, ConvBlockKernels.BackwardParameterPartials);
+        Load(out _convPartials, Conv2DKernels.BackwardParameterPartials);
+        Load(out _convBlockSum, ConvBlockKernels.SumParameterPartials);
+        Load(out _poolForward, MaxPoolKernels.Forward);
+        Load(out _poolBackward, MaxPoolKernels.Backward);
+        Load(out _denseForward, DenseKernels.Forward);
+        Load(out _denseBackwardInput, DenseKernels.BackwardInput);
+        Load(out _denseBackwardParameters, DenseKernels.BackwardParameters);
+        Load(out _denseBackwardBias, DenseKernels.BackwardBias);
+        Load(out _reduceSplits, GemmKernels.ReduceSplits);
+        Load(out _reluForward, ActivationKernels.ReluForward);
+        Load(out _reluBackward, ActivationKernels.ReluBackward);
+        Load(out _bnStatistics, BatchNormKernels.Statistics);
+        Load(out _bnRunningStatistics, BatchNormKernels.RunningStatistics);
+        Load(out _bnNormalize, BatchNormKernels.Normalize);
+        Load(out _bnParameterGradients, BatchNormKernels.ParameterGradients);
+        Load(out _bnBackwardInput, BatchNormKernels.BackwardInput);
+        Load(out _bnStatisticsPartials, BatchNormKernels.StatisticsPartials);
+        Load(out _bnMergeStatistics, BatchNormKernels.MergeStatistics);
+        Load(out _bnGradientPartials, BatchNormKernels.ParameterGradientPartials);
+        Load(out _bnSumGradients, BatchNormKernels.SumParameterGradients);
+        Load(out _gapForward, GlobalAvgPoolKernels.Forward);
+        Load(out _gapBackward, GlobalAvgPoolKernels.Backward);
+        Load(out _dropoutForward, DropoutKernels.Forward);
+        Load(out _dropoutBackward, DropoutKernels.Backward);
+        Load(out _softmaxCrossEntropy, SoftmaxCrossEntropyKernels.ForwardBackward);
+        Load(out _argmax, SoftmaxCrossEntropyKernels.Argmax);
+        Load(out _optimizer, OptimizerKernels.Update);
+        Load(out _gather, BatchKernels.Gather);
+    }
+
+    /// <summary>
+    /// Threads per group of every kernel but the tiled GEMM on GPUs and OpenCL devices. ILGPU's automatic choice fills a
+    /// multiprocessor's occupancy with large groups, which leaves most multiprocessors idle in a launch of a few
+    /// thousand threads; groups of 128 spread such a launch over the whole GPU. The CPU accelerator keeps ILGPU's choice.
+    /// </summary>
+    public const int GroupSize = 128;
+
+    /// <summary>
+    /// Loads a kernel with <see cref="GroupSize"/> threads per group, or with ILGPU's choice on the CPU accelerator.
+    /// ILGPU offers its loaders once per parameter count, so the one that fits the kernel's delegate is picked here.
+    /// </summary>
+    private void Load<TKernel>(out TKernel launcher, TKernel kernel) where TKernel : Delegate
+    {
+        var types = typeof(TKernel).GetGenericArguments();
+        var (name, arguments) = _groupSize > 0
+            ? (nameof(KernelLoaders.LoadImplicitlyGroupedStreamKernel), new object[] { _accelerator, kernel, _groupSize })
+            : (nameof(KernelLoaders.LoadAutoGroupedStreamKernel), new object[] { _accelerator, kernel });
+        var loader = typeof(KernelLoaders).GetMethods().SingleOrDefault(m => m.Name == name
+            && m.GetGenericArguments().Length == types.Length && m.GetParameters().Length == arguments.Length)
+            ?? throw new InvalidOperationException($"ILGPU has no {name} for {types.Length} type arguments");
+        launcher = (TKernel)loader.MakeGenericMethod(types).Invoke(null, BindingFlags.DoNotWrapExceptions, null, arguments, null)!;
     }
 
     /// <summary>Kernel launches issued so far (for `fashiongpu bench`).</summary>
