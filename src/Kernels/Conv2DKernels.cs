@@ -150,14 +150,29 @@ public static class Conv2DKernels
     }
 
     /// <summary>
-    /// The GPU path's first stage of <see cref="BackwardParameters"/>: one thread per (co, tap, image) writes the
-    /// image's sum to partials[tap·Batch + n]; <see cref="ConvBlockKernels.SumParameterPartials"/> adds them in image
-    /// order. Launch: BackwardParameterThreads · Batch threads.
+    /// The GPU path's convolution as matrix products (im2col): row n·P + p (P output positions, p = oy·OutWidth + ox)
+    /// of columns [Batch·P, Taps + 1] holds the input under each tap of output p (0 in the padding), then a 1, whose
+    /// column gives db in [dW | db] = dyᵀ·columns. The forward product reads the first Taps columns.
+    /// Launch: Batch·P·(Taps + 1) threads.
     /// </summary>
-    public static void BackwardParameterPartials(
-        Index1D thread, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> partials, ConvShape s)
+    public static void Columns(Index1D i, ArrayView<float> x, ArrayView<float> columns, ConvShape s)
     {
-        partials[thread] = AddImage(0f, x, dy, s, s.TapOf(thread / s.Batch), thread % s.Batch);
+        var width = s.Taps + 1;
+        var tap = i % width;
+        var row = i / width;
+        var positions = s.OutHeight * s.OutWidth;
+        var p = row % positions;
+        var n = row / positions;
+        var value = 1f;
+        if (tap < s.Taps)
+        {
+            var k = s.KernelSize;
+            var ci = tap / (k * k);
+            var iy = p / s.OutWidth + (tap / k) % k - s.Padding;
+            var ix = p % s.OutWidth + tap % k - s.Padding;
+            value = iy >= 0 && iy < s.Height && ix >= 0 && ix < s.Width ? x[((n * s.InChannels + ci) * s.Height + iy) * s.Width + ix] : 0f;
+        }
+        columns[i] = value;
     }
 
     /// <summary><paramref name="sum"/> plus image n's terms of a tap's gradient, in (oy, ox) order.</summary>
@@ -223,5 +238,33 @@ public static class Conv2DKernels
             }
             dx[dxBase + ix] = acc;
         }
+    }
+
+    /// <summary>
+    /// The GPU path's input gradient from dColumns = dy·W [Batch·P, Taps] (im2col's transpose, a gather):
+    /// dx[n,ci,iy,ix] = Σ_{ky,kx} dColumns[n·P + (iy+P-ky)·OutWidth + ix+P-kx, (ci,ky,kx)] over the taps whose output is
+    /// inside, in (ky, kx) order. Launch: Batch·In·H·W threads.
+    /// </summary>
+    public static void InputFromColumns(Index1D i, ArrayView<float> dColumns, ArrayView<float> dx, ConvShape s)
+    {
+        var k = s.KernelSize;
+        var ix = i % s.Width;
+        var iy = (i / s.Width) % s.Height;
+        var ci = (i / (s.Width * s.Height)) % s.InChannels;
+        var n = i / (s.Width * s.Height * s.InChannels);
+        var acc = 0f;
+        for (var ky = 0; ky < k; ky++)
+        {
+            var oy = iy + s.Padding - ky;
+            if (oy < 0 || oy >= s.OutHeight)
+                continue;
+            for (var kx = 0; kx < k; kx++)
+            {
+                var ox = ix + s.Padding - kx;
+                if (ox >= 0 && ox < s.OutWidth)
+                    acc += dColumns[((n * s.OutHeight + oy) * s.OutWidth + ox) * s.Taps + (ci * k + ky) * k + kx];
+            }
+        }
+        dx[i] = acc;
     }
 }

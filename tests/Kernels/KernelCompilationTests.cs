@@ -40,9 +40,10 @@ public sealed partial class KernelCompilationTests(ITestOutputHelper output)
     [Fact]
     public void The_catalog_lists_every_kernel()
     {
-        Assert.Equal(35, KernelCatalog.All.Count);
+        Assert.Equal(37, KernelCatalog.All.Count);
         Assert.Contains("BatchNorm.Statistics", KernelCatalog.All.Select(KernelCatalog.NameOf));
         Assert.Contains("Conv2D.BackwardInput", KernelCatalog.All.Select(KernelCatalog.NameOf));
+        Assert.Contains("Conv2D.Columns", KernelCatalog.All.Select(KernelCatalog.NameOf));
         Assert.Contains("Gemm.Tiled", KernelCatalog.All.Select(KernelCatalog.NameOf));
         Assert.Single(KernelCatalog.All, KernelCatalog.IsGrouped);
     }

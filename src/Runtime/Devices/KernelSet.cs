@@ -33,8 +33,12 @@ public sealed class KernelSet : IDisposable
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, DropoutParameters> _convBlockBackward;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ConvShape, DropoutParameters, int> _convBlockPartials;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, int> _convBlockSum;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape> _convPartials;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ConvShape> _convColumns;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ConvShape> _convInputFromColumns;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> _transpose;
     private MemoryBuffer1D<float, Stride1D.Dense>? _partials;
+    private MemoryBuffer1D<float, Stride1D.Dense>? _columns;
+    private MemoryBuffer1D<float, Stride1D.Dense>? _positionRows;
     private MemoryBuffer1D<double, Stride1D.Dense>? _doublePartials;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<double>, BatchNormShape> _bnStatisticsPartials;
     private readonly Action<Index1D, ArrayView<double>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, int> _bnMergeStatistics;
@@ -78,7 +82,9 @@ public sealed class KernelSet : IDisposable
         Load(out _convBlockForward, ConvBlockKernels.Forward);
         Load(out _convBlockBackward, ConvBlockKernels.BackwardParameters);
         Load(out _convBlockPartials, ConvBlockKernels.BackwardParameterPartials);
-        Load(out _convPartials, Conv2DKernels.BackwardParameterPartials);
+        Load(out _convColumns, Conv2DKernels.Columns);
+        Load(out _convInputFromColumns, Conv2DKernels.InputFromColumns);
+        Load(out _transpose, TransposeKernels.Batched);
         Load(out _convBlockSum, ConvBlockKernels.SumParameterPartials);
         Load(out _poolForward, MaxPoolKernels.Forward);
         Load(out _poolBackward, MaxPoolKernels.Backward);
@@ -160,10 +166,55 @@ public sealed class KernelSet : IDisposable
 
     private ElementRange Range(long count) => ElementRange.For(checked((int)count), _elementsPerThread);
 
-    public void ConvForward(ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, ArrayView<float> y, ConvShape s, bool relu) =>
-        Launch("Conv2D.Forward", Strips(s.OutWidth).Threads(s.ForwardRows), () => _convForward(Strips(s.OutWidth).Threads(s.ForwardRows), x, w, b, y, s, relu ? 1 : 0, Strips(s.OutWidth)));
+    /// <summary>
+    /// A convolution's forward: a thread per output row strip on the CPU accelerator; on the GPU path one tiled product
+    /// over im2col columns, rows [Batch·P, Out] = columns·Wᵀ + b (ReLU in its epilogue), turned back into [Batch, Out, P].
+    /// </summary>
+    public void ConvForward(ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, ArrayView<float> y, ConvShape s, bool relu)
+    {
+        if (GemmPath == GemmPath.Blocked)
+        {
+            var strips = Strips(s.OutWidth);
+            Launch("Conv2D.Forward", strips.Threads(s.ForwardRows), () => _convForward(strips.Threads(s.ForwardRows), x, w, b, y, s, relu ? 1 : 0, strips));
+            return;
+        }
+        var columns = Columns(x, s);
+        var rows = checked(s.Batch * s.OutHeight * s.OutWidth);
+        var product = Scratch(ref _positionRows, (long)rows * s.OutChannels);
+        var shape = new GemmShape(rows, s.OutChannels, s.Taps, MatrixLayout.RowMajor(s.Taps + 1), MatrixLayout.Transposed(s.Taps));
+        Gemm(columns, w, product, shape, b, product, new GemmEpilogue(addBias: true, relu, maskByPositive: false));
+        Transpose(product, y, s.Batch, s.OutHeight * s.OutWidth, s.OutChannels);
+    }
 
-    /// <summary>dW and db of a convolution: one thread per (co, tap) on the CPU accelerator; per (co, tap, image) then an ordered sum on the GPU path.</summary>
+    /// <summary>im2col of x into the columns scratch (see <see cref="Conv2DKernels.Columns"/>).</summary>
+    private ArrayView<float> Columns(ArrayView<float> x, ConvShape s)
+    {
+        var columns = Scratch(ref _columns, checked((long)s.Batch * s.OutHeight * s.OutWidth * (s.Taps + 1)));
+        Launch("Conv2D.Columns", columns.Length, () => _convColumns(checked((int)columns.Length), x, columns, s));
+        return columns;
+    }
+
+    /// <summary>dy [Batch, Out, P] as the rows [Batch·P, Out] of a matrix product, in the position-rows scratch.</summary>
+    private ArrayView<float> PositionRows(ArrayView<float> dy, ConvShape s)
+    {
+        var positions = s.OutHeight * s.OutWidth;
+        var rows = Scratch(ref _positionRows, (long)s.Batch * positions * s.OutChannels);
+        Transpose(dy, rows, s.Batch, s.OutChannels, positions);
+        return rows;
+    }
+
+    /// <summary>The <paramref name="batch"/> [rows, columns] matrices of <paramref name="input"/> transposed into <paramref name="output"/>.</summary>
+    private void Transpose(ArrayView<float> input, ArrayView<float> output, int batch, int rows, int columns)
+    {
+        var elements = checked(batch * rows * columns);
+        Launch("Transpose.Batched", elements, () => _transpose(elements, input, output, rows, columns));
+    }
+
+    /// <summary>
+    /// dW and db of a convolution: one thread per (co, tap) on the CPU accelerator. On the GPU path they are one tiled
+    /// product, [dW | db] = dyᵀ·columns over every image and output position (K = Batch·P, split as any long product
+    /// is), whose result a last launch stores into dW and db.
+    /// </summary>
     public void ConvBackwardParameters(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dw, ArrayView<float> db, ConvShape s)
     {
         if (GemmPath == GemmPath.Blocked)
@@ -171,14 +222,35 @@ public sealed class KernelSet : IDisposable
             Launch("Conv2D.BackwardParameters", s.BackwardParameterThreads, () => _convBackwardParameters(s.BackwardParameterThreads, x, dy, dw, db, s));
             return;
         }
-        var threads = checked(s.BackwardParameterThreads * s.Batch);
-        var partials = Partials(threads);
-        Launch("Conv2D.BackwardPartials", threads, () => _convPartials(threads, x, dy, partials, s));
-        Launch("Conv2D.SumPartials", s.BackwardParameterThreads, () => _convBlockSum(s.BackwardParameterThreads, partials, dw, db, s, s.Batch));
+        var columns = Columns(x, s);
+        var positionRows = PositionRows(dy, s);
+        var product = Scratch(ref _partials, s.BackwardParameterThreads);
+        var shape = new GemmShape(s.OutChannels, s.Taps + 1, s.Batch * s.OutHeight * s.OutWidth, MatrixLayout.Transposed(s.OutChannels),
+            MatrixLayout.RowMajor(s.Taps + 1));
+        Gemm(positionRows, columns, product, shape, product, product, GemmEpilogue.None);
+        Launch("Conv2D.StoreParameterGradients", s.BackwardParameterThreads, () => _convBlockSum(s.BackwardParameterThreads, product, dw, db, s, 1));
     }
 
-    public void ConvBackwardInput(ArrayView<float> dy, ArrayView<float> w, ArrayView<float> dx, ConvShape s) =>
-        Launch("Conv2D.BackwardInput", Strips(s.Width).Threads(s.BackwardInputRows), () => _convBackwardInput(Strips(s.Width).Threads(s.BackwardInputRows), dy, w, dx, s, Strips(s.Width)));
+    /// <summary>
+    /// A convolution's input gradient: a thread per input row strip on the CPU accelerator; on the GPU path one tiled
+    /// product, dColumns [Batch·P, Taps] = dy·W, gathered back onto the input (col2im).
+    /// </summary>
+    public void ConvBackwardInput(ArrayView<float> dy, ArrayView<float> w, ArrayView<float> dx, ConvShape s)
+    {
+        if (GemmPath == GemmPath.Blocked)
+        {
+            var strips = Strips(s.Width);
+            Launch("Conv2D.BackwardInput", strips.Threads(s.BackwardInputRows), () => _convBackwardInput(strips.Threads(s.BackwardInputRows), dy, w, dx, s, strips));
+            return;
+        }
+        var positionRows = PositionRows(dy, s);
+        var rows = checked(s.Batch * s.OutHeight * s.OutWidth);
+        var dColumns = Scratch(ref _columns, (long)rows * s.Taps);
+        var shape = new GemmShape(rows, s.Taps, s.OutChannels, MatrixLayout.RowMajor(s.OutChannels), MatrixLayout.RowMajor(s.Taps));
+        Gemm(positionRows, w, dColumns, shape, dColumns, dColumns, GemmEpilogue.None);
+        var inputs = checked(s.Batch * s.InChannels * s.Height * s.Width);
+        Launch("Conv2D.InputFromColumns", inputs, () => _convInputFromColumns(inputs, dColumns, dx, s));
+    }
 
     /// <summary>The conv block forward: a thread per pooled row on the CPU accelerator, per pooled output on the GPU path.</summary>
     public void ConvBlockForward(ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, ArrayView<float> y, ArrayView<int> argmax,
@@ -205,7 +277,7 @@ public sealed class KernelSet : IDisposable
         var perImage = (long)s.BackwardParameterThreads * s.Batch;
         var chunks = (int)Math.Clamp((TargetThreads + perImage - 1) / perImage, 1, ConvBlockKernels.PooledHeight(s));
         var threads = checked((int)(perImage * chunks));
-        var partials = Partials(threads);
+        var partials = Scratch(ref _partials, threads);
         Launch("ConvBlock.BackwardPartials", threads, () => _convBlockPartials(threads, x, y, argmax, dy, partials, s, dropout, chunks));
         Launch("ConvBlock.SumPartials", s.BackwardParameterThreads, () => _convBlockSum(s.BackwardParameterThreads, partials, dw, db, s, s.Batch * chunks));
     }
@@ -216,24 +288,15 @@ public sealed class KernelSet : IDisposable
     /// <summary>Threads a launch that carries real work should offer a GPU (an H100 has 132 multiprocessors).</summary>
     public const int TargetThreads = 16384;
 
-    private ArrayView<double> DoublePartials(long length)
+    /// <summary>A view of <paramref name="length"/> elements of a scratch buffer that grows when a launch needs more.</summary>
+    private ArrayView<T> Scratch<T>(ref MemoryBuffer1D<T, Stride1D.Dense>? buffer, long length) where T : unmanaged
     {
-        if (_doublePartials is null || _doublePartials.Length < length)
+        if (buffer is null || buffer.Length < length)
         {
-            _doublePartials?.Dispose();
-            _doublePartials = _accelerator.Allocate1D<double>(length);
+            buffer?.Dispose();
+            buffer = _accelerator.Allocate1D<T>(length);
         }
-        return _doublePartials.View.SubView(0, length);
-    }
-
-    private ArrayView<float> Partials(long length)
-    {
-        if (_partials is null || _partials.Length < length)
-        {
-            _partials?.Dispose();
-            _partials = _accelerator.Allocate1D<float>(length);
-        }
-        return _partials.View.SubView(0, length);
+        return buffer.View.SubView(0, length);
     }
 
     public void PoolForward(ArrayView<float> x, ArrayView<float> y, ArrayView<int> argmax, PoolShape s) =>
@@ -289,12 +352,7 @@ public sealed class KernelSet : IDisposable
             return;
         }
         var partial = (long)s.KSplits * s.M * s.N;
-        if (_workspace is null || _workspace.Length < partial)
-        {
-            _workspace?.Dispose();
-            _workspace = _accelerator.Allocate1D<float>(partial);
-        }
-        var workspace = _workspace.View.SubView(0, partial);
+        var workspace = Scratch(ref _workspace, partial);
         var range = Range((long)s.M * s.N);
         Launch("Gemm.Tiled", (long)config.GridDim.Size * config.GroupDim.Size, () => _tiled(config, a, b, workspace, s, bias, mask, epilogue));
         Launch("Gemm.ReduceSplits", range.Stride, () => _reduceSplits(range.Stride, workspace, c, s, bias, mask, epilogue, range));
@@ -315,7 +373,7 @@ public sealed class KernelSet : IDisposable
     {
         if (training && GemmPath == GemmPath.Tiled)
         {
-            var partials = DoublePartials(2L * s.Channels * s.Batch);
+            var partials = Scratch(ref _doublePartials, 2L * s.Channels * s.Batch);
             Launch("BatchNorm.StatisticsPartials", s.Channels * s.Batch, () => _bnStatisticsPartials(s.Channels * s.Batch, x, partials, s));
             Launch("BatchNorm.MergeStatistics", s.Channels, () => _bnMergeStatistics(s.Channels, partials, saved, runningMean, runningVar, s, 1));
         }
@@ -333,7 +391,7 @@ public sealed class KernelSet : IDisposable
     {
         if (GemmPath == GemmPath.Tiled)
         {
-            var partials = DoublePartials(2L * s.Channels * s.Batch);
+            var partials = Scratch(ref _doublePartials, 2L * s.Channels * s.Batch);
             Launch("BatchNorm.GradientPartials", s.Channels * s.Batch, () => _bnGradientPartials(s.Channels * s.Batch, x, dy, saved, partials, s));
             Launch("BatchNorm.SumGradients", s.Channels, () => _bnSumGradients(s.Channels, partials, dWeight, dBias, s));
         }
@@ -399,6 +457,8 @@ public sealed class KernelSet : IDisposable
     {
         _workspace?.Dispose();
         _partials?.Dispose();
+        _columns?.Dispose();
+        _positionRows?.Dispose();
         _doublePartials?.Dispose();
     }
 }
