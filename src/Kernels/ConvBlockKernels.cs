@@ -92,16 +92,14 @@ public static class ConvBlockKernels
     }
 
     /// <summary>
-    /// The second stage: one thread per (co, tap) adds its <paramref name="count"/> partials in order and stores the
+    /// The second stage: one thread per (co, tap) adds its <paramref name="count"/> partials in a fixed order
+    /// (<see cref="StridedSum"/>) and stores the
     /// weight or bias gradient. Launch: s.BackwardParameterThreads threads.
     /// </summary>
     public static void SumParameterPartials(Index1D thread, ArrayView<float> partials, ArrayView<float> dWeight, ArrayView<float> dBias,
         ConvShape s, int count)
     {
-        var sum = 0f;
-        for (var j = 0; j < count; j++)
-            sum += partials[thread * count + j];
-        s.TapOf(thread).Store(dWeight, dBias, sum);
+        s.TapOf(thread).Store(dWeight, dBias, StridedSum.Of(partials, thread * count, 1, count));
     }
 
     /// <summary>

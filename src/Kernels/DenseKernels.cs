@@ -65,9 +65,9 @@ public static class DenseKernels
             BiasSum(thread - blocks, dy, dBias, shape);
     }
 
-    /// <summary>db[o] = Σ_n dy[n, o], summed in batch order. Launch: one thread per output.</summary>
+    /// <summary>The GPU path's db[o] = Σ_n dy[n, o] (see <see cref="StridedSum"/>). Launch: one thread per output.</summary>
     public static void BackwardBias(Index1D output, ArrayView<float> dy, ArrayView<float> dBias, DenseShape shape) =>
-        BiasSum(output, dy, dBias, shape);
+        dBias[output] = StridedSum.Of(dy, output, shape.Outputs, shape.Batch);
 
     private static void BiasSum(int output, ArrayView<float> dy, ArrayView<float> dBias, DenseShape shape)
     {

@@ -35,32 +35,31 @@ public static class GemmKernels
         var slice = Grid.IdxZ;
         var kBegin = slice * s.KPerSplit;
         var kEnd = IntrinsicMath.Min(s.K, kBegin + s.KPerSplit);
-        // Consecutive threads load consecutive addresses: along k when k is the contiguous index, else along rows/columns.
-        var aAlongK = s.A.ColStride == 1;
-        var bAlongCols = s.B.ColStride == 1;
 
         float c00 = 0, c01 = 0, c02 = 0, c03 = 0;
         float c10 = 0, c11 = 0, c12 = 0, c13 = 0;
         float c20 = 0, c21 = 0, c22 = 0, c23 = 0;
         float c30 = 0, c31 = 0, c32 = 0, c33 = 0;
 
+        // Each thread fills 8 slots of each shared tile. The next K tile is read into registers while the current one
+        // is multiplied, so the global loads' latency hides behind the arithmetic instead of stalling every step.
+        var f = new TileFill(s, t, row0, col0, kEnd);
+        var pa0 = f.A(a, 0, kBegin); var pa1 = f.A(a, 1, kBegin); var pa2 = f.A(a, 2, kBegin); var pa3 = f.A(a, 3, kBegin);
+        var pa4 = f.A(a, 4, kBegin); var pa5 = f.A(a, 5, kBegin); var pa6 = f.A(a, 6, kBegin); var pa7 = f.A(a, 7, kBegin);
+        var pb0 = f.B(b, 0, kBegin); var pb1 = f.B(b, 1, kBegin); var pb2 = f.B(b, 2, kBegin); var pb3 = f.B(b, 3, kBegin);
+        var pb4 = f.B(b, 4, kBegin); var pb5 = f.B(b, 5, kBegin); var pb6 = f.B(b, 6, kBegin); var pb7 = f.B(b, 7, kBegin);
         for (var k0 = kBegin; k0 < kEnd; k0 += TileK)
         {
-            for (var l = 0; l < TileK * Tile / GroupSize; l++)
-            {
-                var idx = t + l * GroupSize;
-                var ak = aAlongK ? idx % TileK : idx / Tile;
-                var ar = aAlongK ? idx / TileK : idx % Tile;
-                var gr = row0 + ar;
-                var gk = k0 + ak;
-                tileA[ak * SharedStride + ar] = gr < s.M && gk < kEnd ? a[gr * s.A.RowStride + gk * s.A.ColStride] : 0f;
-                var bk = bAlongCols ? idx / Tile : idx % TileK;
-                var bc = bAlongCols ? idx % Tile : idx / TileK;
-                var gc = col0 + bc;
-                gk = k0 + bk;
-                tileB[bk * SharedStride + bc] = gc < s.N && gk < kEnd ? b[gk * s.B.RowStride + gc * s.B.ColStride] : 0f;
-            }
+            tileA[f.SlotA(0)] = pa0; tileA[f.SlotA(1)] = pa1; tileA[f.SlotA(2)] = pa2; tileA[f.SlotA(3)] = pa3;
+            tileA[f.SlotA(4)] = pa4; tileA[f.SlotA(5)] = pa5; tileA[f.SlotA(6)] = pa6; tileA[f.SlotA(7)] = pa7;
+            tileB[f.SlotB(0)] = pb0; tileB[f.SlotB(1)] = pb1; tileB[f.SlotB(2)] = pb2; tileB[f.SlotB(3)] = pb3;
+            tileB[f.SlotB(4)] = pb4; tileB[f.SlotB(5)] = pb5; tileB[f.SlotB(6)] = pb6; tileB[f.SlotB(7)] = pb7;
             Group.Barrier();
+            var next = k0 + TileK;
+            pa0 = f.A(a, 0, next); pa1 = f.A(a, 1, next); pa2 = f.A(a, 2, next); pa3 = f.A(a, 3, next);
+            pa4 = f.A(a, 4, next); pa5 = f.A(a, 5, next); pa6 = f.A(a, 6, next); pa7 = f.A(a, 7, next);
+            pb0 = f.B(b, 0, next); pb1 = f.B(b, 1, next); pb2 = f.B(b, 2, next); pb3 = f.B(b, 3, next);
+            pb4 = f.B(b, 4, next); pb5 = f.B(b, 5, next); pb6 = f.B(b, 6, next); pb7 = f.B(b, 7, next);
             for (var kk = 0; kk < TileK; kk++)
             {
                 var ra = kk * SharedStride + tr * 4;
@@ -92,7 +91,7 @@ public static class GemmKernels
     }
 
     /// <summary>
-    /// c[i] = epilogue(Σ_slice workspace[slice, i]), slices summed in increasing order. Launch: range.Stride threads
+    /// c[i] = epilogue(Σ_slice workspace[slice, i]), slices summed in a fixed order (<see cref="StridedSum"/>). Launch: range.Stride threads
     /// over range.Count = M·N elements.
     /// </summary>
     public static void ReduceSplits(
@@ -102,10 +101,57 @@ public static class GemmKernels
         var size = s.M * s.N;
         for (var i = (int)thread; i < range.Count; i += range.Stride)
         {
-            var sum = 0f;
-            for (var slice = 0; slice < s.KSplits; slice++)
-                sum += workspace[slice * size + i];
-            c[i] = epilogue.Apply(sum, bias, mask, i / s.N, i % s.N, s.N);
+            c[i] = epilogue.Apply(StridedSum.Of(workspace, i, size, s.KSplits), bias, mask, i / s.N, i % s.N, s.N);
         }
+    }
+}
+
+/// <summary>
+/// Which element of A's and B's K tiles each of <see cref="GemmKernels.Tiled"/>'s threads loads into which shared slot:
+/// slot l of thread t is element t + 64·l of the tile. Consecutive threads load consecutive addresses: along k when k
+/// is A's (B's) contiguous index, else along rows (columns). Elements past M, N or the slice's K end load as 0.
+/// </summary>
+public readonly struct TileFill
+{
+    private readonly GemmShape _s;
+    private readonly int _t;
+    private readonly int _row0;
+    private readonly int _col0;
+    private readonly int _kEnd;
+    private readonly bool _aAlongK;
+    private readonly bool _bAlongCols;
+
+    public TileFill(GemmShape s, int t, int row0, int col0, int kEnd)
+    {
+        _s = s;
+        _t = t;
+        _row0 = row0;
+        _col0 = col0;
+        _kEnd = kEnd;
+        _aAlongK = s.A.ColStride == 1;
+        _bAlongCols = s.B.ColStride == 1;
+    }
+
+    private int Index(int l) => _t + l * GemmKernels.GroupSize;
+    private int AK(int l) => _aAlongK ? Index(l) % GemmKernels.TileK : Index(l) / GemmKernels.Tile;
+    private int ARow(int l) => _aAlongK ? Index(l) / GemmKernels.TileK : Index(l) % GemmKernels.Tile;
+    private int BK(int l) => _bAlongCols ? Index(l) / GemmKernels.Tile : Index(l) % GemmKernels.TileK;
+    private int BCol(int l) => _bAlongCols ? Index(l) % GemmKernels.Tile : Index(l) / GemmKernels.TileK;
+
+    public int SlotA(int l) => AK(l) * GemmKernels.SharedStride + ARow(l);
+    public int SlotB(int l) => BK(l) * GemmKernels.SharedStride + BCol(l);
+
+    public float A(ArrayView<float> a, int l, int k0)
+    {
+        var row = _row0 + ARow(l);
+        var k = k0 + AK(l);
+        return row < _s.M && k < _kEnd ? a[row * _s.A.RowStride + k * _s.A.ColStride] : 0f;
+    }
+
+    public float B(ArrayView<float> b, int l, int k0)
+    {
+        var col = _col0 + BCol(l);
+        var k = k0 + BK(l);
+        return col < _s.N && k < _kEnd ? b[k * _s.B.RowStride + col * _s.B.ColStride] : 0f;
     }
 }
