@@ -263,7 +263,7 @@ public sealed class KernelSet : IDisposable
 
     /// <summary>
     /// The conv block's parameter gradients: on the CPU accelerator one thread per (co, tap) walks the batch; on the GPU
-    /// path the batch and its pooled rows are split across at least <see cref="TargetThreads"/> threads whose partials
+    /// path the batch and its pooled rows are split across at least <see cref="ConvBlockPartialThreads"/> threads whose partials
     /// a second launch adds in a fixed order.
     /// </summary>
     public void ConvBlockBackward(ArrayView<float> x, ArrayView<float> y, ArrayView<int> argmax, ArrayView<float> dy,
@@ -275,7 +275,7 @@ public sealed class KernelSet : IDisposable
             return;
         }
         var perImage = (long)s.BackwardParameterThreads * s.Batch;
-        var chunks = (int)Math.Clamp((TargetThreads + perImage - 1) / perImage, 1, ConvBlockKernels.PooledHeight(s));
+        var chunks = (int)Math.Clamp((ConvBlockPartialThreads + perImage - 1) / perImage, 1, ConvBlockKernels.PooledHeight(s));
         var threads = checked((int)(perImage * chunks));
         var partials = Scratch(ref _partials, threads);
         Launch("ConvBlock.BackwardPartials", threads, () => _convBlockPartials(threads, x, y, argmax, dy, partials, s, dropout, chunks));
@@ -287,6 +287,13 @@ public sealed class KernelSet : IDisposable
 
     /// <summary>Threads a launch that carries real work should offer a GPU (an H100 has 132 multiprocessors).</summary>
     public const int TargetThreads = 16384;
+
+    /// <summary>
+    /// The conv block's parameter-gradient partials take four times <see cref="TargetThreads"/>: each thread's walk over
+    /// pooled outputs is a chain of dependent loads (argmax, then the input it names), so shorter walks pay more than
+    /// the longer ordered sum of partials that follows costs.
+    /// </summary>
+    private const int ConvBlockPartialThreads = 4 * TargetThreads;
 
     /// <summary>A view of <paramref name="length"/> elements of a scratch buffer that grows when a launch needs more.</summary>
     private ArrayView<T> Scratch<T>(ref MemoryBuffer1D<T, Stride1D.Dense>? buffer, long length) where T : unmanaged
