@@ -12,13 +12,12 @@ public static class ActivationKernels
             y[i] = NanRule.Relu(x[i]);
     }
 
-    /// <summary>In place: dy[i] = y[i] &gt; 0 ? dy[i] : 0, where y is the ReLU's output. Launch: range.Stride threads.</summary>
-    public static void ReluBackward(Index1D thread, ArrayView<float> y, ArrayView<float> dy, ElementRange range)
+    /// <summary>
+    /// dx[i] = y[i] &gt; 0 ? dy[i] : 0, where y is the ReLU's output (dx may be dy: in place). Launch: range.Stride threads.
+    /// </summary>
+    public static void ReluBackward(Index1D thread, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, ElementRange range)
     {
         for (var i = (int)thread; i < range.Count; i += range.Stride)
-        {
-            if (!(y[i] > 0f))
-                dy[i] = 0f;
-        }
+            dx[i] = y[i] > 0f ? dy[i] : 0f;
     }
 }

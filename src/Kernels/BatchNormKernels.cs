@@ -87,23 +87,19 @@ public static class BatchNormKernels
     }
 
     /// <summary>
-    /// The second stage: one thread per channel merges its images' (mean, squares) in image order (Chan et al.'s
-    /// pairwise update) and finishes as <see cref="Statistics"/> does. Launch: Channels threads.
+    /// The second stage: one thread per channel merges its images' (mean, squares). Every image holds Spatial values, so
+    /// the batch mean is the mean of the image means and the squares are Σ squares + Spatial·Σ (image mean - mean)²
+    /// (the parallel form of Chan et al.'s update), each sum in <see cref="StridedSum"/>'s fixed order; it finishes as
+    /// <see cref="Statistics"/> does. Launch: Channels threads.
     /// </summary>
     public static void MergeStatistics(Index1D c, ArrayView<double> partials, ArrayView<float> saved, ArrayView<float> runningMean,
         ArrayView<float> runningVar, BatchNormShape s, int updateRunning)
     {
-        double count = 0, mean = 0, squares = 0;
-        for (var n = 0; n < s.Batch; n++)
-        {
-            var (m, q) = (partials[2 * (c * s.Batch + n)], partials[2 * (c * s.Batch + n) + 1]);
-            var delta = m - mean;
-            var total = count + s.Spatial;
-            mean += delta * s.Spatial / total;
-            squares += q + delta * delta * count * s.Spatial / total;
-            count = total;
-        }
-        Finish(c, mean, squares, count, saved, runningMean, runningVar, s, updateRunning);
+        var first = 2 * c * s.Batch;
+        var mean = StridedSum.Of(partials, first, 2, s.Batch) / s.Batch;
+        var squares = StridedSum.Of(partials, first + 1, 2, s.Batch)
+            + (double)s.Spatial * StridedSum.OfSquaredDeviations(partials, first, 2, s.Batch, mean);
+        Finish(c, mean, squares, s.PerChannel, saved, runningMean, runningVar, s, updateRunning);
     }
 
     /// <summary>
@@ -128,17 +124,14 @@ public static class BatchNormKernels
         partials[2 * thread + 1] = sumDyXhat;
     }
 
-    /// <summary>The second stage: one thread per channel adds its images' partials in order. Launch: Channels threads.</summary>
+    /// <summary>
+    /// The second stage: one thread per channel adds its images' partials (<see cref="StridedSum"/>'s fixed order).
+    /// Launch: Channels threads.
+    /// </summary>
     public static void SumParameterGradients(Index1D c, ArrayView<double> partials, ArrayView<float> dWeight, ArrayView<float> dBias, BatchNormShape s)
     {
-        double sumDy = 0, sumDyXhat = 0;
-        for (var n = 0; n < s.Batch; n++)
-        {
-            sumDy += partials[2 * (c * s.Batch + n)];
-            sumDyXhat += partials[2 * (c * s.Batch + n) + 1];
-        }
-        dBias[c] = (float)sumDy;
-        dWeight[c] = (float)sumDyXhat;
+        dBias[c] = (float)StridedSum.Of(partials, 2 * c * s.Batch, 2, s.Batch);
+        dWeight[c] = (float)StridedSum.Of(partials, 2 * c * s.Batch + 1, 2, s.Batch);
     }
 
     /// <summary>

@@ -21,7 +21,7 @@ public sealed class ElementwiseKernelTests(CpuDeviceFixture gpu)
         var dy = TestData.Uniform(random, length);
         var view = gpu.Upload(dy);
 
-        gpu.Kernels.ReluBackward(gpu.Upload(y), view);
+        gpu.Kernels.ReluBackward(gpu.Upload(y), view, view);
 
         var want = dy.Select((g, i) => y[i] > 0 ? (double)g : 0.0).ToArray();
         Close.All("relu backward", want, gpu.Download(view), 0, 0);

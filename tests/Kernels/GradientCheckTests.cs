@@ -96,7 +96,7 @@ public sealed class GradientCheckTests(CpuDeviceFixture gpu)
         var (xv, wv) = (gpu.Upload(x), gpu.Upload(w));
 
         gpu.Kernels.DenseForward(xv, wv, gpu.Upload(b), y, s, relu: true);
-        gpu.Kernels.ReluBackward(y, dy);
+        gpu.Kernels.ReluBackward(y, dy, dy);
         gpu.Kernels.DenseBackwardInput(dy, wv, dx, reluMask: null, s);
         gpu.Kernels.DenseBackwardParameters(dy, xv, dw, db, s);
 

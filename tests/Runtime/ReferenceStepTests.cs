@@ -268,7 +268,7 @@ public sealed class ReferenceStepTests(CpuDeviceFixture gpu)
         var (dW2, db2, dHidden) = (gpu.Allocate<float>(1280), gpu.Allocate<float>(10), gpu.Allocate<float>(batch * 128));
         k.DenseBackwardParameters(dLogits, hidden, dW2, db2, dense2);
         k.DenseBackwardInput(dLogits, Param("dense2.weight"), dHidden, reluMask: null, dense2);
-        k.ReluBackward(hidden, dHidden);
+        k.ReluBackward(hidden, dHidden, dHidden);
         fixture.Check("d_hidden", Get(dHidden));
         var (dW1, db1, dPool) = (gpu.Allocate<float>(128 * 5408), gpu.Allocate<float>(128), gpu.Allocate<float>(poolLength));
         k.DenseBackwardParameters(dHidden, pooled, dW1, db1, dense1);
@@ -278,7 +278,7 @@ public sealed class ReferenceStepTests(CpuDeviceFixture gpu)
         fixture.Check("d_pool", Get(dPool));
         var dConv = gpu.Allocate<float>(convLength);
         k.PoolBackward(dPool, argmax, dConv, pool);
-        k.ReluBackward(convOut, dConv);
+        k.ReluBackward(convOut, dConv, dConv);
         fixture.Check("d_conv", Get(dConv));
         var (dWc, dbc) = (gpu.Allocate<float>(288), gpu.Allocate<float>(32));
         k.ConvBackwardParameters(x, dConv, dWc, dbc, conv);

@@ -201,8 +201,8 @@ public sealed class IlgpuLayers(DeviceFixture gpu) : LayerBackend
 
     public override float[] ReluBackward(float[] y, float[] dy)
     {
-        var dx = gpu.Upload(dy);
-        gpu.Kernels.ReluBackward(gpu.Upload(y), dx);
+        var dx = gpu.Allocate<float>(dy.Length);
+        gpu.Kernels.ReluBackward(gpu.Upload(y), gpu.Upload(dy), dx);
         return gpu.Download(dx);
     }
 }

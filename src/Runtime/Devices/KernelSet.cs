@@ -52,7 +52,7 @@ public sealed class KernelSet : IDisposable
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, DenseShape> _denseBackwardBias;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, GemmShape, ArrayView<float>, ArrayView<float>, GemmEpilogue, ElementRange> _reduceSplits;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ElementRange> _reluForward;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ElementRange> _reluBackward;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ElementRange> _reluBackward;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, int> _bnStatistics;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape> _bnRunningStatistics;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, ElementRange> _bnNormalize;
@@ -422,10 +422,11 @@ public sealed class KernelSet : IDisposable
     /// <summary>y = x (element copies on the accelerator's stream).</summary>
     public void Copy(ArrayView<float> x, ArrayView<float> y) => Launch("Copy", y.Length, () => x.CopyTo(y));
 
-    public void ReluBackward(ArrayView<float> y, ArrayView<float> dy)
+    /// <summary>dx = dy where the ReLU's output y is positive, else 0; <paramref name="dx"/> may be <paramref name="dy"/>.</summary>
+    public void ReluBackward(ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx)
     {
         var range = Range(y.Length);
-        Launch("Activation.ReluBackward", range.Stride, () => _reluBackward(range.Stride, y, dy, range));
+        Launch("Activation.ReluBackward", range.Stride, () => _reluBackward(range.Stride, y, dy, dx, range));
     }
 
     public void DropoutForward(ArrayView<float> x, DropoutParameters p)

@@ -192,8 +192,7 @@ internal sealed class IlgpuNetwork : IDisposable
                     _k.BatchNormBackward(x, dy, dx, Parameter(op, "weight"), v.Saved, Gradient(op, "weight"), Gradient(op, "bias"), op.Norm(batch));
                     break;
                 case OpKind.Relu:
-                    _k.Copy(dy, dx!.Value);
-                    _k.ReluBackward(v.Output.SubView(0, length), dx.Value);
+                    _k.ReluBackward(v.Output.SubView(0, length), dy, dx!.Value);
                     break;
                 case OpKind.MaxPool:
                     _k.PoolBackward(v.Gradient, v.Argmax, dx!.Value, op.Pooling(batch));
@@ -210,8 +209,7 @@ internal sealed class IlgpuNetwork : IDisposable
                     var g = v.Gradient;
                     if (op.Relu)
                     {
-                        _k.Copy(dy, v.Scratch.SubView(0, length));
-                        _k.ReluBackward(v.Output.SubView(0, length), v.Scratch.SubView(0, length));
+                        _k.ReluBackward(v.Output.SubView(0, length), dy, v.Scratch.SubView(0, length));
                         g = v.Scratch;
                     }
                     _k.DenseBackwardParameters(g, x, Gradient(op, "weight"), Gradient(op, "bias"), op.Dense(batch));
