@@ -16,8 +16,8 @@ public enum GemmPath
 /// <summary>
 /// The kernels of <see cref="FashionGpu.Kernels"/> loaded once for one accelerator, each behind a method that knows
 /// its launch size. Element-wise kernels give each thread one element on a GPU and thousands on the CPU accelerator,
-/// where a simulated thread costs far more than an element's arithmetic. Dense products take the tiled GEMM on GPUs,
-/// split along K when the output alone would leave multiprocessors idle.
+/// where a simulated thread costs far more than an element's arithmetic. Dense products and convolutions (over im2col
+/// columns) take the tiled GEMM on GPUs, split along K when the output alone would leave multiprocessors idle.
 /// </summary>
 public sealed class KernelSet : IDisposable
 {
