@@ -211,6 +211,26 @@ public sealed class KernelSet : IDisposable
     }
 
     /// <summary>
+    /// dW and db of a convolution, and dx when <paramref name="dx"/> is given; on the GPU path dy is laid out as the
+    /// products' rows once for both.
+    /// </summary>
+    public void ConvBackward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> w, ArrayView<float> dw, ArrayView<float> db,
+        ArrayView<float>? dx, ConvShape s)
+    {
+        if (GemmPath == GemmPath.Blocked)
+        {
+            ConvBackwardParameters(x, dy, dw, db, s);
+            if (dx is { } blockedInput)
+                ConvBackwardInput(dy, w, blockedInput, s);
+            return;
+        }
+        var positionRows = PositionRows(dy, s);
+        ParameterProduct(x, positionRows, dw, db, s);
+        if (dx is { } input)
+            InputProduct(positionRows, w, input, s);
+    }
+
+    /// <summary>
     /// dW and db of a convolution: one thread per (co, tap) on the CPU accelerator. On the GPU path they are one tiled
     /// product, [dW | db] = dyᵀ·columns over every image and output position (K = Batch·P, split as any long product
     /// is), whose result a last launch stores into dW and db.
@@ -218,12 +238,14 @@ public sealed class KernelSet : IDisposable
     public void ConvBackwardParameters(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dw, ArrayView<float> db, ConvShape s)
     {
         if (GemmPath == GemmPath.Blocked)
-        {
             Launch("Conv2D.BackwardParameters", s.BackwardParameterThreads, () => _convBackwardParameters(s.BackwardParameterThreads, x, dy, dw, db, s));
-            return;
-        }
+        else
+            ParameterProduct(x, PositionRows(dy, s), dw, db, s);
+    }
+
+    private void ParameterProduct(ArrayView<float> x, ArrayView<float> positionRows, ArrayView<float> dw, ArrayView<float> db, ConvShape s)
+    {
         var columns = Columns(x, s);
-        var positionRows = PositionRows(dy, s);
         var product = Scratch(ref _partials, s.BackwardParameterThreads);
         var shape = new GemmShape(s.OutChannels, s.Taps + 1, s.Batch * s.OutHeight * s.OutWidth, MatrixLayout.Transposed(s.OutChannels),
             MatrixLayout.RowMajor(s.Taps + 1));
@@ -241,9 +263,13 @@ public sealed class KernelSet : IDisposable
         {
             var strips = Strips(s.Width);
             Launch("Conv2D.BackwardInput", strips.Threads(s.BackwardInputRows), () => _convBackwardInput(strips.Threads(s.BackwardInputRows), dy, w, dx, s, strips));
-            return;
         }
-        var positionRows = PositionRows(dy, s);
+        else
+            InputProduct(PositionRows(dy, s), w, dx, s);
+    }
+
+    private void InputProduct(ArrayView<float> positionRows, ArrayView<float> w, ArrayView<float> dx, ConvShape s)
+    {
         var rows = checked(s.Batch * s.OutHeight * s.OutWidth);
         var dColumns = Scratch(ref _columns, (long)rows * s.Taps);
         var shape = new GemmShape(rows, s.Taps, s.OutChannels, MatrixLayout.RowMajor(s.OutChannels), MatrixLayout.RowMajor(s.Taps));

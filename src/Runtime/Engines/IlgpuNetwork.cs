@@ -184,9 +184,7 @@ internal sealed class IlgpuNetwork : IDisposable
                         _k.PoolBackward(v.Gradient, v.Argmax, v.Scratch, op.Pooling(batch));
                         convGradient = v.Scratch;
                     }
-                    _k.ConvBackwardParameters(x, convGradient, Gradient(op, "weight"), Gradient(op, "bias"), op.Conv(batch));
-                    if (dx is { } convInput)
-                        _k.ConvBackwardInput(convGradient, Parameter(op, "weight"), convInput, op.Conv(batch));
+                    _k.ConvBackward(x, convGradient, Parameter(op, "weight"), Gradient(op, "weight"), Gradient(op, "bias"), dx, op.Conv(batch));
                     break;
                 case OpKind.BatchNorm:
                     _k.BatchNormBackward(x, dy, dx, Parameter(op, "weight"), v.Saved, Gradient(op, "weight"), Gradient(op, "bias"), op.Norm(batch));
