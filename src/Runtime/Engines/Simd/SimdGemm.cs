@@ -291,7 +291,11 @@ public static class SimdGemm
             var rowsB = cols == 4 ? new BRows(b.Start(j0), b.Start(j0 + 1), b.Start(j0 + 2), b.Start(j0 + 3)) : default;
             if (cols == 4 && Vector256.IsHardwareAccelerated)
                 for (; i + 4 <= m; i += 4)
+                {
                     Tile4x4(a, aOffset + i * k, b.Data, rowsB, c, cOffset + i * n + j0, n, k);
+                    if (k % 8 != 0)
+                        AddTail(a, aOffset + i * k, b.Data, rowsB, c, cOffset + i * n + j0, n, k, k / 8 * 8, 4);
+                }
             for (; i < m; i += 2)
             {
                 var rows = Math.Min(2, m - i);
@@ -305,7 +309,10 @@ public static class SimdGemm
         }
     }
 
-    /// <summary>Sixteen dot products of 4 rows of A with 4 rows of B, 8 lanes at a time; k need not be a multiple of 8.</summary>
+    /// <summary>
+    /// Sixteen dot products of 4 rows of A with 4 rows of B, 8 lanes at a time, over the whole 8s of k; the caller adds
+    /// the rest (<see cref="AddTail"/>).
+    /// </summary>
     private static void Tile4x4(float[] a, int a0, float[] b, BRows rowsB, float[] c, int c0, int ldc, int k)
     {
         ref var aRef = ref MemoryMarshal.GetArrayDataReference(a);
@@ -330,20 +337,10 @@ public static class SimdGemm
             x = Vector256.LoadUnsafe(ref aRef, ai + 3 * ka);
             s30 = Vector256.FusedMultiplyAdd(x, w0, s30); s31 = Vector256.FusedMultiplyAdd(x, w1, s31); s32 = Vector256.FusedMultiplyAdd(x, w2, s32); s33 = Vector256.FusedMultiplyAdd(x, w3, s33);
         }
-        Span<float> t =
-        [
-            Vector256.Sum(s00), Vector256.Sum(s01), Vector256.Sum(s02), Vector256.Sum(s03),
-            Vector256.Sum(s10), Vector256.Sum(s11), Vector256.Sum(s12), Vector256.Sum(s13),
-            Vector256.Sum(s20), Vector256.Sum(s21), Vector256.Sum(s22), Vector256.Sum(s23),
-            Vector256.Sum(s30), Vector256.Sum(s31), Vector256.Sum(s32), Vector256.Sum(s33),
-        ];
-        for (; kk < k; kk++)
-            for (var r = 0; r < 4; r++)
-                for (var cc = 0; cc < 4; cc++)
-                    t[r * 4 + cc] = MathF.FusedMultiplyAdd(a[a0 + r * k + kk], b[rowsB[cc] + kk], t[r * 4 + cc]);
-        for (var r = 0; r < 4; r++)
-            for (var cc = 0; cc < 4; cc++)
-                c[c0 + r * ldc + cc] = t[r * 4 + cc];
+        StoreRow(c, c0, Vector256.Sum(s00), Vector256.Sum(s01), Vector256.Sum(s02), Vector256.Sum(s03));
+        StoreRow(c, c0 + ldc, Vector256.Sum(s10), Vector256.Sum(s11), Vector256.Sum(s12), Vector256.Sum(s13));
+        StoreRow(c, c0 + 2 * ldc, Vector256.Sum(s20), Vector256.Sum(s21), Vector256.Sum(s22), Vector256.Sum(s23));
+        StoreRow(c, c0 + 3 * ldc, Vector256.Sum(s30), Vector256.Sum(s31), Vector256.Sum(s32), Vector256.Sum(s33));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -370,18 +367,32 @@ public static class SimdGemm
                 s12 = Vector256.FusedMultiplyAdd(x1, w2, s12); s13 = Vector256.FusedMultiplyAdd(x1, w3, s13);
             }
         }
-        Span<float> t = stackalloc float[8];
-        t[0] = Vector256.Sum(s00); t[1] = Vector256.Sum(s01); t[2] = Vector256.Sum(s02); t[3] = Vector256.Sum(s03);
-        t[4] = Vector256.Sum(s10); t[5] = Vector256.Sum(s11); t[6] = Vector256.Sum(s12); t[7] = Vector256.Sum(s13);
+        StoreRow(c, c0, Vector256.Sum(s00), Vector256.Sum(s01), Vector256.Sum(s02), Vector256.Sum(s03));
+        StoreRow(c, c0 + ldc, Vector256.Sum(s10), Vector256.Sum(s11), Vector256.Sum(s12), Vector256.Sum(s13));
+        if (kk < k)
+            AddTail(a, a0, b, rowsB, c, c0, ldc, k, kk, 2);
+    }
+
+    /// <summary>
+    /// The columns past the last whole 8 of K, added one by one in k order onto the tile's sums already in C. Out of the
+    /// tiles' bodies: a staging buffer there cost the tail-free products (most conv products) measurably.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void AddTail(float[] a, int a0, float[] b, BRows rowsB, float[] c, int c0, int ldc, int k, int kk, int rows)
+    {
         for (; kk < k; kk++)
-        {
-            for (var r = 0; r < 2; r++)
+            for (var r = 0; r < rows; r++)
                 for (var cc = 0; cc < 4; cc++)
-                    t[r * 4 + cc] = MathF.FusedMultiplyAdd(a[a0 + r * k + kk], b[rowsB[cc] + kk], t[r * 4 + cc]);
-        }
-        for (var r = 0; r < 2; r++)
-            for (var cc = 0; cc < 4; cc++)
-                c[c0 + r * ldc + cc] = t[r * 4 + cc];
+                    c[c0 + r * ldc + cc] = MathF.FusedMultiplyAdd(a[a0 + r * k + kk], b[rowsB[cc] + kk], c[c0 + r * ldc + cc]);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow(float[] c, int at, float v0, float v1, float v2, float v3)
+    {
+        c[at] = v0;
+        c[at + 1] = v1;
+        c[at + 2] = v2;
+        c[at + 3] = v3;
     }
 
     /// <summary>Where four consecutive rows of B start.</summary>
