@@ -50,14 +50,8 @@ public sealed class CpuDeviceFixture() : DeviceFixture(ComputeDevice.Open(
 /// A CPU accelerator with 64-thread groups (8 threads x 8 warps), big enough for the explicitly grouped, shared-memory
 /// kernels that GPUs run, with the kernel set switched to the tiled GEMM and split-K forced on for small products.
 /// </summary>
-public sealed class GroupedCpuDeviceFixture : DeviceFixture
-{
-    public GroupedCpuDeviceFixture() : base(ComputeDevice.OpenCpu(new CPUDevice(8, 8, 1)))
-    {
-        Kernels.GemmPath = GemmPath.Tiled;
-        Kernels.MinimumGroups = 16;
-    }
-}
+public sealed class GroupedCpuDeviceFixture() : DeviceFixture(
+    ComputeDevice.OpenCpu(new CPUDevice(8, 8, 1), new KernelPaths(GemmPath.Tiled, MinimumGroups: 16)));
 
 [CollectionDefinition(Name)]
 public sealed class CpuAcceleratorCollection : ICollectionFixture<CpuDeviceFixture>

@@ -17,13 +17,15 @@ public sealed record DeviceInfo(string Id, string Name, DeviceKind Kind, long Me
 public sealed class ComputeDevice : IDisposable
 {
     private readonly Context _context;
+    private readonly KernelPaths? _paths;
     private KernelSet? _kernels;
 
-    private ComputeDevice(Context context, Accelerator accelerator, string id)
+    private ComputeDevice(Context context, Accelerator accelerator, string id, KernelPaths? paths = null)
     {
         _context = context;
         Accelerator = accelerator;
         Id = id;
+        _paths = paths;
     }
 
     public Accelerator Accelerator { get; }
@@ -36,7 +38,7 @@ public sealed class ComputeDevice : IDisposable
     public DeviceKind Kind => KindOf(Accelerator.AcceleratorType);
 
     /// <summary>The kernels, compiled for this accelerator on first use and reused after.</summary>
-    public KernelSet Kernels => _kernels ??= new KernelSet(this);
+    public KernelSet Kernels => _kernels ??= new KernelSet(this, _paths);
 
     public static CPUDevice FastCpuDevice => new(2, 1, Math.Max(1, Environment.ProcessorCount));
 
@@ -111,11 +113,14 @@ public sealed class ComputeDevice : IDisposable
         _ => DeviceKind.Cpu,
     };
 
-    /// <summary>A CPU accelerator of a chosen shape (tests use one with 64-thread groups for the tiled kernels).</summary>
-    internal static ComputeDevice OpenCpu(CPUDevice shape)
+    /// <summary>
+    /// A CPU accelerator of a chosen shape whose kernels take <paramref name="paths"/> (tests run the GPU path on one
+    /// with 64-thread groups).
+    /// </summary>
+    internal static ComputeDevice OpenCpu(CPUDevice shape, KernelPaths paths)
     {
         var context = Context.Create(builder => builder.CPU(shape).EnableAlgorithms().Optimize(OptimizationLevel.O2));
-        return new ComputeDevice(context, context.GetCPUDevice(0).CreateAccelerator(context), "cpu");
+        return new ComputeDevice(context, context.GetCPUDevice(0).CreateAccelerator(context), "cpu", paths);
     }
 
     public void Dispose()

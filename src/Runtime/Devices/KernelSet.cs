@@ -14,6 +14,12 @@ public enum GemmPath
 }
 
 /// <summary>
+/// A kernel set's paths when they are not its device's own: the tests run the GPU path (tiled products, split along K
+/// when fewer than <paramref name="MinimumGroups"/> output tiles) on a CPU accelerator.
+/// </summary>
+public sealed record KernelPaths(GemmPath Gemm, int MinimumGroups);
+
+/// <summary>
 /// The kernels of <see cref="FashionGpu.Kernels"/> loaded once for one accelerator, each behind a method that knows
 /// its launch size. Element-wise kernels give each thread one element on a GPU and thousands on the CPU accelerator,
 /// where a simulated thread costs far more than an element's arithmetic. Dense products and convolutions (over im2col
@@ -69,13 +75,13 @@ public sealed class KernelSet : IDisposable
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, ArrayView<float>, ArrayView<float>, GemmEpilogue>? _tiled;
     private MemoryBuffer1D<float, Stride1D.Dense>? _workspace;
 
-    internal KernelSet(ComputeDevice device)
+    internal KernelSet(ComputeDevice device, KernelPaths? paths)
     {
         var a = _accelerator = device.Accelerator;
         _groupSize = device.IsCpu ? 0 : GroupSize;
         _elementsPerThread = device.RunsOnHostCpu ? CpuElementsPerThread : 1;
-        GemmPath = device.RunsOnHostCpu ? GemmPath.Blocked : GemmPath.Tiled;
-        MinimumGroups = 2 * Math.Max(1, a.NumMultiprocessors);
+        GemmPath = paths?.Gemm ?? (device.RunsOnHostCpu ? GemmPath.Blocked : GemmPath.Tiled);
+        MinimumGroups = paths?.MinimumGroups ?? 2 * Math.Max(1, a.NumMultiprocessors);
         Load(out _convForward, Conv2DKernels.Forward);
         Load(out _convBackwardParameters, Conv2DKernels.BackwardParameters);
         Load(out _convBackwardInput, Conv2DKernels.BackwardInput);
@@ -143,11 +149,11 @@ public sealed class KernelSet : IDisposable
     /// <summary>When set, every launch is followed by a synchronisation and timed into it.</summary>
     public KernelProfile? Profile { get; set; }
 
-    /// <summary>Blocked on the CPU accelerator, tiled elsewhere; tests switch it to prove both on the CPU.</summary>
-    public GemmPath GemmPath { get; set; }
+    /// <summary>Blocked on the CPU accelerator, tiled elsewhere (unless <see cref="KernelPaths"/> says otherwise).</summary>
+    public GemmPath GemmPath { get; }
 
     /// <summary>A tiled product with fewer 32x32 output tiles than this is split along K (2 per multiprocessor).</summary>
-    public int MinimumGroups { get; set; }
+    public int MinimumGroups { get; }
 
     /// <summary>Counts a launch of <paramref name="threads"/> threads and, while profiling, times it alone.</summary>
     private void Launch(string kernel, long threads, Action launch)
