@@ -93,8 +93,7 @@ public static class ConvBlockKernels
 
     /// <summary>
     /// The second stage: one thread per (co, tap) adds its <paramref name="count"/> partials in a fixed order
-    /// (<see cref="StridedSum"/>) and stores the
-    /// weight or bias gradient. Launch: s.BackwardParameterThreads threads.
+    /// (<see cref="StridedSum"/>) and stores the weight or bias gradient. Launch: s.BackwardParameterThreads threads.
     /// </summary>
     public static void SumParameterPartials(Index1D thread, ArrayView<float> partials, ArrayView<float> dWeight, ArrayView<float> dBias,
         ConvShape s, int count)
