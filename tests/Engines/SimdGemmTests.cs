@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using FashionGpu.Runtime.Engines.Simd;
 using FashionGpu.Tests.Support;
 
@@ -44,6 +45,37 @@ public sealed class SimdGemmTests
         Close.All("NT", want.C, c, want.Scale, 1e-5);
     }
 
+    /// <summary>
+    /// Every NT output, whichever tile computes it, is eight FMA chains over k = lane, lane + 8, ... (whole 8s of K),
+    /// added ((0+1)+(2+3))+((4+5)+(6+7)), then the rest of K by FMAs in k order: the order is part of the engine's
+    /// bits, whatever instructions form the sums.
+    /// </summary>
+    [SkippableFact]
+    public void NT_adds_in_its_documented_order()
+    {
+        Skip.IfNot(Vector256.IsHardwareAccelerated, "no 256-bit vectors on this processor: NT runs its scalar dot products");
+        var (m, n, k) = (6, 7, 45);
+        var random = new Random(9);
+        // Magnitudes over 2^±12, so that another order of the same additions almost surely rounds differently.
+        float Value() => (random.NextSingle() - 0.5f) * MathF.Pow(2, random.Next(-12, 12));
+        var (a, b) = (Enumerable.Range(0, m * k).Select(_ => Value()).ToArray(), Enumerable.Range(0, n * k).Select(_ => Value()).ToArray());
+        var c = new float[m * n];
+        SimdGemm.MultiplyNT(a, 0, b, 0, c, 0, m, n, k, parallelism: 1);
+        for (var i = 0; i < m; i++)
+            for (var j = 0; j < n; j++)
+            {
+                var lanes = new float[8];
+                var whole = k / 8 * 8;
+                for (var kk = 0; kk < whole; kk++)
+                    lanes[kk % 8] = MathF.FusedMultiplyAdd(a[i * k + kk], b[j * k + kk], lanes[kk % 8]);
+                var sum = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+                for (var kk = whole; kk < k; kk++)
+                    sum = MathF.FusedMultiplyAdd(a[i * k + kk], b[j * k + kk], sum);
+                Assert.True(BitConverter.SingleToInt32Bits(sum) == BitConverter.SingleToInt32Bits(c[i * n + j]),
+                    $"C[{i},{j}] = {c[i * n + j]:R}, the documented order gives {sum:R}");
+            }
+    }
+
     /// <summary>B's rows read through a table of starts (how the convolutions read their unrolled input in place).</summary>
     [Theory]
     [MemberData(nameof(Shapes))]
@@ -59,10 +91,14 @@ public sealed class SimdGemmTests
         var want = Reference.MatMul(TestData.ToDouble(a), TestData.ToDouble(nnB), m, n, k);
         Close.All("NN with B's rows from a table", want.C, c, want.Scale, 1e-5);
 
+        // NT's A with its rows 3 floats further apart than K, 1 float in.
+        var aStrided = new float[1 + m * (k + 3)];
+        for (var r = 0; r < m; r++)
+            a.AsSpan(r * k, k).CopyTo(aStrided.AsSpan(1 + r * (k + 3)));
         var cT = new float[m * n];
-        SimdGemm.MultiplyNT(a, 0, Matrix.Rows(ntRows.Data, ntRows.Starts, offset: 2), cT, 0, m, n, k, parallelism: 2);
+        SimdGemm.MultiplyNT(new Matrix(aStrided, 1, k + 3), Matrix.Rows(ntRows.Data, ntRows.Starts, offset: 2), cT, 0, m, n, k, parallelism: 2);
         var wantT = Reference.MatMul(TestData.ToDouble(a), Reference.Transpose(TestData.ToDouble(ntB), n, k), m, n, k);
-        Close.All("NT with B's rows from a table", wantT.C, cT, wantT.Scale, 1e-5);
+        Close.All("NT with A's rows strided and B's rows from a table", wantT.C, cT, wantT.Scale, 1e-5);
     }
 
     /// <summary>rows rows of cols floats at shuffled, non-overlapping starts in a larger array, 2 floats in.</summary>
@@ -100,6 +136,6 @@ public sealed class SimdGemmTests
         // A table whose middle row runs past the end: only checking the first and last rows would miss it.
         var rows = Matrix.Rows(new float[100], [0, 90, 16]);
         Assert.Throws<ArgumentException>(() => SimdGemm.MultiplyNN(Matrix.RowMajor(small, 3), rows, new float[32], 0, 2, 16, 3, 1));
-        Assert.Throws<ArgumentException>(() => SimdGemm.MultiplyNT(small, 0, rows, new float[6], 0, 2, 3, 16, 1));
+        Assert.Throws<ArgumentException>(() => SimdGemm.MultiplyNT(Matrix.RowMajor(small, 16), rows, new float[6], 0, 2, 3, 16, 1));
     }
 }

@@ -7,30 +7,42 @@ namespace FashionGpu.Runtime.Engines.Simd;
 
 /// <summary>
 /// <see cref="Conv2DKernels"/> on the host as an implicit GEMM per image on <see cref="SimdGemm"/>'s register tiles.
-/// An image is zero-padded into planes of width Wp = W + 2·pad; the output is computed on a "wide" grid of OH rows of
-/// Wp columns (the last 2·pad columns of each row are dropped), so the input row of every tap (ci, ky, kx) is one
+/// An image is zero-padded into planes of a width Wp of at least W + 2·pad; the output is computed on a "wide" grid of
+/// OH rows of Wp columns (the columns past OW are dropped), so the input row of every tap (ci, ky, kx) is one
 /// contiguous slice of its padded plane starting at ky·Wp + kx: the products read those slices in place as the rows of
 /// the unrolled input (nothing is copied), and the wide grid, rounded up to 16 columns, tiles exactly. Per image:
-/// y = W·columns, dW = dy·columnsᵀ and dcolumns = Wᵀ·dy, folded back by adding each tap's slice into the padded
-/// gradient. Images run in parallel, each on one core, with scratch that stays in cache; per-image weight gradients
-/// are added in image order, so the bits do not depend on the core count.
+/// y = W·columns and dW = dy·columnsᵀ; dx is the transposed convolution, dy padded by K - 1 - pad convolved with the
+/// flipped weights, on the same kind of grid, so dy on the backward's grid is read in place by both of its products.
+/// Images run in parallel, each on one core, with scratch that stays in cache; per-image weight gradients are added
+/// in image order, so the bits do not depend on the core count.
 /// </summary>
 public static class SimdConv2d
 {
-    /// <summary>The geometry of one image's implicit GEMM.</summary>
-    private readonly record struct Grid(ConvShape S)
+    /// <summary>The geometry of one image's implicit GEMM on planes <see cref="PaddedWidth"/> wide.</summary>
+    private readonly record struct Grid(ConvShape S, int PaddedWidth)
     {
-        public int PaddedWidth => S.Width + 2 * S.Padding;
-        public int PaddedHeight => S.Height + 2 * S.Padding;
+        /// <summary>The forward's grid: planes padded by the convolution's own padding.</summary>
+        public static Grid Forward(ConvShape s) => new(s, s.Width + 2 * s.Padding);
+
+        /// <summary>
+        /// The backward's grid, W + K - 1 wide: room for the input padded by P and for dy padded by K - 1 - P (the input
+        /// of the transposed convolution, <see cref="Transposed"/>), so one layout of dy serves dW and dx.
+        /// </summary>
+        public static Grid Backward(ConvShape s) => new(s, s.Width + s.KernelSize - 1);
+
+        /// <summary>dx's convolution: dy [Out, OH, OW] padded by K - 1 - P into [In, H, W], on this grid's width.</summary>
+        public Grid Transposed => new(new ConvShape(1, S.OutChannels, S.InChannels, S.OutHeight, S.OutWidth, S.KernelSize,
+            S.KernelSize - 1 - S.Padding), PaddedWidth);
+
         /// <summary>Columns of the GEMM: OH rows of Wp, rounded up to whole 16-column tiles.</summary>
         public int Columns => (S.OutHeight * PaddedWidth + 15) / 16 * 16;
         /// <summary>A padded plane, long enough for the last tap's slice.</summary>
         public int Plane => (S.KernelSize - 1) * (PaddedWidth + 1) + Columns;
         public int Padded => S.InChannels * Plane;
-        public int Unrolled => S.Taps * Columns;
         public int Pixels => S.InChannels * S.Height * S.Width;
-        public int Positions => S.OutHeight * S.OutWidth;
-        public int Outputs => S.OutChannels * Positions;
+        public int Outputs => S.OutChannels * S.OutHeight * S.OutWidth;
+        /// <summary>Where an unpadded image's pixel (0, 0) lies in a padded plane.</summary>
+        public int Origin => S.Padding * (PaddedWidth + 1);
 
         /// <summary>Where tap t's input slice starts in the padded image.</summary>
         public int TapStart(int tap)
@@ -53,7 +65,7 @@ public static class SimdConv2d
         for (var ci = 0; ci < s.InChannels; ci++)
             for (var iy = 0; iy < s.Height; iy++)
                 image.Slice((ci * s.Height + iy) * s.Width, s.Width)
-                    .CopyTo(padded[(ci * g.Plane + (iy + s.Padding) * g.PaddedWidth + s.Padding)..]);
+                    .CopyTo(padded[(ci * g.Plane + g.Origin + iy * g.PaddedWidth)..]);
     }
 
     /// <summary>
@@ -61,19 +73,6 @@ public static class SimdConv2d
     /// start, so no copy is made.
     /// </summary>
     private static Matrix Columns(float[] padded, int[] tapStarts) => Matrix.Rows(padded, tapStarts);
-
-    /// <summary>dx = Σ over taps of dcolumns[t, ·] added at the tap's start (in tap order), then cropped.</summary>
-    private static void Fold(ReadOnlySpan<float> dColumns, Span<float> dPadded, Span<float> dx, Grid g)
-    {
-        var s = g.S;
-        dPadded[..g.Padded].Clear();
-        for (var t = 0; t < s.Taps; t++)
-            Add(dColumns.Slice(t * g.Columns, g.Columns), dPadded.Slice(g.TapStart(t), g.Columns));
-        for (var ci = 0; ci < s.InChannels; ci++)
-            for (var iy = 0; iy < s.Height; iy++)
-                dPadded.Slice(ci * g.Plane + (iy + s.Padding) * g.PaddedWidth + s.Padding, s.Width)
-                    .CopyTo(dx.Slice((ci * s.Height + iy) * s.Width, s.Width));
-    }
 
     /// <summary>Σ values, in a fixed order: four 8-lane accumulators over whole 32-float blocks, then the lanes, then the tail.</summary>
     private static float Sum(ReadOnlySpan<float> values)
@@ -119,7 +118,7 @@ public static class SimdConv2d
     public static void Forward(float[] x, float[] weights, int weightOffset, ReadOnlyMemory<float> bias, float[] y, int[]? argmax,
         ConvShape s, ParallelOptions options)
     {
-        var g = new Grid(s);
+        var g = Grid.Forward(s);
         using var w = PackedRows.Of(Matrix.RowMajor(weights, s.Taps, weightOffset), s.OutChannels, s.Taps);
         var (tapStarts, product) = (g.TapStarts(), g.Padded);
         var pool = new PoolShape(1, s.OutChannels, s.OutHeight, s.OutWidth);
@@ -160,39 +159,43 @@ public static class SimdConv2d
     public static void Backward(float[] x, float[] dy, int[]? argmax, float[] weights, int weightOffset, float[] partials, Span<float> dWeight,
         Span<float> dBias, float[]? dx, ConvShape s, ParallelOptions options)
     {
-        var g = new Grid(s);
-        var pool = new PoolShape(1, s.OutChannels, s.OutHeight, s.OutWidth);
+        var (g, pool) = (Grid.Backward(s), new PoolShape(1, s.OutChannels, s.OutHeight, s.OutWidth));
+        var t = g.Transposed;
         var pooledPlane = pool.OutHeight * pool.OutWidth;
         var (taps, filters, length) = (s.Taps, s.OutChannels, PartialLength(s));
-        using var wT = dx is null ? null : PackedRows.Of(Matrix.Transposed(weights, taps, weightOffset), taps, filters);
-        // Per worker: the padded input (later its gradient), dcolumns and dy on the wide grid [Out, Columns] (zero outside
-        // the output): small enough to stay in a core's L2.
-        var (tapStarts, dColumns, wide) = (g.TapStarts(), g.Padded, g.Padded + g.Unrolled);
-        Parallel.For(0, s.Batch, options, () => ArrayPool<float>.Shared.Rent(wide + filters * g.Columns), (n, _, scratch) =>
+        // PackedRows reads rows past its last block of 8 from its source, so the flipped weights live until the end.
+        var flippedWeights = dx is null ? null : FlippedTransposed(weights, weightOffset, s);
+        using var flipped = flippedWeights is null ? null : PackedRows.Of(Matrix.RowMajor(flippedWeights, filters * s.KernelSize * s.KernelSize), s.InChannels, filters * s.KernelSize * s.KernelSize);
+        // Per worker: the padded input, dy padded for the transposed convolution (which is also dy on the wide grid of
+        // the input's columns, Origin further on) and dx on its wide grid: small enough to stay in a core's L2.
+        var (tapStarts, dyTapStarts, dyPadded, dxWide) = (g.TapStarts(), t.TapStarts(), g.Padded, g.Padded + t.Padded);
+        var dyWide = dyPadded + t.Origin;
+        Parallel.For(0, s.Batch, options, () => ArrayPool<float>.Shared.Rent(dxWide + s.InChannels * t.Columns), (n, _, scratch) =>
         {
             Pad(x.AsSpan(n * g.Pixels, g.Pixels), scratch, g);
-            scratch.AsSpan(wide, filters * g.Columns).Clear();
+            scratch.AsSpan(dyPadded, t.Padded).Clear();
             for (var co = 0; co < filters; co++)
             {
+                var plane = scratch.AsSpan(dyWide + co * t.Plane, g.Columns);
                 if (argmax is null)
                     for (var oy = 0; oy < s.OutHeight; oy++)
-                        dy.AsSpan(n * g.Outputs + (co * s.OutHeight + oy) * s.OutWidth, s.OutWidth).CopyTo(scratch.AsSpan(wide + co * g.Columns + oy * g.PaddedWidth));
+                        dy.AsSpan(n * g.Outputs + (co * s.OutHeight + oy) * s.OutWidth, s.OutWidth).CopyTo(plane[(oy * g.PaddedWidth)..]);
                 else
                 {
-                    var plane = (n * filters + co) * pooledPlane;
-                    SimdMaxPool.Scatter(dy.AsSpan(plane, pooledPlane), argmax.AsSpan(plane, pooledPlane), scratch.AsSpan(wide + co * g.Columns, g.Columns),
-                        pool.OutWidth, g.PaddedWidth);
+                    var pooled = (n * filters + co) * pooledPlane;
+                    SimdMaxPool.Scatter(dy.AsSpan(pooled, pooledPlane), argmax.AsSpan(pooled, pooledPlane), plane, pool.OutWidth, g.PaddedWidth);
                 }
                 // db: the wide row holds dy and zeros, so its sum is dy's.
-                partials[n * length + filters * taps + co] = Sum(scratch.AsSpan(wide + co * g.Columns, g.Columns));
+                partials[n * length + filters * taps + co] = Sum(plane);
             }
             // dW[co, t] = Σ_q dy[co, q]·columns[t, q]: both operands run along q, so no transposing or packing.
-            SimdGemm.MultiplyNT(scratch, wide, Columns(scratch, tapStarts), partials, n * length, filters, taps, g.Columns, 1);
-            if (wT is not null)
-            {
-                SimdGemm.MultiplyNN(wT, Matrix.RowMajor(scratch, g.Columns, wide), scratch, dColumns, g.Columns, 1);
-                Fold(scratch.AsSpan(dColumns, g.Unrolled), scratch, dx.AsSpan(n * g.Pixels, g.Pixels), g);
-            }
+            SimdGemm.MultiplyNT(new Matrix(scratch, dyWide, t.Plane), Columns(scratch, tapStarts), partials, n * length, filters, taps, g.Columns, 1);
+            if (flipped is null)
+                return scratch;
+            SimdGemm.MultiplyNN(flipped, Matrix.Rows(scratch, dyTapStarts, dyPadded), scratch, dxWide, t.Columns, 1);
+            for (var ci = 0; ci < s.InChannels; ci++)
+                for (var iy = 0; iy < s.Height; iy++)
+                    scratch.AsSpan(dxWide + ci * t.Columns + iy * g.PaddedWidth, s.Width).CopyTo(dx.AsSpan(n * g.Pixels + (ci * s.Height + iy) * s.Width, s.Width));
             return scratch;
         }, scratch => ArrayPool<float>.Shared.Return(scratch));
         // Image 0's partial becomes the sum: element by element, images in order, chunks of elements in parallel.
@@ -206,5 +209,23 @@ public static class SimdConv2d
         });
         partials.AsSpan(0, filters * taps).CopyTo(dWeight);
         partials.AsSpan(filters * taps, filters).CopyTo(dBias);
+        if (flippedWeights is not null)
+            ArrayPool<float>.Shared.Return(flippedWeights);
+    }
+
+    /// <summary>
+    /// The transposed convolution's weights [In, Out·K·K], element (ci, (co, ky, kx)) = W[co, ci, K-1-ky, K-1-kx], in an
+    /// array rented from the shared pool.
+    /// </summary>
+    private static float[] FlippedTransposed(float[] weights, int weightOffset, ConvShape s)
+    {
+        var kk = s.KernelSize * s.KernelSize;
+        var columns = s.OutChannels * kk;
+        var flipped = ArrayPool<float>.Shared.Rent(s.InChannels * columns);
+        for (var ci = 0; ci < s.InChannels; ci++)
+            for (var co = 0; co < s.OutChannels; co++)
+                for (var tap = 0; tap < kk; tap++)
+                    flipped[ci * columns + co * kk + tap] = weights[weightOffset + (co * s.InChannels + ci) * kk + kk - 1 - tap];
+        return flipped;
     }
 }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace FashionGpu.Runtime.Engines.Simd;
 
@@ -263,20 +264,20 @@ public static class SimdGemm
     /// K with 4x4 tiles of dot products (2x4 and single dot products at the edges); blocks of B's rows run in parallel.
     /// </summary>
     public static void MultiplyNT(float[] a, int aOffset, float[] b, int bOffset, float[] c, int cOffset, int m, int n, int k, int parallelism) =>
-        MultiplyNT(a, aOffset, Matrix.RowMajor(b, k, bOffset), c, cOffset, m, n, k, parallelism);
+        MultiplyNT(Matrix.RowMajor(a, k, aOffset), Matrix.RowMajor(b, k, bOffset), c, cOffset, m, n, k, parallelism);
 
     /// <summary>
-    /// <see cref="MultiplyNT(float[], int, float[], int, float[], int, int, int, int, int)"/> with B's rows wherever
-    /// <paramref name="b"/> says (contiguous along K).
+    /// <see cref="MultiplyNT(float[], int, float[], int, float[], int, int, int, int, int)"/> with A's rows a fixed
+    /// stride apart and B's rows wherever <paramref name="b"/> says (both contiguous along K).
     /// </summary>
-    public static void MultiplyNT(float[] a, int aOffset, Matrix b, float[] c, int cOffset, int m, int n, int k, int parallelism)
+    public static void MultiplyNT(Matrix a, Matrix b, float[] c, int cOffset, int m, int n, int k, int parallelism)
     {
-        if (b.ColStride != 1)
-            throw new ArgumentException("MultiplyNT needs B's rows contiguous along K", nameof(b));
-        Matrix.RowMajor(a, k, aOffset).Require(m, k, nameof(a));
+        if (a.ColStride != 1 || a.RowStarts is not null || b.ColStride != 1)
+            throw new ArgumentException("MultiplyNT needs A's rows a fixed stride apart and both operands contiguous along K");
+        a.Require(m, k, nameof(a));
         b.Require(n, k, nameof(b));
         Matrix.RowMajor(c, n, cOffset).Require(m, n, nameof(c));
-        var blocks = (n + 3) / 4;
+        var (blocks, lda) = ((n + 3) / 4, a.RowStride);
         if (parallelism == 1)
             for (var block = 0; block < blocks; block++)
                 ColumnsNT(block);
@@ -292,19 +293,19 @@ public static class SimdGemm
             if (cols == 4 && Vector256.IsHardwareAccelerated)
                 for (; i + 4 <= m; i += 4)
                 {
-                    Tile4x4(a, aOffset + i * k, b.Data, rowsB, c, cOffset + i * n + j0, n, k);
+                    Tile4x4(a.Data, a.Start(i), lda, b.Data, rowsB, c, cOffset + i * n + j0, n, k);
                     if (k % 8 != 0)
-                        AddTail(a, aOffset + i * k, b.Data, rowsB, c, cOffset + i * n + j0, n, k, k / 8 * 8, 4);
+                        AddTail(a.Data, a.Start(i), lda, b.Data, rowsB, c, cOffset + i * n + j0, n, k, k / 8 * 8, 4);
                 }
             for (; i < m; i += 2)
             {
                 var rows = Math.Min(2, m - i);
                 if (rows == 2 && cols == 4)
-                    Tile2x4(a, aOffset + i * k, b.Data, rowsB, c, cOffset + i * n + j0, n, k);
+                    Tile2x4(a.Data, a.Start(i), lda, b.Data, rowsB, c, cOffset + i * n + j0, n, k);
                 else
                     for (var r = 0; r < rows; r++)
                         for (var cc = 0; cc < cols; cc++)
-                            c[cOffset + (i + r) * n + j0 + cc] = Dot(a, aOffset + (i + r) * k, b.Data, b.Start(j0 + cc), k);
+                            c[cOffset + (i + r) * n + j0 + cc] = Dot(a.Data, a.Start(i + r), b.Data, b.Start(j0 + cc), k);
             }
         }
     }
@@ -313,13 +314,13 @@ public static class SimdGemm
     /// Sixteen dot products of 4 rows of A with 4 rows of B, 8 lanes at a time, over the whole 8s of k; the caller adds
     /// the rest (<see cref="AddTail"/>).
     /// </summary>
-    private static void Tile4x4(float[] a, int a0, float[] b, BRows rowsB, float[] c, int c0, int ldc, int k)
+    private static void Tile4x4(float[] a, int a0, int lda, float[] b, BRows rowsB, float[] c, int c0, int ldc, int k)
     {
         ref var aRef = ref MemoryMarshal.GetArrayDataReference(a);
         ref var bRef = ref MemoryMarshal.GetArrayDataReference(b);
         Vector256<float> s00 = default, s01 = default, s02 = default, s03 = default, s10 = default, s11 = default, s12 = default, s13 = default;
         Vector256<float> s20 = default, s21 = default, s22 = default, s23 = default, s30 = default, s31 = default, s32 = default, s33 = default;
-        var ka = (nuint)k;
+        var ka = (nuint)lda;
         var kk = 0;
         for (; kk + 8 <= k; kk += 8)
         {
@@ -337,14 +338,14 @@ public static class SimdGemm
             x = Vector256.LoadUnsafe(ref aRef, ai + 3 * ka);
             s30 = Vector256.FusedMultiplyAdd(x, w0, s30); s31 = Vector256.FusedMultiplyAdd(x, w1, s31); s32 = Vector256.FusedMultiplyAdd(x, w2, s32); s33 = Vector256.FusedMultiplyAdd(x, w3, s33);
         }
-        StoreRow(c, c0, Vector256.Sum(s00), Vector256.Sum(s01), Vector256.Sum(s02), Vector256.Sum(s03));
-        StoreRow(c, c0 + ldc, Vector256.Sum(s10), Vector256.Sum(s11), Vector256.Sum(s12), Vector256.Sum(s13));
-        StoreRow(c, c0 + 2 * ldc, Vector256.Sum(s20), Vector256.Sum(s21), Vector256.Sum(s22), Vector256.Sum(s23));
-        StoreRow(c, c0 + 3 * ldc, Vector256.Sum(s30), Vector256.Sum(s31), Vector256.Sum(s32), Vector256.Sum(s33));
+        StoreSums(c, c0, s00, s01, s02, s03);
+        StoreSums(c, c0 + ldc, s10, s11, s12, s13);
+        StoreSums(c, c0 + 2 * ldc, s20, s21, s22, s23);
+        StoreSums(c, c0 + 3 * ldc, s30, s31, s32, s33);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Tile2x4(float[] a, int a0, float[] b, BRows rowsB, float[] c, int c0, int ldc, int k)
+    private static void Tile2x4(float[] a, int a0, int lda, float[] b, BRows rowsB, float[] c, int c0, int ldc, int k)
     {
         ref var aRef = ref MemoryMarshal.GetArrayDataReference(a);
         ref var bRef = ref MemoryMarshal.GetArrayDataReference(b);
@@ -356,7 +357,7 @@ public static class SimdGemm
             for (; kk + 8 <= k; kk += 8)
             {
                 var x0 = Vector256.LoadUnsafe(ref aRef, (nuint)(a0 + kk));
-                var x1 = Vector256.LoadUnsafe(ref aRef, (nuint)(a0 + k + kk));
+                var x1 = Vector256.LoadUnsafe(ref aRef, (nuint)(a0 + lda + kk));
                 var w0 = Vector256.LoadUnsafe(ref bRef, (nuint)(rowsB.R0 + kk));
                 var w1 = Vector256.LoadUnsafe(ref bRef, (nuint)(rowsB.R1 + kk));
                 var w2 = Vector256.LoadUnsafe(ref bRef, (nuint)(rowsB.R2 + kk));
@@ -367,10 +368,10 @@ public static class SimdGemm
                 s12 = Vector256.FusedMultiplyAdd(x1, w2, s12); s13 = Vector256.FusedMultiplyAdd(x1, w3, s13);
             }
         }
-        StoreRow(c, c0, Vector256.Sum(s00), Vector256.Sum(s01), Vector256.Sum(s02), Vector256.Sum(s03));
-        StoreRow(c, c0 + ldc, Vector256.Sum(s10), Vector256.Sum(s11), Vector256.Sum(s12), Vector256.Sum(s13));
+        StoreSums(c, c0, s00, s01, s02, s03);
+        StoreSums(c, c0 + ldc, s10, s11, s12, s13);
         if (kk < k)
-            AddTail(a, a0, b, rowsB, c, c0, ldc, k, kk, 2);
+            AddTail(a, a0, lda, b, rowsB, c, c0, ldc, k, kk, 2);
     }
 
     /// <summary>
@@ -378,21 +379,31 @@ public static class SimdGemm
     /// tiles' bodies: a staging buffer there cost the tail-free products (most conv products) measurably.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void AddTail(float[] a, int a0, float[] b, BRows rowsB, float[] c, int c0, int ldc, int k, int kk, int rows)
+    private static void AddTail(float[] a, int a0, int lda, float[] b, BRows rowsB, float[] c, int c0, int ldc, int k, int kk, int rows)
     {
         for (; kk < k; kk++)
             for (var r = 0; r < rows; r++)
                 for (var cc = 0; cc < 4; cc++)
-                    c[c0 + r * ldc + cc] = MathF.FusedMultiplyAdd(a[a0 + r * k + kk], b[rowsB[cc] + kk], c[c0 + r * ldc + cc]);
+                    c[c0 + r * ldc + cc] = MathF.FusedMultiplyAdd(a[a0 + r * lda + kk], b[rowsB[cc] + kk], c[c0 + r * ldc + cc]);
     }
 
+    /// <summary>
+    /// c[at..at+3] = the lane sums of four accumulators, each in the order Vector256.Sum adds one:
+    /// ((0+1)+(2+3))+((4+5)+(6+7)). With AVX, three horizontal adds and one add give all four at once in that order.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreRow(float[] c, int at, float v0, float v1, float v2, float v3)
+    private static void StoreSums(float[] c, int at, Vector256<float> s0, Vector256<float> s1, Vector256<float> s2, Vector256<float> s3)
     {
-        c[at] = v0;
-        c[at + 1] = v1;
-        c[at + 2] = v2;
-        c[at + 3] = v3;
+        if (Avx.IsSupported)
+        {
+            var sums = Avx.HorizontalAdd(Avx.HorizontalAdd(s0, s1), Avx.HorizontalAdd(s2, s3));
+            (sums.GetLower() + sums.GetUpper()).CopyTo(c.AsSpan(at, 4));
+            return;
+        }
+        c[at] = Vector256.Sum(s0);
+        c[at + 1] = Vector256.Sum(s1);
+        c[at + 2] = Vector256.Sum(s2);
+        c[at + 3] = Vector256.Sum(s3);
     }
 
     /// <summary>Where four consecutive rows of B start.</summary>
