@@ -139,11 +139,15 @@ public static class SimdConv2d
                 }
                 // In place over the whole wide plane at once: the columns past each row's end are dropped anyway.
                 AddBias(wide, b[co], wide);
+                // Rows in order, each given the rest of the image's output and of the wide planes, so rows narrower than
+                // eight windows are pooled eight at a time: what one writes past its end, the next overwrites.
+                var image = (n + 1) * pooled;
+                var rest = scratch.AsSpan(product + co * g.Columns);
                 for (var py = 0; py < pool.OutHeight; py++)
                 {
                     var o = n * pooled + (co * pool.OutHeight + py) * pool.OutWidth;
-                    SimdMaxPool.PoolRow(wide.Slice(2 * py * g.PaddedWidth, s.OutWidth), wide.Slice((2 * py + 1) * g.PaddedWidth, s.OutWidth),
-                        y.AsSpan(o, pool.OutWidth), argmax.AsSpan(o, pool.OutWidth));
+                    SimdMaxPool.PoolRow(rest[(2 * py * g.PaddedWidth)..], rest[((2 * py + 1) * g.PaddedWidth)..],
+                        y.AsSpan(o, image - o), argmax.AsSpan(o, image - o), pool.OutWidth);
                 }
             }
             return scratch;

@@ -26,15 +26,24 @@ public static class SimdMaxPool
     /// or more; a last block that would run past the used columns is moved back to end at them, recomputing a few
     /// windows with the same result.
     /// </summary>
-    public static void PoolRow(ReadOnlySpan<float> top, ReadOnlySpan<float> bottom, Span<float> y, Span<int> argmax)
+    public static void PoolRow(ReadOnlySpan<float> top, ReadOnlySpan<float> bottom, Span<float> y, Span<int> argmax) =>
+        PoolRow(top, bottom, y, argmax, y.Length);
+
+    /// <summary>
+    /// <see cref="PoolRow(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, Span{int})"/> for a row of
+    /// <paramref name="ow"/> windows in spans that may run on: a row of fewer than eight windows is then done as eight
+    /// at once when the spans hold sixteen columns and eight outputs, writing junk past <paramref name="ow"/> for the
+    /// caller to overwrite (the next row of a plane pooled in order).
+    /// </summary>
+    public static void PoolRow(ReadOnlySpan<float> top, ReadOnlySpan<float> bottom, Span<float> y, Span<int> argmax, int ow)
     {
-        var ow = y.Length;
         var done = 0;
-        if (Vector256.IsHardwareAccelerated && ow >= 8)
+        var eightFit = ow >= 8 || (y.Length >= 8 && argmax.Length >= 8 && top.Length >= 16 && bottom.Length >= 16);
+        if (Vector256.IsHardwareAccelerated && eightFit)
         {
             for (var px = 0; px < ow; px += 8)
             {
-                var at = Math.Min(px, ow - 8);
+                var at = Math.Max(0, Math.Min(px, ow - 8));
                 var (v0, v1) = Deinterleave(Vector256.Create(top[(2 * at)..]), Vector256.Create(top[(2 * at + 8)..]));
                 var (v2, v3) = Deinterleave(Vector256.Create(bottom[(2 * at)..]), Vector256.Create(bottom[(2 * at + 8)..]));
                 var (best, which) = (v0, Vector256<int>.Zero);
