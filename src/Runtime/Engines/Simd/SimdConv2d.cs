@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using FashionGpu.Kernels;
 
@@ -58,14 +59,48 @@ public static class SimdConv2d
     /// <summary>Floats of one image's weight and bias gradient partial.</summary>
     public static int PartialLength(ConvShape s) => s.OutChannels * (s.Taps + 1);
 
+    /// <summary>A worker's scratch with the padded input's planes zeroed: <see cref="Pad"/> writes only their insides.</summary>
+    private static float[] Scratch(int length, Grid g)
+    {
+        var scratch = ArrayPool<float>.Shared.Rent(length);
+        scratch.AsSpan(0, g.Padded).Clear();
+        return scratch;
+    }
+
+    /// <summary>An image into the insides of its padded planes at the start of a worker's <see cref="Scratch"/>.</summary>
     private static void Pad(ReadOnlySpan<float> image, Span<float> padded, Grid g)
     {
-        var s = g.S;
-        padded[..g.Padded].Clear();
+        var (s, plane) = (g.S, g.S.Height * g.S.Width);
         for (var ci = 0; ci < s.InChannels; ci++)
-            for (var iy = 0; iy < s.Height; iy++)
-                image.Slice((ci * s.Height + iy) * s.Width, s.Width)
-                    .CopyTo(padded[(ci * g.Plane + g.Origin + iy * g.PaddedWidth)..]);
+            CopyRows(image.Slice(ci * plane, plane), s.Width, padded[(ci * g.Plane + g.Origin)..], g.PaddedWidth, s.Height, s.Width);
+    }
+
+    /// <summary>
+    /// <paramref name="rows"/> rows of <paramref name="width"/> floats, <paramref name="sourceStride"/> apart in the source
+    /// and <paramref name="targetStride"/> apart in the target: eight at a time, the last eight of a row overlapping.
+    /// </summary>
+    private static void CopyRows(ReadOnlySpan<float> source, int sourceStride, Span<float> target, int targetStride, int rows, int width)
+    {
+        if (rows <= 0)
+            return;
+        if ((rows - 1) * sourceStride + width > source.Length || (rows - 1) * targetStride + width > target.Length)
+            throw new ArgumentException($"{rows} rows of {width} do not fit the spans");
+        if (width < Vector256<float>.Count || !Vector256.IsHardwareAccelerated)
+        {
+            for (var r = 0; r < rows; r++)
+                source.Slice(r * sourceStride, width).CopyTo(target[(r * targetStride)..]);
+            return;
+        }
+        ref var from = ref MemoryMarshal.GetReference(source);
+        ref var to = ref MemoryMarshal.GetReference(target);
+        var last = (nuint)(width - Vector256<float>.Count);
+        for (var r = 0; r < rows; r++)
+        {
+            var (i, o) = ((nuint)(r * sourceStride), (nuint)(r * targetStride));
+            for (nuint c = 0; c < last; c += (nuint)Vector256<float>.Count)
+                Vector256.LoadUnsafe(ref from, i + c).StoreUnsafe(ref to, o + c);
+            Vector256.LoadUnsafe(ref from, i + last).StoreUnsafe(ref to, o + last);
+        }
     }
 
     /// <summary>
@@ -123,7 +158,7 @@ public static class SimdConv2d
         var (tapStarts, product) = (g.TapStarts(), g.Padded);
         var pool = new PoolShape(1, s.OutChannels, s.OutHeight, s.OutWidth);
         var pooled = s.OutChannels * pool.OutHeight * pool.OutWidth;
-        Parallel.For(0, s.Batch, options, () => ArrayPool<float>.Shared.Rent(product + s.OutChannels * g.Columns), (n, _, scratch) =>
+        Parallel.For(0, s.Batch, options, () => Scratch(product + s.OutChannels * g.Columns, g), (n, _, scratch) =>
         {
             Pad(x.AsSpan(n * g.Pixels, g.Pixels), scratch, g);
             SimdGemm.MultiplyNN(w, Columns(scratch, tapStarts), scratch, product, g.Columns, 1);
@@ -174,7 +209,7 @@ public static class SimdConv2d
         // the input's columns, Origin further on) and dx on its wide grid: small enough to stay in a core's L2.
         var (tapStarts, dyTapStarts, dyPadded, dxWide) = (g.TapStarts(), t.TapStarts(), g.Padded, g.Padded + t.Padded);
         var dyWide = dyPadded + t.Origin;
-        Parallel.For(0, s.Batch, options, () => ArrayPool<float>.Shared.Rent(dxWide + s.InChannels * t.Columns), (n, _, scratch) =>
+        Parallel.For(0, s.Batch, options, () => Scratch(dxWide + s.InChannels * t.Columns, g), (n, _, scratch) =>
         {
             Pad(x.AsSpan(n * g.Pixels, g.Pixels), scratch, g);
             scratch.AsSpan(dyPadded, t.Padded).Clear();
@@ -182,8 +217,7 @@ public static class SimdConv2d
             {
                 var plane = scratch.AsSpan(dyWide + co * t.Plane, g.Columns);
                 if (argmax is null)
-                    for (var oy = 0; oy < s.OutHeight; oy++)
-                        dy.AsSpan(n * g.Outputs + (co * s.OutHeight + oy) * s.OutWidth, s.OutWidth).CopyTo(plane[(oy * g.PaddedWidth)..]);
+                    CopyRows(dy.AsSpan(n * g.Outputs + co * s.OutHeight * s.OutWidth, s.OutHeight * s.OutWidth), s.OutWidth, plane, g.PaddedWidth, s.OutHeight, s.OutWidth);
                 else
                 {
                     var pooled = (n * filters + co) * pooledPlane;
@@ -197,9 +231,9 @@ public static class SimdConv2d
             if (flipped is null)
                 return scratch;
             SimdGemm.MultiplyNN(flipped, Matrix.Rows(scratch, dyTapStarts, dyPadded), scratch, dxWide, t.Columns, 1);
+            var inputPlane = s.Height * s.Width;
             for (var ci = 0; ci < s.InChannels; ci++)
-                for (var iy = 0; iy < s.Height; iy++)
-                    scratch.AsSpan(dxWide + ci * t.Columns + iy * g.PaddedWidth, s.Width).CopyTo(dx.AsSpan(n * g.Pixels + (ci * s.Height + iy) * s.Width, s.Width));
+                CopyRows(scratch.AsSpan(dxWide + ci * t.Columns, t.Columns), g.PaddedWidth, dx.AsSpan(n * g.Pixels + ci * inputPlane, inputPlane), s.Width, s.Height, s.Width);
             return scratch;
         }, scratch => ArrayPool<float>.Shared.Return(scratch));
         // Image 0's partial becomes the sum: element by element, images in order, chunks of elements in parallel.
