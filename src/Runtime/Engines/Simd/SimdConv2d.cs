@@ -166,14 +166,14 @@ public static class SimdConv2d
             for (var co = 0; co < s.OutChannels; co++)
             {
                 var wide = scratch.AsSpan(product + co * g.Columns, g.Columns);
-                if (argmax is null)
-                {
-                    for (var oy = 0; oy < s.OutHeight; oy++)
-                        AddBias(wide.Slice(oy * g.PaddedWidth, s.OutWidth), b[co], y.AsSpan(n * g.Outputs + (co * s.OutHeight + oy) * s.OutWidth, s.OutWidth));
-                    continue;
-                }
                 // In place over the whole wide plane at once: the columns past each row's end are dropped anyway.
                 AddBias(wide, b[co], wide);
+                if (argmax is null)
+                {
+                    var plane = s.OutHeight * s.OutWidth;
+                    CopyRows(wide, g.PaddedWidth, y.AsSpan(n * g.Outputs + co * plane, plane), s.OutWidth, s.OutHeight, s.OutWidth);
+                    continue;
+                }
                 // Rows in order, each given the rest of the image's output and of the wide planes, so rows narrower than
                 // eight windows are pooled eight at a time: what one writes past its end, the next overwrites.
                 var image = (n + 1) * pooled;
