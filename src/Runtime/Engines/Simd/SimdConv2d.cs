@@ -59,11 +59,14 @@ public static class SimdConv2d
     /// <summary>Floats of one image's weight and bias gradient partial.</summary>
     public static int PartialLength(ConvShape s) => s.OutChannels * (s.Taps + 1);
 
-    /// <summary>A worker's scratch with the padded input's planes zeroed: <see cref="Pad"/> writes only their insides.</summary>
-    private static float[] Scratch(int length, Grid g)
+    /// <summary>
+    /// A worker's scratch with its first <paramref name="zeroed"/> floats zeroed once: the padded planes there are only
+    /// ever written in the same places (<see cref="Pad"/>, a pooled gradient's windows, dy's rows), image after image.
+    /// </summary>
+    private static float[] Scratch(int length, int zeroed)
     {
         var scratch = ArrayPool<float>.Shared.Rent(length);
-        scratch.AsSpan(0, g.Padded).Clear();
+        scratch.AsSpan(0, zeroed).Clear();
         return scratch;
     }
 
@@ -158,7 +161,7 @@ public static class SimdConv2d
         var (tapStarts, product) = (g.TapStarts(), g.Padded);
         var pool = new PoolShape(1, s.OutChannels, s.OutHeight, s.OutWidth);
         var pooled = s.OutChannels * pool.OutHeight * pool.OutWidth;
-        Parallel.For(0, s.Batch, options, () => Scratch(product + s.OutChannels * g.Columns, g), (n, _, scratch) =>
+        Parallel.For(0, s.Batch, options, () => Scratch(product + s.OutChannels * g.Columns, g.Padded), (n, _, scratch) =>
         {
             Pad(x.AsSpan(n * g.Pixels, g.Pixels), scratch, g);
             SimdGemm.MultiplyNN(w, Columns(scratch, tapStarts), scratch, product, g.Columns, 1);
@@ -209,10 +212,9 @@ public static class SimdConv2d
         // the input's columns, Origin further on) and dx on its wide grid: small enough to stay in a core's L2.
         var (tapStarts, dyTapStarts, dyPadded, dxWide) = (g.TapStarts(), t.TapStarts(), g.Padded, g.Padded + t.Padded);
         var dyWide = dyPadded + t.Origin;
-        Parallel.For(0, s.Batch, options, () => Scratch(dxWide + s.InChannels * t.Columns, g), (n, _, scratch) =>
+        Parallel.For(0, s.Batch, options, () => Scratch(dxWide + s.InChannels * t.Columns, dxWide), (n, _, scratch) =>
         {
             Pad(x.AsSpan(n * g.Pixels, g.Pixels), scratch, g);
-            scratch.AsSpan(dyPadded, t.Padded).Clear();
             for (var co = 0; co < filters; co++)
             {
                 var plane = scratch.AsSpan(dyWide + co * t.Plane, g.Columns);

@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using FashionGpu.Kernels;
 
 namespace FashionGpu.Runtime.Engines.Simd;
@@ -129,22 +130,54 @@ public static class SimdMaxPool
     }
 
     /// <summary>
-    /// One plane's gradient into <paramref name="target"/> (rows of <paramref name="rowStride"/>, zeroed by the caller):
-    /// dy[py, px] at its window's argmax.
+    /// One plane's gradient into <paramref name="target"/> (rows of <paramref name="rowStride"/>): all four places of
+    /// every window, dy[py, px] at its argmax and 0 at the other three, so a caller that zeroed the rest of the target
+    /// once need not zero it again. Eight windows at a time with AVX; a row of fewer than eight windows then also
+    /// writes zeros up to column 16 when the target's rows are that wide.
     /// </summary>
     public static void Scatter(ReadOnlySpan<float> dy, ReadOnlySpan<int> argmax, Span<float> target, int ow, int rowStride)
     {
         var oh = dy.Length / ow;
         for (var py = 0; py < oh; py++)
         {
-            var gradients = dy.Slice(py * ow, ow);
-            var windows = argmax.Slice(py * ow, ow);
-            var rows = target[(2 * py * rowStride)..];
-            for (var px = 0; px < gradients.Length; px++)
+            var gradients = dy[(py * ow)..];
+            var windows = argmax[(py * ow)..];
+            var top = target[(2 * py * rowStride)..];
+            var bottom = target[((2 * py + 1) * rowStride)..];
+            var done = 0;
+            if (Avx.IsSupported && (ow >= 8 || (rowStride >= 16 && gradients.Length >= 8)))
             {
-                var a = windows[px];
-                rows[(a >> 1) * rowStride + 2 * px + (a & 1)] = gradients[px];
+                var used = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(ow)).AsSingle();
+                for (var px = 0; px < ow; px += 8)
+                {
+                    var at = Math.Max(0, Math.Min(px, ow - 8));
+                    var g = Vector256.BitwiseAnd(Vector256.Create(gradients[at..]), used);
+                    var a = Vector256.Create(windows[at..]);
+                    StoreInterleaved(Pick(g, a, 0), Pick(g, a, 1), top[(2 * at)..]);
+                    StoreInterleaved(Pick(g, a, 2), Pick(g, a, 3), bottom[(2 * at)..]);
+                }
+                done = ow;
+            }
+            for (var px = done; px < ow; px++)
+            {
+                var (g, a) = (gradients[px], windows[px]);
+                top[2 * px] = a == 0 ? g : 0f;
+                top[2 * px + 1] = a == 1 ? g : 0f;
+                bottom[2 * px] = a == 2 ? g : 0f;
+                bottom[2 * px + 1] = a == 3 ? g : 0f;
             }
         }
+    }
+
+    /// <summary>The gradients whose window's argmax is <paramref name="place"/>, 0 in the other lanes.</summary>
+    private static Vector256<float> Pick(Vector256<float> gradients, Vector256<int> argmax, int place) =>
+        Vector256.ConditionalSelect(Vector256.Equals(argmax, Vector256.Create(place)).AsSingle(), gradients, Vector256<float>.Zero);
+
+    /// <summary>even[0], odd[0], even[1], odd[1], … into sixteen floats of <paramref name="target"/>.</summary>
+    private static void StoreInterleaved(Vector256<float> even, Vector256<float> odd, Span<float> target)
+    {
+        var (low, high) = (Avx.UnpackLow(even, odd), Avx.UnpackHigh(even, odd));
+        Avx.Permute2x128(low, high, 0x20).CopyTo(target);
+        Avx.Permute2x128(low, high, 0x31).CopyTo(target[8..]);
     }
 }
