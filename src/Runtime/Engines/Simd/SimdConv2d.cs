@@ -130,15 +130,6 @@ public static class SimdConv2d
         return sum;
     }
 
-    private static void AddBias(ReadOnlySpan<float> source, float bias, Span<float> target)
-    {
-        var ox = 0;
-        for (var vector = new Vector<float>(bias); ox + Vector<float>.Count <= target.Length; ox += Vector<float>.Count)
-            (new Vector<float>(source[ox..]) + vector).CopyTo(target[ox..]);
-        for (; ox < target.Length; ox++)
-            target[ox] = source[ox] + bias;
-    }
-
     private static void Add(ReadOnlySpan<float> source, Span<float> target)
     {
         var i = 0;
@@ -149,28 +140,41 @@ public static class SimdConv2d
     }
 
     /// <summary>
-    /// y [Batch, Out, OH, OW] = conv(x) + b, image by image in parallel; W is packed once for all of them. With
-    /// <paramref name="argmax"/>, y is the 2x2 max-pool of that [Batch, Out, OH/2, OW/2], pooled while the image's
-    /// output is still in cache.
+    /// y [Batch, Out, OH, OW] = conv(x) + b, image by image in parallel. With <paramref name="argmax"/>, y is the 2x2
+    /// max-pool of that [Batch, Out, OH/2, OW/2], pooled while the image's output is still in cache. The bias is one
+    /// more column of the packed weights against a row of ones: the product's last FMA adds it, as an addition after
+    /// the product would.
     /// </summary>
     public static void Forward(float[] x, float[] weights, int weightOffset, ReadOnlyMemory<float> bias, float[] y, int[]? argmax,
         ConvShape s, ParallelOptions options)
     {
         var g = Grid.Forward(s);
-        using var w = PackedRows.Of(Matrix.RowMajor(weights, s.Taps, weightOffset), s.OutChannels, s.Taps);
-        var (tapStarts, product) = (g.TapStarts(), g.Padded);
+        var k = s.Taps + 1;
+        var weightsAndBias = ArrayPool<float>.Shared.Rent(s.OutChannels * k);
+        for (var co = 0; co < s.OutChannels; co++)
+        {
+            weights.AsSpan(weightOffset + co * s.Taps, s.Taps).CopyTo(weightsAndBias.AsSpan(co * k));
+            weightsAndBias[co * k + s.Taps] = bias.Span[co];
+        }
+        // PackedRows reads rows past its last block of 8 from its source, so that lives until the end.
+        using var w = PackedRows.Of(Matrix.RowMajor(weightsAndBias, k), s.OutChannels, k);
+        // Per worker: the padded image, a row of ones and the product.
+        var (ones, product) = (g.Padded, g.Padded + g.Columns);
+        var tapStarts = g.TapStarts().Append(ones).ToArray();
         var pool = new PoolShape(1, s.OutChannels, s.OutHeight, s.OutWidth);
         var pooled = s.OutChannels * pool.OutHeight * pool.OutWidth;
-        Parallel.For(0, s.Batch, options, () => Scratch(product + s.OutChannels * g.Columns, g.Padded), (n, _, scratch) =>
+        Parallel.For(0, s.Batch, options, () =>
+        {
+            var scratch = Scratch(product + s.OutChannels * g.Columns, g.Padded);
+            scratch.AsSpan(ones, g.Columns).Fill(1f);
+            return scratch;
+        }, (n, _, scratch) =>
         {
             Pad(x.AsSpan(n * g.Pixels, g.Pixels), scratch, g);
             SimdGemm.MultiplyNN(w, Columns(scratch, tapStarts), scratch, product, g.Columns, 1);
-            var b = bias.Span;
             for (var co = 0; co < s.OutChannels; co++)
             {
                 var wide = scratch.AsSpan(product + co * g.Columns, g.Columns);
-                // In place over the whole wide plane at once: the columns past each row's end are dropped anyway.
-                AddBias(wide, b[co], wide);
                 if (argmax is null)
                 {
                     var plane = s.OutHeight * s.OutWidth;
@@ -190,6 +194,7 @@ public static class SimdConv2d
             }
             return scratch;
         }, scratch => ArrayPool<float>.Shared.Return(scratch));
+        ArrayPool<float>.Shared.Return(weightsAndBias);
     }
 
     /// <summary>
