@@ -62,6 +62,7 @@ public sealed class SimdConvPoolTests
     [InlineData(2, 6, 16, 14, 14, 5, 2)] // the model-step fixture's second conv
     [InlineData(3, 2, 5, 9, 11, 3, 0)] // valid: 7x9 outputs, pooled 3x4
     [InlineData(2, 3, 4, 7, 6, 3, 1)] // pooled 3x3: rows eight windows at a time into the next row, the last row scalar
+    [InlineData(3, 3, 4, 15, 15, 3, 1)] // pooled 7x7 on 17-wide rows, floor mode dropping row and column 14
     public void Conv_then_pool_fused_gives_the_bits_of_the_two_ops(int batch, int cin, int cout, int h, int w, int k, int pad)
     {
         var s = new ConvShape(batch, cin, cout, h, w, k, pad);
