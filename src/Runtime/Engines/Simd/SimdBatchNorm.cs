@@ -53,8 +53,10 @@ public static class SimdBatchNorm
                 if (Vector256.IsHardwareAccelerated)
                 {
                     var (vm, vs, vw, vb) = (Vector256.Create(m), Vector256.Create(invstd), Vector256.Create(w), Vector256.Create(b));
+                    ref var from = ref MemoryMarshal.GetReference(source);
+                    ref var to = ref MemoryMarshal.GetReference(target);
                     for (; i + 8 <= source.Length; i += 8)
-                        ((Vector256.Create<float>(source[i..]) - vm) * vs * vw + vb).CopyTo(target[i..]);
+                        ((Vector256.LoadUnsafe(ref from, (nuint)i) - vm) * vs * vw + vb).StoreUnsafe(ref to, (nuint)i);
                 }
                 for (; i < source.Length; i++)
                     target[i] = (source[i] - m) * invstd * w + b;
@@ -92,8 +94,12 @@ public static class SimdBatchNorm
                 {
                     var (vscale, vm, vdb, vmean, vs, vdw) = (Vector256.Create(w * invstd / m), Vector256.Create(m), Vector256.Create(db),
                         Vector256.Create(mean), Vector256.Create(invstd), Vector256.Create(dw));
+                    ref var xr = ref MemoryMarshal.GetReference(xs);
+                    ref var gr = ref MemoryMarshal.GetReference(gs);
+                    ref var to = ref MemoryMarshal.GetReference(target);
                     for (; i + 8 <= xs.Length; i += 8)
-                        (vscale * (vm * Vector256.Create<float>(gs[i..]) - vdb - (Vector256.Create<float>(xs[i..]) - vmean) * vs * vdw)).CopyTo(target[i..]);
+                        (vscale * (vm * Vector256.LoadUnsafe(ref gr, (nuint)i) - vdb - (Vector256.LoadUnsafe(ref xr, (nuint)i) - vmean) * vs * vdw))
+                            .StoreUnsafe(ref to, (nuint)i);
                 }
                 for (; i < xs.Length; i++)
                     target[i] = w * invstd / m * (m * gs[i] - db - (xs[i] - mean) * invstd * dw);
@@ -105,7 +111,8 @@ public static class SimdBatchNorm
 
     /// <summary>
     /// A sum in double over planes added in order: element i of a plane goes to lane i mod 8 (the plane's tail to lane
-    /// 0), and <see cref="Total"/> adds the lanes in order. Fixed, so the same bits on any number of cores.
+    /// 0), and <see cref="Total"/> adds the lanes in order. Fixed, so the same bits on any number of cores. Each call
+    /// keeps the lanes in locals while it runs: updated as fields, every add waited on a store and a load.
     /// </summary>
     private struct Sums
     {
@@ -125,46 +132,58 @@ public static class SimdBatchNorm
 
         public void Add(ReadOnlySpan<float> values)
         {
+            var (low, high, tail) = (_low, _high, _tail);
+            ref var v = ref MemoryMarshal.GetReference(values);
             var i = 0;
             for (; i + 8 <= values.Length; i += 8)
             {
-                var (lo, hi) = Vector256.Widen(Vector256.Create(values[i..]));
-                _low += lo;
-                _high += hi;
+                var (lo, hi) = Vector256.Widen(Vector256.LoadUnsafe(ref v, (nuint)i));
+                low += lo;
+                high += hi;
             }
             for (; i < values.Length; i++)
-                _tail += values[i];
+                tail += values[i];
+            (_low, _high, _tail) = (low, high, tail);
         }
 
         public void AddSquaredDeviations(ReadOnlySpan<float> values, double mean)
         {
+            var (low, high, tail) = (_low, _high, _tail);
+            ref var v = ref MemoryMarshal.GetReference(values);
             var m = Vector256.Create(mean);
             var i = 0;
             for (; i + 8 <= values.Length; i += 8)
             {
-                var (lo, hi) = Vector256.Widen(Vector256.Create(values[i..]));
+                var (lo, hi) = Vector256.Widen(Vector256.LoadUnsafe(ref v, (nuint)i));
                 (lo, hi) = (lo - m, hi - m);
-                _low += lo * lo;
-                _high += hi * hi;
+                low += lo * lo;
+                high += hi * hi;
             }
             for (; i < values.Length; i++)
-                _tail += (values[i] - mean) * (values[i] - mean);
+                tail += (values[i] - mean) * (values[i] - mean);
+            (_low, _high, _tail) = (low, high, tail);
         }
 
         /// <summary>Σ dy·x̂ with x̂ = (x - mean)·invstd computed in float, as the kernels do.</summary>
         public void AddProducts(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, float mean, float invstd)
         {
+            if (dy.Length < x.Length)
+                throw new ArgumentException("dy is shorter than x", nameof(dy));
+            var (low, high, tail) = (_low, _high, _tail);
+            ref var g = ref MemoryMarshal.GetReference(dy);
+            ref var v = ref MemoryMarshal.GetReference(x);
             var (m, s) = (Vector256.Create(mean), Vector256.Create(invstd));
             var i = 0;
             for (; i + 8 <= x.Length; i += 8)
             {
-                var (glo, ghi) = Vector256.Widen(Vector256.Create(dy[i..]));
-                var (xlo, xhi) = Vector256.Widen((Vector256.Create(x[i..]) - m) * s);
-                _low += glo * xlo;
-                _high += ghi * xhi;
+                var (glo, ghi) = Vector256.Widen(Vector256.LoadUnsafe(ref g, (nuint)i));
+                var (xlo, xhi) = Vector256.Widen((Vector256.LoadUnsafe(ref v, (nuint)i) - m) * s);
+                low += glo * xlo;
+                high += ghi * xhi;
             }
             for (; i < x.Length; i++)
-                _tail += dy[i] * (double)((x[i] - mean) * invstd);
+                tail += dy[i] * (double)((x[i] - mean) * invstd);
+            (_low, _high, _tail) = (low, high, tail);
         }
     }
 }
