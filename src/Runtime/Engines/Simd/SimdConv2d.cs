@@ -156,8 +156,7 @@ public static class SimdConv2d
             weights.AsSpan(weightOffset + co * s.Taps, s.Taps).CopyTo(weightsAndBias.AsSpan(co * k));
             weightsAndBias[co * k + s.Taps] = bias.Span[co];
         }
-        // PackedRows reads rows past its last block of 8 from its source, so that lives until the end.
-        using var w = PackedRows.Of(Matrix.RowMajor(weightsAndBias, k), s.OutChannels, k);
+        using var w = PackedRows.OfRented(Matrix.RowMajor(weightsAndBias, k), s.OutChannels, k);
         // Per worker: the padded image, a row of ones and the product.
         var (ones, product) = (g.Padded, g.Padded + g.Columns);
         var tapStarts = g.TapStarts().Append(ones).ToArray();
@@ -194,7 +193,6 @@ public static class SimdConv2d
             }
             return scratch;
         }, scratch => ArrayPool<float>.Shared.Return(scratch));
-        ArrayPool<float>.Shared.Return(weightsAndBias);
     }
 
     /// <summary>
@@ -210,9 +208,7 @@ public static class SimdConv2d
         var t = g.Transposed;
         var pooledPlane = pool.OutHeight * pool.OutWidth;
         var (taps, filters, length) = (s.Taps, s.OutChannels, PartialLength(s));
-        // PackedRows reads rows past its last block of 8 from its source, so the flipped weights live until the end.
-        var flippedWeights = dx is null ? null : FlippedTransposed(weights, weightOffset, s);
-        using var flipped = flippedWeights is null ? null : PackedRows.Of(Matrix.RowMajor(flippedWeights, filters * s.KernelSize * s.KernelSize), s.InChannels, filters * s.KernelSize * s.KernelSize);
+        using var flipped = dx is null ? null : FlippedTransposed(weights, weightOffset, s);
         // Per worker: the padded input, dy padded for the transposed convolution (which is also dy on the wide grid of
         // the input's columns, Origin further on) and dx on its wide grid: small enough to stay in a core's L2.
         var (tapStarts, dyTapStarts, dyPadded, dxWide) = (g.TapStarts(), t.TapStarts(), g.Padded, g.Padded + t.Padded);
@@ -254,15 +250,12 @@ public static class SimdConv2d
         });
         partials.AsSpan(0, filters * taps).CopyTo(dWeight);
         partials.AsSpan(filters * taps, filters).CopyTo(dBias);
-        if (flippedWeights is not null)
-            ArrayPool<float>.Shared.Return(flippedWeights);
     }
 
     /// <summary>
-    /// The transposed convolution's weights [In, Out·K·K], element (ci, (co, ky, kx)) = W[co, ci, K-1-ky, K-1-kx], in an
-    /// array rented from the shared pool.
+    /// The transposed convolution's weights [In, Out·K·K], element (ci, (co, ky, kx)) = W[co, ci, K-1-ky, K-1-kx], packed.
     /// </summary>
-    private static float[] FlippedTransposed(float[] weights, int weightOffset, ConvShape s)
+    private static PackedRows FlippedTransposed(float[] weights, int weightOffset, ConvShape s)
     {
         var kk = s.KernelSize * s.KernelSize;
         var columns = s.OutChannels * kk;
@@ -271,6 +264,6 @@ public static class SimdConv2d
             for (var co = 0; co < s.OutChannels; co++)
                 for (var tap = 0; tap < kk; tap++)
                     flipped[ci * columns + co * kk + tap] = weights[weightOffset + (co * s.InChannels + ci) * kk + kk - 1 - tap];
-        return flipped;
+        return PackedRows.OfRented(Matrix.RowMajor(flipped, columns), s.InChannels, columns);
     }
 }

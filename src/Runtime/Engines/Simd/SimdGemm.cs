@@ -435,8 +435,10 @@ public static class SimdGemm
 /// </summary>
 public sealed class PackedRows : IDisposable
 {
-    private PackedRows(Matrix source, int rows, int columns, int blocks, float[] data) =>
-        (Source, Rows, Columns, Blocks, Data) = (source, rows, columns, blocks, data);
+    private readonly bool _ownsSource;
+
+    private PackedRows(Matrix source, int rows, int columns, int blocks, float[] data, bool ownsSource) =>
+        (Source, Rows, Columns, Blocks, Data, _ownsSource) = (source, rows, columns, blocks, data, ownsSource);
 
     public Matrix Source { get; }
     public int Rows { get; }
@@ -444,7 +446,15 @@ public sealed class PackedRows : IDisposable
     public int Blocks { get; }
     public float[] Data { get; }
 
-    public static PackedRows Of(Matrix a, int m, int k)
+    public static PackedRows Of(Matrix a, int m, int k) => Pack(a, m, k, ownsSource: false);
+
+    /// <summary>
+    /// <see cref="Of"/> for an A whose array was rented from the shared pool for this alone: it is returned with the
+    /// packed rows, since the rows past the last block are read from it until then.
+    /// </summary>
+    public static PackedRows OfRented(Matrix a, int m, int k) => Pack(a, m, k, ownsSource: true);
+
+    private static PackedRows Pack(Matrix a, int m, int k, bool ownsSource)
     {
         a.Require(m, k, nameof(a));
         var blocks = Vector256.IsHardwareAccelerated ? m / 8 : 0;
@@ -470,8 +480,13 @@ public sealed class PackedRows : IDisposable
                 }
             }
         }
-        return new PackedRows(a, m, k, blocks, packed);
+        return new PackedRows(a, m, k, blocks, packed, ownsSource);
     }
 
-    public void Dispose() => ArrayPool<float>.Shared.Return(Data);
+    public void Dispose()
+    {
+        ArrayPool<float>.Shared.Return(Data);
+        if (_ownsSource)
+            ArrayPool<float>.Shared.Return(Source.Data);
+    }
 }
