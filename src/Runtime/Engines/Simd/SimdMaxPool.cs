@@ -9,15 +9,15 @@ public static class SimdMaxPool
 {
     public static void Forward(float[] x, float[] y, int[] argmax, PoolShape s, ParallelOptions options)
     {
-        var (oh, ow) = (s.OutHeight, s.OutWidth);
-        Parallel.For(0, s.Batch * s.Channels, options, plane =>
+        var (oh, ow, plane, pooled) = (s.OutHeight, s.OutWidth, s.Height * s.Width, s.OutHeight * s.OutWidth);
+        Parallel.For(0, s.Batch * s.Channels, options, p =>
         {
+            // Each row gets the rest of its plane, so rows under eight windows go eight at a time (see PoolRow).
+            var input = x.AsSpan(p * plane, plane);
+            var output = y.AsSpan(p * pooled, pooled);
+            var windows = argmax.AsSpan(p * pooled, pooled);
             for (var py = 0; py < oh; py++)
-            {
-                var i = (plane * s.Height + 2 * py) * s.Width;
-                var o = (plane * oh + py) * ow;
-                PoolRow(x.AsSpan(i, s.Width), x.AsSpan(i + s.Width, s.Width), y.AsSpan(o, ow), argmax.AsSpan(o, ow));
-            }
+                PoolRow(input[(2 * py * s.Width)..], input[((2 * py + 1) * s.Width)..], output[(py * ow)..], windows[(py * ow)..], ow);
         });
     }
 
@@ -124,7 +124,11 @@ public static class SimdMaxPool
         Parallel.For(0, s.Batch * s.Channels, options, plane =>
         {
             var target = dx.AsSpan(plane * s.Height * s.Width, s.Height * s.Width);
-            target.Clear();
+            // Scatter writes every place of every window; what floor mode drops is zeroed here.
+            target[(2 * oh * s.Width)..].Clear();
+            if (s.Width % 2 != 0)
+                for (var row = 0; row < 2 * oh; row++)
+                    target[row * s.Width + s.Width - 1] = 0f;
             Scatter(dy.AsSpan(plane * oh * ow, oh * ow), argmax.AsSpan(plane * oh * ow, oh * ow), target, ow, s.Width);
         });
     }
@@ -132,8 +136,9 @@ public static class SimdMaxPool
     /// <summary>
     /// One plane's gradient into <paramref name="target"/> (rows of <paramref name="rowStride"/>): all four places of
     /// every window, dy[py, px] at its argmax and 0 at the other three, so a caller that zeroed the rest of the target
-    /// once need not zero it again. Eight windows at a time with AVX; a row of fewer than eight windows then also
-    /// writes zeros up to column 16 when the target's rows are that wide.
+    /// once need not zero it again. Eight windows at a time with AVX, and so a row of fewer than eight windows too
+    /// where the spans hold eight of them: it writes zeros past its windows, up to 16 floats from its rows' starts,
+    /// onto places that later rows write or that are zero anyway.
     /// </summary>
     public static void Scatter(ReadOnlySpan<float> dy, ReadOnlySpan<int> argmax, Span<float> target, int ow, int rowStride)
     {
@@ -145,7 +150,7 @@ public static class SimdMaxPool
             var top = target[(2 * py * rowStride)..];
             var bottom = target[((2 * py + 1) * rowStride)..];
             var done = 0;
-            if (Avx.IsSupported && (ow >= 8 || (rowStride >= 16 && gradients.Length >= 8)))
+            if (Avx.IsSupported && (ow >= 8 || (gradients.Length >= 8 && windows.Length >= 8 && bottom.Length >= 16)))
             {
                 var used = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(ow)).AsSingle();
                 for (var px = 0; px < ow; px += 8)
