@@ -180,16 +180,11 @@ public static class SimdConv2d
                     CopyRows(wide, g.PaddedWidth, y.AsSpan(n * g.Outputs + co * plane, plane), s.OutWidth, s.OutHeight, s.OutWidth);
                     continue;
                 }
-                // Rows in order, each given the rest of the image's output and of the wide planes, so rows narrower than
-                // eight windows are pooled eight at a time: what one writes past its end, the next overwrites.
-                var image = (n + 1) * pooled;
-                var rest = scratch.AsSpan(product + co * g.Columns);
-                for (var py = 0; py < pool.OutHeight; py++)
-                {
-                    var o = n * pooled + (co * pool.OutHeight + py) * pool.OutWidth;
-                    SimdMaxPool.PoolRow(rest[(2 * py * g.PaddedWidth)..], rest[((2 * py + 1) * g.PaddedWidth)..],
-                        y.AsSpan(o, image - o), argmax.AsSpan(o, image - o), pool.OutWidth);
-                }
+                // The rest of the image's outputs and wide planes: channels go in order, so a plane's last row may run
+                // on into the next channel's, which overwrites it; only the image's last row stays narrow.
+                var (o, image) = (n * pooled + co * pool.OutHeight * pool.OutWidth, (n + 1) * pooled);
+                SimdMaxPool.PoolPlane(scratch.AsSpan(product + co * g.Columns), g.PaddedWidth, y.AsSpan(o, image - o), argmax.AsSpan(o, image - o),
+                    pool.OutHeight, pool.OutWidth);
             }
             return scratch;
         }, scratch => ArrayPool<float>.Shared.Return(scratch));

@@ -11,14 +11,19 @@ public static class SimdMaxPool
     {
         var (oh, ow, plane, pooled) = (s.OutHeight, s.OutWidth, s.Height * s.Width, s.OutHeight * s.OutWidth);
         Parallel.For(0, s.Batch * s.Channels, options, p =>
-        {
-            // Each row gets the rest of its plane, so rows under eight windows go eight at a time (see PoolRow).
-            var input = x.AsSpan(p * plane, plane);
-            var output = y.AsSpan(p * pooled, pooled);
-            var windows = argmax.AsSpan(p * pooled, pooled);
-            for (var py = 0; py < oh; py++)
-                PoolRow(input[(2 * py * s.Width)..], input[((2 * py + 1) * s.Width)..], output[(py * ow)..], windows[(py * ow)..], ow);
-        });
+            PoolPlane(x.AsSpan(p * plane, plane), s.Width, y.AsSpan(p * pooled, pooled), argmax.AsSpan(p * pooled, pooled), oh, ow));
+    }
+
+    /// <summary>
+    /// A plane of <paramref name="oh"/> rows of <paramref name="ow"/> windows: input rows <paramref name="rowStride"/>
+    /// apart, outputs contiguous. Rows go in order, each given the rest of the spans, so rows under eight windows are
+    /// pooled eight at a time (<see cref="PoolRow(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, Span{int}, int)"/>):
+    /// what one writes past its end, the next overwrites, and spans that end with the plane keep the last row narrow.
+    /// </summary>
+    public static void PoolPlane(ReadOnlySpan<float> input, int rowStride, Span<float> y, Span<int> argmax, int oh, int ow)
+    {
+        for (var py = 0; py < oh; py++)
+            PoolRow(input[(2 * py * rowStride)..], input[((2 * py + 1) * rowStride)..], y[(py * ow)..], argmax[(py * ow)..], ow);
     }
 
     /// <summary>
