@@ -55,7 +55,7 @@ public sealed class TiledConv2dTests(GroupedCpuDeviceFixture gpu) : Conv2dTests(
 /// </summary>
 public sealed class SimdConvPoolTests
 {
-    private static readonly ParallelOptions AllCores = new() { MaxDegreeOfParallelism = Environment.ProcessorCount };
+    private static readonly int AllCores = Environment.ProcessorCount;
 
     [Theory]
     [InlineData(3, 1, 8, 28, 28, 3, 1)] // a first layer

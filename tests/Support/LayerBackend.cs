@@ -210,13 +210,13 @@ public sealed class IlgpuLayers(DeviceFixture gpu) : LayerBackend
 /// <summary>The SIMD engine's layers on all cores, through the same batch entry points the engine calls.</summary>
 public sealed class SimdLayers : LayerBackend
 {
-    private static readonly ParallelOptions AllCores = new();
+    private static readonly int AllCores = Environment.ProcessorCount;
 
     public override (float[] Y, int[] Argmax) ConvBlockForward(float[] x, float[] weight, float[] bias, ConvShape s, DropoutParameters dropout)
     {
         var outputs = s.Batch * ConvBlockKernels.Outputs(s);
         var (y, argmax) = (new float[outputs], new int[outputs]);
-        SimdConvBlock.Forward(x, weight, bias, y, argmax, s, dropout, AllCores);
+        SimdConvBlock.Forward(x, weight, bias, y, argmax, s, dropout, parallelism: AllCores);
         return (y, argmax);
     }
 

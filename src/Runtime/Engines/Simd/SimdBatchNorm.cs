@@ -16,9 +16,9 @@ public static class SimdBatchNorm
     /// updated; inference: the running statistics.
     /// </summary>
     public static void Forward(float[] x, float[] y, float[] parameters, int weight, int bias, int runningMean, int runningVar,
-        float[] saved, BatchNormShape s, bool training, ParallelOptions options)
+        float[] saved, BatchNormShape s, bool training, int parallelism)
     {
-        Parallel.For(0, s.Channels, options, c =>
+        WorkerTeam.For(s.Channels, parallelism, c =>
         {
             if (training)
             {
@@ -66,9 +66,9 @@ public static class SimdBatchNorm
 
     /// <summary>dWeight = Σ dy·x̂, dBias = Σ dy; dx = weight·invstd/M·(M·dy - dBias - x̂·dWeight) when dx is not null.</summary>
     public static void Backward(float[] x, float[] dy, float[]? dx, float[] parameters, int weight, float[] saved,
-        float[] gradients, int dWeight, int dBias, BatchNormShape s, ParallelOptions options)
+        float[] gradients, int dWeight, int dBias, BatchNormShape s, int parallelism)
     {
-        Parallel.For(0, s.Channels, options, c =>
+        WorkerTeam.For(s.Channels, parallelism, c =>
         {
             var (mean, invstd) = (saved[c], saved[s.Channels + c]);
             var (sumDy, sumDyXhat) = (new Sums(), new Sums());

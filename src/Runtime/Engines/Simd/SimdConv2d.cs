@@ -146,7 +146,7 @@ public static class SimdConv2d
     /// the product would.
     /// </summary>
     public static void Forward(float[] x, float[] weights, int weightOffset, ReadOnlyMemory<float> bias, float[] y, int[]? argmax,
-        ConvShape s, ParallelOptions options)
+        ConvShape s, int parallelism)
     {
         var g = Grid.Forward(s);
         var k = s.Taps + 1;
@@ -162,12 +162,12 @@ public static class SimdConv2d
         var tapStarts = g.TapStarts().Append(ones).ToArray();
         var pool = new PoolShape(1, s.OutChannels, s.OutHeight, s.OutWidth);
         var pooled = s.OutChannels * pool.OutHeight * pool.OutWidth;
-        Parallel.For(0, s.Batch, options, () =>
+        WorkerTeam.For(s.Batch, parallelism, () =>
         {
             var scratch = Scratch(product + s.OutChannels * g.Columns, g.Padded);
             scratch.AsSpan(ones, g.Columns).Fill(1f);
             return scratch;
-        }, (n, _, scratch) =>
+        }, (n, scratch) =>
         {
             Pad(x.AsSpan(n * g.Pixels, g.Pixels), scratch, g);
             SimdGemm.MultiplyNN(w, Columns(scratch, tapStarts), scratch, product, g.Columns, 1);
@@ -197,7 +197,7 @@ public static class SimdConv2d
     /// of the pooled output (see <see cref="Forward"/>), sent back through the pool on the fly.
     /// </summary>
     public static void Backward(float[] x, float[] dy, int[]? argmax, float[] weights, int weightOffset, float[] partials, Span<float> dWeight,
-        Span<float> dBias, float[]? dx, ConvShape s, ParallelOptions options)
+        Span<float> dBias, float[]? dx, ConvShape s, int parallelism)
     {
         var (g, pool) = (Grid.Backward(s), new PoolShape(1, s.OutChannels, s.OutHeight, s.OutWidth));
         var t = g.Transposed;
@@ -208,7 +208,7 @@ public static class SimdConv2d
         // the input's columns, Origin further on) and dx on its wide grid: small enough to stay in a core's L2.
         var (tapStarts, dyTapStarts, dyPadded, dxWide) = (g.TapStarts(), t.TapStarts(), g.Padded, g.Padded + t.Padded);
         var dyWide = dyPadded + t.Origin;
-        Parallel.For(0, s.Batch, options, () => Scratch(dxWide + s.InChannels * t.Columns, dxWide), (n, _, scratch) =>
+        WorkerTeam.For(s.Batch, parallelism, () => Scratch(dxWide + s.InChannels * t.Columns, dxWide), (n, scratch) =>
         {
             Pad(x.AsSpan(n * g.Pixels, g.Pixels), scratch, g);
             for (var co = 0; co < filters; co++)
@@ -236,7 +236,7 @@ public static class SimdConv2d
         }, scratch => ArrayPool<float>.Shared.Return(scratch));
         // Image 0's partial becomes the sum: element by element, images in order, chunks of elements in parallel.
         const int chunk = 1024;
-        Parallel.For(0, (length + chunk - 1) / chunk, options, c =>
+        WorkerTeam.For((length + chunk - 1) / chunk, parallelism, c =>
         {
             var (begin, end) = (c * chunk, Math.Min(length, (c + 1) * chunk));
             var sum = partials.AsSpan(begin, end - begin);

@@ -59,10 +59,10 @@ public static class SimdConvBlock
     /// in parallel by image.
     /// </summary>
     public static void Forward(float[] x, ReadOnlyMemory<float> weight, ReadOnlyMemory<float> bias, float[] y, int[] argmax,
-        ConvShape s, DropoutParameters dropout, ParallelOptions options)
+        ConvShape s, DropoutParameters dropout, int parallelism)
     {
         var (pixels, outputs, image) = (Pixels(s), ConvBlockKernels.Outputs(s), OneImage(s));
-        Parallel.For(0, s.Batch, options, n => Forward(x.AsSpan(n * pixels, pixels), weight.Span, bias.Span,
+        WorkerTeam.For(s.Batch, parallelism, n => Forward(x.AsSpan(n * pixels, pixels), weight.Span, bias.Span,
             y.AsSpan(n * outputs, outputs), argmax.AsSpan(n * outputs, outputs), image, dropout, n * outputs));
     }
 
@@ -71,10 +71,10 @@ public static class SimdConvBlock
     /// <see cref="PartialLength"/> floats), then added in image order, so the bits do not depend on the core count.
     /// </summary>
     public static void BackwardParameters(float[] x, float[] y, int[] argmax, float[] dy, float[] partials, Span<float> dWeight,
-        Span<float> dBias, ConvShape s, DropoutParameters dropout, ParallelOptions options)
+        Span<float> dBias, ConvShape s, DropoutParameters dropout, int parallelism)
     {
         var (pixels, outputs, length, image) = (Pixels(s), ConvBlockKernels.Outputs(s), PartialLength(s), OneImage(s));
-        Parallel.For(0, s.Batch, options, n => BackwardParameters(x.AsSpan(n * pixels, pixels), y.AsSpan(n * outputs, outputs),
+        WorkerTeam.For(s.Batch, parallelism, n => BackwardParameters(x.AsSpan(n * pixels, pixels), y.AsSpan(n * outputs, outputs),
             argmax.AsSpan(n * outputs, outputs), dy.AsSpan(n * outputs, outputs), partials.AsSpan(n * length, length), image, dropout));
         dWeight.Clear();
         dBias.Clear();

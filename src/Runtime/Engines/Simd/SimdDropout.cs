@@ -25,7 +25,7 @@ public static class SimdDropout
     /// target[i] = kept(i) ? source[i]·scale : 0 for the first <paramref name="length"/> elements, in parallel chunks
     /// (each element's draw depends only on its index, so the bits do not depend on the core count).
     /// </summary>
-    public static void Apply(float[] source, float[] target, int length, DropoutParameters p, ParallelOptions options)
+    public static void Apply(float[] source, float[] target, int length, DropoutParameters p, int parallelism)
     {
         if (p.Rate <= 0f)
         {
@@ -33,7 +33,7 @@ public static class SimdDropout
             return;
         }
         const int chunk = 8192;
-        Parallel.For(0, (length + chunk - 1) / chunk, options, c =>
+        WorkerTeam.For((length + chunk - 1) / chunk, parallelism, c =>
         {
             var (begin, count) = (c * chunk, Math.Min(chunk, length - c * chunk));
             Apply(source.AsSpan(begin, count), target.AsSpan(begin, count), begin, p);

@@ -18,7 +18,6 @@ public sealed class SimdEngine : IEngine, IEngineInspection
 
     private readonly EngineProgram _program;
     private readonly int _parallelism;
-    private readonly ParallelOptions _options;
     private readonly float[] _parameters, _gradients, _m, _v;
     private readonly float[] _x;
     private readonly int[] _labels;
@@ -47,7 +46,6 @@ public sealed class SimdEngine : IEngine, IEngineInspection
         Settings = settings;
         _program = new EngineProgram(model);
         _parallelism = parallelism ?? Environment.ProcessorCount;
-        _options = new ParallelOptions { MaxDegreeOfParallelism = _parallelism };
         var p = model.ParameterCount;
         (_parameters, _gradients, _m, _v) = (new float[p], new float[p], new float[p], new float[p]);
         // Forward buffers serve evaluation batches too; gradients only ever hold a training batch.
@@ -202,23 +200,23 @@ public sealed class SimdEngine : IEngine, IEngineInspection
                 switch (op.Kind)
                 {
                     case OpKind.ConvBlock:
-                        SimdConvBlock.Forward(input, Parameter(op, "weight"), Parameter(op, "bias"), b.Output, b.Argmax, op.Conv(batch), dropout, _options);
+                        SimdConvBlock.Forward(input, Parameter(op, "weight"), Parameter(op, "bias"), b.Output, b.Argmax, op.Conv(batch), dropout, _parallelism);
                         break;
                     case OpKind.Conv2d:
-                        SimdConv2d.Forward(input, _parameters, Offset(op, "weight"), Parameter(op, "bias"), b.Output, op.Pool ? b.Argmax : null, op.Conv(batch), _options);
+                        SimdConv2d.Forward(input, _parameters, Offset(op, "weight"), Parameter(op, "bias"), b.Output, op.Pool ? b.Argmax : null, op.Conv(batch), _parallelism);
                         break;
                     case OpKind.BatchNorm:
                         SimdBatchNorm.Forward(input, b.Output, _parameters, Offset(op, "weight"), Offset(op, "bias"), Offset(op, "running_mean"),
-                            Offset(op, "running_var"), b.Saved, op.Norm(batch), training: step is not null, _options);
+                            Offset(op, "running_var"), b.Saved, op.Norm(batch), training: step is not null, _parallelism);
                         break;
                     case OpKind.Relu:
-                        SimdRelu.Forward(input, b.Output, length, _options);
+                        SimdRelu.Forward(input, b.Output, length, _parallelism);
                         break;
                     case OpKind.MaxPool:
-                        SimdMaxPool.Forward(input, b.Output, b.Argmax, op.Pooling(batch), _options);
+                        SimdMaxPool.Forward(input, b.Output, b.Argmax, op.Pooling(batch), _parallelism);
                         break;
                     case OpKind.Dropout:
-                        SimdDropout.Apply(input, b.Output, length, dropout, _options);
+                        SimdDropout.Apply(input, b.Output, length, dropout, _parallelism);
                         break;
                     case OpKind.GlobalAvgPool:
                         SimdGlobalAvgPool.Forward(input, b.Output, batch * op.Input.Channels, op.Input.Spatial);
@@ -252,22 +250,22 @@ public sealed class SimdEngine : IEngine, IEngineInspection
                 switch (op.Kind)
                 {
                     case OpKind.ConvBlock:
-                        SimdConvBlock.BackwardParameters(x, b.Output, b.Argmax, dy, b.Scratch, Gradient(op, "weight"), Gradient(op, "bias"), op.Conv(batch), dropout, _options);
+                        SimdConvBlock.BackwardParameters(x, b.Output, b.Argmax, dy, b.Scratch, Gradient(op, "weight"), Gradient(op, "bias"), op.Conv(batch), dropout, _parallelism);
                         break;
                     case OpKind.Conv2d:
-                        SimdConv2d.Backward(x, dy, op.Pool ? b.Argmax : null, _parameters, Offset(op, "weight"), b.Scratch, Gradient(op, "weight"), Gradient(op, "bias"), dx, op.Conv(batch), _options);
+                        SimdConv2d.Backward(x, dy, op.Pool ? b.Argmax : null, _parameters, Offset(op, "weight"), b.Scratch, Gradient(op, "weight"), Gradient(op, "bias"), dx, op.Conv(batch), _parallelism);
                         break;
                     case OpKind.BatchNorm:
-                        SimdBatchNorm.Backward(x, dy, dx, _parameters, Offset(op, "weight"), b.Saved, _gradients, Offset(op, "weight"), Offset(op, "bias"), op.Norm(batch), _options);
+                        SimdBatchNorm.Backward(x, dy, dx, _parameters, Offset(op, "weight"), b.Saved, _gradients, Offset(op, "weight"), Offset(op, "bias"), op.Norm(batch), _parallelism);
                         break;
                     case OpKind.Relu:
-                        SimdRelu.Backward(b.Output, dy, dx!, length, _options);
+                        SimdRelu.Backward(b.Output, dy, dx!, length, _parallelism);
                         break;
                     case OpKind.MaxPool:
-                        SimdMaxPool.Backward(dy, b.Argmax, dx!, op.Pooling(batch), _options);
+                        SimdMaxPool.Backward(dy, b.Argmax, dx!, op.Pooling(batch), _parallelism);
                         break;
                     case OpKind.Dropout:
-                        SimdDropout.Apply(dy, dx!, length, dropout, _options);
+                        SimdDropout.Apply(dy, dx!, length, dropout, _parallelism);
                         break;
                     case OpKind.GlobalAvgPool:
                         SimdGlobalAvgPool.Backward(dy, dx!, batch * op.Input.Channels, op.Input.Spatial);
@@ -277,7 +275,7 @@ public sealed class SimdEngine : IEngine, IEngineInspection
                         var g = dy;
                         if (op.Relu)
                         {
-                            SimdRelu.Backward(b.Output, dy, b.Scratch, length, _options);
+                            SimdRelu.Backward(b.Output, dy, b.Scratch, length, _parallelism);
                             g = b.Scratch;
                         }
                         SimdDense.BackwardParameters(g, x, _gradients, Offset(op, "weight"), Gradient(op, "bias"), s, DenseParallelism(op));
@@ -292,7 +290,7 @@ public sealed class SimdEngine : IEngine, IEngineInspection
     private void Optimize(OptimizerStep a) => Phase("Optimizer", () =>
     {
         foreach (var run in _optimizerRuns)
-            _diverged |= SimdOptimizer.Update(_parameters, _gradients, _m, _v, run.Decays ? a : a.WithoutDecay(), run.Offset, run.Offset + run.Length, _options);
+            _diverged |= SimdOptimizer.Update(_parameters, _gradients, _m, _v, run.Decays ? a : a.WithoutDecay(), run.Offset, run.Offset + run.Length, _parallelism);
     });
 
     private bool _diverged;

@@ -101,7 +101,7 @@ public static class SimdGemm
             for (var p = 0; p < panels; p++)
                 RunPanel(p);
         else
-            Parallel.For(0, panels, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, RunPanel);
+            WorkerTeam.For(panels, parallelism, RunPanel);
         ArrayPool<int>.Shared.Return(starts);
     }
 
@@ -282,7 +282,7 @@ public static class SimdGemm
             for (var block = 0; block < blocks; block++)
                 ColumnsNT(block);
         else
-            Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, ColumnsNT);
+            WorkerTeam.For(blocks, parallelism, ColumnsNT);
 
         void ColumnsNT(int block)
         {

@@ -7,10 +7,10 @@ namespace FashionGpu.Runtime.Engines.Simd;
 /// <summary><see cref="MaxPoolKernels"/> on the host: 2x2 windows, stride 2, floor mode, the first maximum (or NaN) wins.</summary>
 public static class SimdMaxPool
 {
-    public static void Forward(float[] x, float[] y, int[] argmax, PoolShape s, ParallelOptions options)
+    public static void Forward(float[] x, float[] y, int[] argmax, PoolShape s, int parallelism)
     {
         var (oh, ow, plane, pooled) = (s.OutHeight, s.OutWidth, s.Height * s.Width, s.OutHeight * s.OutWidth);
-        Parallel.For(0, s.Batch * s.Channels, options, p =>
+        WorkerTeam.For(s.Batch * s.Channels, parallelism, p =>
             PoolPlane(x.AsSpan(p * plane, plane), s.Width, y.AsSpan(p * pooled, pooled), argmax.AsSpan(p * pooled, pooled), oh, ow));
     }
 
@@ -123,10 +123,10 @@ public static class SimdMaxPool
     }
 
     /// <summary>dx takes dy where the window's argmax is, 0 elsewhere (and in the rows and columns floor mode drops).</summary>
-    public static void Backward(float[] dy, int[] argmax, float[] dx, PoolShape s, ParallelOptions options)
+    public static void Backward(float[] dy, int[] argmax, float[] dx, PoolShape s, int parallelism)
     {
         var (oh, ow) = (s.OutHeight, s.OutWidth);
-        Parallel.For(0, s.Batch * s.Channels, options, plane =>
+        WorkerTeam.For(s.Batch * s.Channels, parallelism, plane =>
         {
             var target = dx.AsSpan(plane * s.Height * s.Width, s.Height * s.Width);
             // Scatter writes every place of every window; what floor mode drops is zeroed here.

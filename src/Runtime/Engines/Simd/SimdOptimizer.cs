@@ -11,14 +11,14 @@ public static class SimdOptimizer
 
     /// <summary>One step over parameters [begin, end); returns whether a parameter became NaN or infinite.</summary>
     public static bool Update(float[] parameters, float[] gradients, float[] m, float[] v, OptimizerStep a, int begin, int end,
-        ParallelOptions options)
+        int parallelism)
     {
         var nonFinite = 0;
         var total = parameters.Length;
         if (gradients.Length != total || m.Length != total || v.Length != total)
             throw new ArgumentException($"the optimizer needs four buffers of {total} floats");
         ArgumentOutOfRangeException.ThrowIfGreaterThan(end, total);
-        Parallel.For(0, (end - begin + Chunk - 1) / Chunk, options, c =>
+        WorkerTeam.For((end - begin + Chunk - 1) / Chunk, parallelism, c =>
         {
             var (from, to) = (begin + c * Chunk, Math.Min(end, begin + (c + 1) * Chunk));
             var i = Vector256.IsHardwareAccelerated ? Vectorized(parameters, gradients, m, v, a, from, to, ref nonFinite) : from;

@@ -48,16 +48,16 @@ public static class SimdRelu
     private const int Chunk = 1 << 15;
 
     /// <summary><see cref="Forward(ReadOnlySpan{float}, Span{float})"/> over the first <paramref name="length"/> elements, in chunks on every core.</summary>
-    public static void Forward(float[] x, float[] y, int length, ParallelOptions options) =>
-        Parallel.For(0, (length + Chunk - 1) / Chunk, options, c =>
+    public static void Forward(float[] x, float[] y, int length, int parallelism) =>
+        WorkerTeam.For((length + Chunk - 1) / Chunk, parallelism, c =>
         {
             var (start, count) = (c * Chunk, Math.Min(Chunk, length - c * Chunk));
             Forward(x.AsSpan(start, count), y.AsSpan(start, count));
         });
 
     /// <summary><see cref="Backward(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})"/> in chunks on every core.</summary>
-    public static void Backward(float[] y, float[] dy, float[] dx, int length, ParallelOptions options) =>
-        Parallel.For(0, (length + Chunk - 1) / Chunk, options, c =>
+    public static void Backward(float[] y, float[] dy, float[] dx, int length, int parallelism) =>
+        WorkerTeam.For((length + Chunk - 1) / Chunk, parallelism, c =>
         {
             var (start, count) = (c * Chunk, Math.Min(Chunk, length - c * Chunk));
             Backward(y.AsSpan(start, count), dy.AsSpan(start, count), dx.AsSpan(start, count));
