@@ -37,7 +37,15 @@ public sealed record PlannedLayer(int Index, LayerDefinition Definition, TensorS
     IReadOnlyList<ParameterTensor> Parameters, long ForwardFlops)
 {
     public LayerKind Kind => Definition.Kind;
-    public ParameterTensor Parameter(string suffix) => Parameters.Single(p => p.Name == $"{Name}.{suffix}");
+    /// <summary>The tensor named "{Name}.{suffix}"; the engines look theirs up in every step, so it allocates nothing.</summary>
+    public ParameterTensor Parameter(string suffix)
+    {
+        foreach (var p in Parameters)
+            if (Name is not null && p.Name.Length == Name.Length + 1 + suffix.Length && p.Name[Name.Length] == '.'
+                && p.Name.StartsWith(Name, StringComparison.Ordinal) && p.Name.EndsWith(suffix, StringComparison.Ordinal))
+                return p;
+        throw new InvalidOperationException($"layer {Index + 1} ({Kind}) has no parameter {Name}.{suffix}");
+    }
     public int ParameterCount => Parameters.Sum(p => p.Length);
 }
 
