@@ -50,17 +50,20 @@ public sealed class SimdGemmTests
     /// added ((0+1)+(2+3))+((4+5)+(6+7)), then the rest of K by FMAs in k order: the order is part of the engine's
     /// bits, whatever instructions form the sums.
     /// </summary>
-    [SkippableFact]
-    public void NT_adds_in_its_documented_order()
+    [SkippableTheory]
+    [InlineData(6, 7, 45, 1)]
+    [InlineData(6, 10, 45, 1)]
+    [InlineData(130, 10, 128, 2)]
+    [InlineData(9, 3, 16, 2)]
+    public void NT_adds_in_its_documented_order(int m, int n, int k, int parallelism)
     {
         Skip.IfNot(Vector256.IsHardwareAccelerated, "no 256-bit vectors on this processor: NT runs its scalar dot products");
-        var (m, n, k) = (6, 7, 45);
-        var random = new Random(9);
+        var random = new Random(9 + m + n + k);
         // Magnitudes over 2^±12, so that another order of the same additions almost surely rounds differently.
         float Value() => (random.NextSingle() - 0.5f) * MathF.Pow(2, random.Next(-12, 12));
         var (a, b) = (Enumerable.Range(0, m * k).Select(_ => Value()).ToArray(), Enumerable.Range(0, n * k).Select(_ => Value()).ToArray());
         var c = new float[m * n];
-        SimdGemm.MultiplyNT(a, 0, b, 0, c, 0, m, n, k, parallelism: 1);
+        SimdGemm.MultiplyNT(a, 0, b, 0, c, 0, m, n, k, parallelism);
         for (var i = 0; i < m; i++)
             for (var j = 0; j < n; j++)
             {
@@ -74,6 +77,58 @@ public sealed class SimdGemmTests
                 Assert.True(BitConverter.SingleToInt32Bits(sum) == BitConverter.SingleToInt32Bits(c[i * n + j]),
                     $"C[{i},{j}] = {c[i * n + j]:R}, the documented order gives {sum:R}");
             }
+    }
+
+    /// <summary>
+    /// Every NN output, whichever tile or panel computes it, is one FMA chain over k in order from zero: the tiles'
+    /// widths, the rows past A's blocks of eight and the panels' split never change a bit.
+    /// </summary>
+    [Theory]
+    [InlineData(10, 128, 128, 2)]
+    [InlineData(13, 70, 9, 1)]
+    [InlineData(3, 40, 5, 2)]
+    [InlineData(1, 33, 7, 1)]
+    [InlineData(128, 128, 10, 2)]
+    public void NN_adds_in_k_order(int m, int n, int k, int parallelism)
+    {
+        var random = new Random(m + 3 * n + 7 * k);
+        float Value() => (random.NextSingle() - 0.5f) * MathF.Pow(2, random.Next(-12, 12));
+        var (a, b) = (Enumerable.Range(0, m * k).Select(_ => Value()).ToArray(), Enumerable.Range(0, k * n).Select(_ => Value()).ToArray());
+        var (c, cT) = (new float[m * n], new float[m * n]);
+        SimdGemm.MultiplyNN(Matrix.RowMajor(a, k), Matrix.RowMajor(b, n), c, 0, m, n, k, parallelism);
+        var aT = Enumerable.Range(0, k * m).Select(i => a[i % m * k + i / m]).ToArray();
+        SimdGemm.MultiplyNN(Matrix.Transposed(aT, m), Matrix.RowMajor(b, n), cT, 0, m, n, k, parallelism);
+        for (var i = 0; i < m; i++)
+            for (var j = 0; j < n; j++)
+            {
+                var sum = 0f;
+                for (var kk = 0; kk < k; kk++)
+                    sum = MathF.FusedMultiplyAdd(a[i * k + kk], b[kk * n + j], sum);
+                Assert.True(BitConverter.SingleToInt32Bits(sum) == BitConverter.SingleToInt32Bits(c[i * n + j]),
+                    $"C[{i},{j}] = {c[i * n + j]:R}, FMAs in k order give {sum:R}");
+                Assert.Equal(BitConverter.SingleToInt32Bits(sum), BitConverter.SingleToInt32Bits(cT[i * n + j]));
+            }
+    }
+
+    /// <summary>The SIMD engine's dense backward: dW, db and dx in one parallel loop, the bits of each product alone.</summary>
+    [Theory]
+    [InlineData(128, 128, 10)]
+    [InlineData(32, 5408, 128)]
+    [InlineData(7, 33, 5)]
+    public void Dense_backward_in_one_loop_gives_each_products_bits(int batch, int inputs, int outputs)
+    {
+        var s = new FashionGpu.Kernels.DenseShape(batch, inputs, outputs);
+        var random = new Random(batch + inputs + outputs);
+        var (x, w, dy) = (TestData.Uniform(random, batch * inputs), TestData.Uniform(random, outputs * inputs), TestData.Uniform(random, batch * outputs));
+        var (dw, db, dx) = (new float[outputs * inputs + 2], new float[outputs], new float[batch * inputs]);
+        SimdDense.Backward(dy, x, w, 0, dw, 2, db, dx, s, parallelism: 2);
+
+        var (wantDw, wantDb, wantDx) = (new float[outputs * inputs], new float[outputs], new float[batch * inputs]);
+        SimdDense.BackwardParameters(dy, x, wantDw, 0, wantDb, s, parallelism: 1);
+        SimdDense.BackwardInput(dy, w, 0, wantDx, [], s, parallelism: 1);
+        Assert.Equal(wantDw, dw[2..]);
+        Assert.Equal(wantDb, db);
+        Assert.Equal(wantDx, dx);
     }
 
     /// <summary>B's rows read through a table of starts (how the convolutions read their unrolled input in place).</summary>

@@ -20,6 +20,7 @@ public abstract class DenseTests(LayerBackend layers)
         { 3, 128, 10 },
         { 9, 17, 33 },
         { 33, 300, 70 },
+        { 130, 64, 10 },
     };
 
     [Theory]

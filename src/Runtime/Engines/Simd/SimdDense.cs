@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using FashionGpu.Kernels;
 
 namespace FashionGpu.Runtime.Engines.Simd;
@@ -9,19 +10,8 @@ namespace FashionGpu.Runtime.Engines.Simd;
 public static class SimdDense
 {
     /// <summary>y = x·Wᵀ + b, then ReLU when <paramref name="relu"/>.</summary>
-    public static void Forward(float[] x, float[] weights, int weightOffset, ReadOnlySpan<float> bias, float[] y, DenseShape s, bool relu, int parallelism)
-    {
-        SimdGemm.MultiplyNT(x, 0, weights, weightOffset, y, 0, s.Batch, s.Outputs, s.Inputs, parallelism);
-        for (var n = 0; n < s.Batch; n++)
-        {
-            var row = y.AsSpan(n * s.Outputs, s.Outputs);
-            for (var o = 0; o < row.Length; o++)
-            {
-                var v = row[o] + bias[o];
-                row[o] = relu && v < 0f ? 0f : v;
-            }
-        }
-    }
+    public static void Forward(float[] x, float[] weights, int weightOffset, ReadOnlyMemory<float> bias, float[] y, DenseShape s, bool relu, int parallelism) =>
+        SimdGemm.MultiplyNT(x, 0, weights, weightOffset, y, 0, s.Batch, s.Outputs, s.Inputs, parallelism, bias, relu);
 
     /// <summary>dx = dy·W, zeroed where <paramref name="reluMask"/> (the layer below's ReLU output) is not positive.</summary>
     public static void BackwardInput(float[] dy, float[] weights, int weightOffset, float[] dx, ReadOnlySpan<float> reluMask, DenseShape s, int parallelism)
@@ -36,10 +26,39 @@ public static class SimdDense
     }
 
     /// <summary>dW = dyᵀ·x into <paramref name="gradients"/> at <paramref name="weightOffset"/>; db = Σ_n dy[n, ·].</summary>
-    public static void BackwardParameters(float[] dy, float[] x, float[] gradients, int weightOffset, Span<float> dBias, DenseShape s, int parallelism)
+    public static void BackwardParameters(float[] dy, float[] x, float[] gradients, int weightOffset, Span<float> dBias, DenseShape s, int parallelism) =>
+        Backward(dy, x, null, 0, gradients, weightOffset, dBias, null, s, parallelism);
+
+    /// <summary>
+    /// <see cref="BackwardParameters"/> and, when <paramref name="dx"/> is not null, dx = dy·W: the two products' column
+    /// panels in one parallel loop, so a narrow layer's products (one panel each) run side by side on two cores.
+    /// </summary>
+    public static void Backward(float[] dy, float[] x, float[]? weights, int weightOffset, float[] gradients, int gradientOffset,
+        Span<float> dBias, float[]? dx, DenseShape s, int parallelism)
     {
-        SimdGemm.MultiplyNN(Matrix.Transposed(dy, s.Outputs), Matrix.RowMajor(x, s.Inputs), gradients, weightOffset, s.Outputs, s.Inputs, s.Batch, parallelism);
-        for (var o = 0; o < s.Outputs; o++)
+        var panels = dx is null ? parallelism : (parallelism + 1) / 2;
+        using var dW = new SimdGemm.ProductNN(Matrix.Transposed(dy, s.Outputs), s.Outputs, s.Batch, Matrix.RowMajor(x, s.Inputs), gradients,
+            gradientOffset, s.Inputs, panels);
+        using var dX = dx is null ? null : new SimdGemm.ProductNN(Matrix.RowMajor(dy, s.Outputs), s.Batch, s.Outputs,
+            Matrix.RowMajor(weights!, s.Inputs, weightOffset), dx, 0, s.Inputs, panels);
+        WorkerTeam.For(dW.Panels + (dX?.Panels ?? 0), parallelism, p =>
+        {
+            if (p < dW.Panels)
+                dW.Run(p);
+            else
+                dX!.Run(p - dW.Panels);
+        });
+        // db: rows added in batch order, eight outputs at a time where there are eight.
+        var o = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; o + 8 <= s.Outputs; o += 8)
+            {
+                var sum = Vector256<float>.Zero;
+                for (var n = 0; n < s.Batch; n++)
+                    sum += Vector256.Create<float>(dy.AsSpan(n * s.Outputs + o, 8));
+                sum.CopyTo(dBias.Slice(o, 8));
+            }
+        for (; o < s.Outputs; o++)
         {
             var sum = 0f;
             for (var n = 0; n < s.Batch; n++)

@@ -175,8 +175,10 @@ public sealed class SimdEngine : IEngine, IEngineInspection
     }
 
 
-    /// <summary>Small products run on one core: splitting them costs more than it saves.</summary>
-    private int DenseParallelism(Op op) => op.Input.Size * op.Output.Size >= 1 << 16 ? _parallelism : 1;
+    /// <summary>Products of fewer multiply-adds than this run on one core: splitting them costs more than it saves.</summary>
+    private const long SplitDenseFrom = 1 << 16;
+
+    private int DenseParallelism(DenseShape s) => (long)s.Batch * s.Inputs * s.Outputs >= SplitDenseFrom ? _parallelism : 1;
 
     private int Offset(Op op, string suffix) => op.Layer.Parameter(suffix).Offset;
     private ReadOnlyMemory<float> Parameter(Op op, string suffix) => _parameters.AsMemory(Offset(op, suffix), op.Layer.Parameter(suffix).Length);
@@ -222,7 +224,7 @@ public sealed class SimdEngine : IEngine, IEngineInspection
                         SimdGlobalAvgPool.Forward(input, b.Output, batch * op.Input.Channels, op.Input.Spatial);
                         break;
                     case OpKind.Dense:
-                        SimdDense.Forward(input, _parameters, Offset(op, "weight"), Parameter(op, "bias").Span, b.Output, op.Dense(batch), op.Relu, DenseParallelism(op));
+                        SimdDense.Forward(input, _parameters, Offset(op, "weight"), Parameter(op, "bias"), b.Output, op.Dense(batch), op.Relu, DenseParallelism(op.Dense(batch)));
                         break;
                 }
             });
@@ -278,9 +280,7 @@ public sealed class SimdEngine : IEngine, IEngineInspection
                             SimdRelu.Backward(b.Output, dy, b.Scratch, length, _parallelism);
                             g = b.Scratch;
                         }
-                        SimdDense.BackwardParameters(g, x, _gradients, Offset(op, "weight"), Gradient(op, "bias"), s, DenseParallelism(op));
-                        if (dx is not null)
-                            SimdDense.BackwardInput(g, _parameters, Offset(op, "weight"), dx, [], s, DenseParallelism(op));
+                        SimdDense.Backward(g, x, _parameters, Offset(op, "weight"), _gradients, Offset(op, "weight"), Gradient(op, "bias"), dx, s, DenseParallelism(s));
                         break;
                 }
             });

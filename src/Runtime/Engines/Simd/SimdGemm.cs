@@ -60,12 +60,12 @@ public static class SimdGemm
     /// <summary>
     /// C[M,N] = A[M,K]·B[K,N] with B row-major and C dense row-major (ldc = N); A read through its strides (a
     /// transposed A is copied into the packed blocks like any other). Vectorised along N in 8x32 or 8x16 register tiles
-    /// over the packed blocks of A (4x16, 1x8 and scalar at the edges); column panels run in parallel.
+    /// over the packed blocks of A (4x16, 2x32, 1x8 and scalar at the edges); column panels run in parallel.
     /// </summary>
     public static void MultiplyNN(Matrix a, Matrix b, float[] c, int cOffset, int m, int n, int k, int parallelism)
     {
-        using var packed = PackedRows.Of(a, m, k);
-        MultiplyNN(packed, b, c, cOffset, n, parallelism);
+        using var product = new ProductNN(a, m, k, b, c, cOffset, n, parallelism);
+        product.RunAll(parallelism);
     }
 
     /// <summary>
@@ -74,35 +74,92 @@ public static class SimdGemm
     /// </summary>
     public static void MultiplyNN(PackedRows a, Matrix b, float[] c, int cOffset, int n, int parallelism)
     {
-        var (m, k, blocks, packed) = (a.Rows, a.Columns, a.Blocks, a.Data);
-        b.Require(k, n, nameof(b));
-        Matrix.RowMajor(c, n, cOffset).Require(m, n, nameof(c));
-        var panels = (n + Panel - 1) / Panel;
-        var starts = ArrayPool<int>.Shared.Rent(Math.Max(1, k));
-        for (var kk = 0; kk < k; kk++)
-            starts[kk] = b.Start(kk);
-        void RunPanel(int p)
+        using var product = new ProductNN(a, b, c, cOffset, n, parallelism);
+        product.RunAll(parallelism);
+    }
+
+    /// <summary>
+    /// C = A·B (see <see cref="MultiplyNN(Matrix, Matrix, float[], int, int, int, int, int)"/>) as column panels that
+    /// any thread may run in any order, for a caller that runs several products' panels in one parallel loop. An A not
+    /// packed beforehand is packed by the first panel to run, so a one-panel product packs on its own thread.
+    /// </summary>
+    public sealed class ProductNN : IDisposable
+    {
+        private readonly Matrix _source;
+        private readonly Matrix _b;
+        private readonly float[] _c;
+        private readonly int _m, _k, _cOffset, _n, _panel;
+        private readonly int[] _starts;
+        private readonly bool _ownsPacked;
+        private PackedRows? _packed;
+        private object? _packing;
+
+        /// <param name="panels">
+        /// At least this many panels where there are columns for them: panels narrower than usual (whole 32s) for a
+        /// narrow layer's product.
+        /// </param>
+        public ProductNN(Matrix a, int m, int k, Matrix b, float[] c, int cOffset, int n, int panels = 1)
+            : this(a, m, k, null, b, c, cOffset, n, panels)
         {
-            var j0 = p * SimdGemm.Panel;
-            var j1 = Math.Min(n, j0 + SimdGemm.Panel);
+        }
+
+        public ProductNN(PackedRows a, Matrix b, float[] c, int cOffset, int n, int panels = 1)
+            : this(a.Source, a.Rows, a.Columns, a, b, c, cOffset, n, panels)
+        {
+        }
+
+        private ProductNN(Matrix a, int m, int k, PackedRows? packed, Matrix b, float[] c, int cOffset, int n, int panels)
+        {
+            a.Require(m, k, nameof(a));
+            b.Require(k, n, nameof(b));
+            Matrix.RowMajor(c, n, cOffset).Require(m, n, nameof(c));
+            (_source, _m, _k, _packed, _ownsPacked, _b, _c, _cOffset, _n) = (a, m, k, packed, packed is null, b, c, cOffset, n);
+            _panel = n < panels * Panel ? Math.Clamp((n + 32 * panels - 1) / (32 * panels) * 32, 32, Panel) : Panel;
+            Panels = (n + _panel - 1) / _panel;
+            _starts = ArrayPool<int>.Shared.Rent(Math.Max(1, k));
+            for (var kk = 0; kk < k; kk++)
+                _starts[kk] = b.Start(kk);
+        }
+
+        public int Panels { get; }
+
+        private PackedRows Packed => _packed ?? LazyInitializer.EnsureInitialized(ref _packed, ref _packing, () => PackedRows.Of(_source, _m, _k));
+
+        /// <summary>Every panel, in parallel unless <paramref name="parallelism"/> is 1 (a product per image inside an outer parallel loop).</summary>
+        public void RunAll(int parallelism)
+        {
+            if (parallelism == 1 || Panels == 1)
+                for (var p = 0; p < Panels; p++)
+                    Run(p);
+            else
+                WorkerTeam.For(Panels, parallelism, Run);
+        }
+
+        /// <summary>C's columns of panel <paramref name="p"/>, every row.</summary>
+        public void Run(int p)
+        {
+            var a = Packed;
+            var (m, k, blocks, n) = (_m, _k, a.Blocks, _n);
+            var j0 = p * _panel;
+            var j1 = Math.Min(n, j0 + _panel);
             var tiled = j0 + (j1 - j0) / 16 * 16;
             for (var block = 0; block < blocks; block++)
-                Rows8NN(packed, block * 8 * k, b.Data, starts, c, cOffset, n, k, block * 8, j0, tiled);
+                Rows8NN(a.Data, block * 8 * k, _b.Data, _starts, _c, _cOffset, n, k, block * 8, j0, tiled);
             var i = 0;
             for (; i < blocks * 8; i += 4)
-                RowsNN(a.Source, b, c, cOffset, n, k, i, 4, tiled, j1);
+                RowsNN(_source, _b, _c, _cOffset, n, k, i, 4, tiled, j1);
             for (; i + 4 <= m; i += 4)
-                RowsNN(a.Source, b, c, cOffset, n, k, i, 4, j0, j1);
-            for (; i < m; i++)
-                RowsNN(a.Source, b, c, cOffset, n, k, i, 1, j0, j1);
+                RowsNN(_source, _b, _c, _cOffset, n, k, i, 4, j0, j1);
+            for (; i < m; i += 2)
+                Rows2NN(_source, _b, _c, _cOffset, n, k, i, Math.Min(2, m - i), j0, j1);
         }
-        // One core (a product per image inside an outer parallel loop) runs inline, without a nested parallel loop.
-        if (parallelism == 1 || panels == 1)
-            for (var p = 0; p < panels; p++)
-                RunPanel(p);
-        else
-            WorkerTeam.For(panels, parallelism, RunPanel);
-        ArrayPool<int>.Shared.Return(starts);
+
+        public void Dispose()
+        {
+            ArrayPool<int>.Shared.Return(_starts);
+            if (_ownsPacked)
+                _packed?.Dispose();
+        }
     }
 
     /// <summary>
@@ -166,6 +223,40 @@ public static class SimdGemm
         TLanes.Store(c50, ref cRef, ci); TLanes.Store(c51, ref cRef, ci + w); ci += row;
         TLanes.Store(c60, ref cRef, ci); TLanes.Store(c61, ref cRef, ci + w); ci += row;
         TLanes.Store(c70, ref cRef, ci); TLanes.Store(c71, ref cRef, ci + w);
+    }
+
+    /// <summary>
+    /// One or two rows of C past A's blocks of eight and fours, 32 columns at a time: eight accumulators (a lone row is
+    /// computed twice and stored once), so the FMAs do not wait on each other; <see cref="RowsNN"/> takes the rest.
+    /// </summary>
+    private static void Rows2NN(Matrix a, Matrix b, float[] c, int cOffset, int n, int k, int i0, int rows, int j0, int j1)
+    {
+        ref var bRef = ref MemoryMarshal.GetArrayDataReference(b.Data);
+        ref var cRef = ref MemoryMarshal.GetArrayDataReference(c);
+        var i1 = i0 + rows - 1;
+        var j = j0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; j + 32 <= j1; j += 32)
+            {
+                Vector256<float> c00 = default, c01 = default, c02 = default, c03 = default;
+                Vector256<float> c10 = default, c11 = default, c12 = default, c13 = default;
+                for (var kk = 0; kk < k; kk++)
+                {
+                    var bi = (nuint)(b.Start(kk) + j);
+                    var (b0, b1) = (Vector256.LoadUnsafe(ref bRef, bi), Vector256.LoadUnsafe(ref bRef, bi + 8));
+                    var (b2, b3) = (Vector256.LoadUnsafe(ref bRef, bi + 16), Vector256.LoadUnsafe(ref bRef, bi + 24));
+                    var (a0, a1) = (Vector256.Create(a[i0, kk]), Vector256.Create(a[i1, kk]));
+                    c00 = Vector256.FusedMultiplyAdd(a0, b0, c00); c01 = Vector256.FusedMultiplyAdd(a0, b1, c01);
+                    c02 = Vector256.FusedMultiplyAdd(a0, b2, c02); c03 = Vector256.FusedMultiplyAdd(a0, b3, c03);
+                    c10 = Vector256.FusedMultiplyAdd(a1, b0, c10); c11 = Vector256.FusedMultiplyAdd(a1, b1, c11);
+                    c12 = Vector256.FusedMultiplyAdd(a1, b2, c12); c13 = Vector256.FusedMultiplyAdd(a1, b3, c13);
+                }
+                var ci = (nuint)(cOffset + i0 * n + j);
+                c00.StoreUnsafe(ref cRef, ci); c01.StoreUnsafe(ref cRef, ci + 8); c02.StoreUnsafe(ref cRef, ci + 16); c03.StoreUnsafe(ref cRef, ci + 24);
+                ci = (nuint)(cOffset + i1 * n + j);
+                c10.StoreUnsafe(ref cRef, ci); c11.StoreUnsafe(ref cRef, ci + 8); c12.StoreUnsafe(ref cRef, ci + 16); c13.StoreUnsafe(ref cRef, ci + 24);
+            }
+        RowsNN(a, b, c, cOffset, n, k, i0, rows, j, j1);
     }
 
     private static void RowsNN(Matrix a, Matrix b, float[] c, int cOffset, int n, int k, int i0, int rows, int j0, int j1)
@@ -261,45 +352,76 @@ public static class SimdGemm
 
     /// <summary>
     /// C[i,j] = Σ_k A[i,k]·B[j,k] for row-major A [M,K] and B [N,K] (x·Wᵀ with W in PyTorch's layout), vectorised along
-    /// K with 4x4 tiles of dot products (2x4 and single dot products at the edges); blocks of B's rows run in parallel.
+    /// K with 4x4 tiles of dot products (4x5 for ten columns; 2x4 and single dot products at the edges); blocks of B's
+    /// rows, and groups of A's rows when the blocks are few, run in parallel. With <paramref name="bias"/>, C[i,j] + bias[j]
+    /// (then max(·, 0) when <paramref name="relu"/>, a NaN staying NaN), added by the thread that formed the sum.
     /// </summary>
-    public static void MultiplyNT(float[] a, int aOffset, float[] b, int bOffset, float[] c, int cOffset, int m, int n, int k, int parallelism) =>
-        MultiplyNT(Matrix.RowMajor(a, k, aOffset), Matrix.RowMajor(b, k, bOffset), c, cOffset, m, n, k, parallelism);
+    public static void MultiplyNT(float[] a, int aOffset, float[] b, int bOffset, float[] c, int cOffset, int m, int n, int k, int parallelism,
+        ReadOnlyMemory<float> bias = default, bool relu = false) =>
+        MultiplyNT(Matrix.RowMajor(a, k, aOffset), Matrix.RowMajor(b, k, bOffset), c, cOffset, m, n, k, parallelism, bias, relu);
 
     /// <summary>
-    /// <see cref="MultiplyNT(float[], int, float[], int, float[], int, int, int, int, int)"/> with A's rows a fixed
-    /// stride apart and B's rows wherever <paramref name="b"/> says (both contiguous along K).
+    /// <see cref="MultiplyNT(float[], int, float[], int, float[], int, int, int, int, int, ReadOnlyMemory{float}, bool)"/>
+    /// with A's rows a fixed stride apart and B's rows wherever <paramref name="b"/> says (both contiguous along K).
     /// </summary>
-    public static void MultiplyNT(Matrix a, Matrix b, float[] c, int cOffset, int m, int n, int k, int parallelism)
+    public static void MultiplyNT(Matrix a, Matrix b, float[] c, int cOffset, int m, int n, int k, int parallelism,
+        ReadOnlyMemory<float> bias = default, bool relu = false)
     {
+        if (!bias.IsEmpty && bias.Length < n)
+            throw new ArgumentException($"MultiplyNT: a bias of {bias.Length} for {n} columns");
         if (a.ColStride != 1 || a.RowStarts is not null || b.ColStride != 1)
             throw new ArgumentException("MultiplyNT needs A's rows a fixed stride apart and both operands contiguous along K");
         a.Require(m, k, nameof(a));
         b.Require(n, k, nameof(b));
         Matrix.RowMajor(c, n, cOffset).Require(m, n, nameof(c));
-        var (blocks, lda) = ((n + 3) / 4, a.RowStride);
+        // Ten columns (every output layer here) are two blocks of five where 32 vector registers hold a 4x5 tile.
+        var width = n % 4 != 0 && n % 5 == 0 && Vector512.IsHardwareAccelerated ? 5 : 4;
+        var (blocks, lda) = ((n + width - 1) / width, a.RowStride);
+        // Work units: blocks of columns, and with too few of them for the threads (a narrow output layer), groups of
+        // rows too, each thread's units one contiguous group of rows.
+        var rowGroups = blocks >= 4 * parallelism ? 1 : Math.Clamp(m / 16, 1, parallelism);
+        var groupRows = (m + rowGroups - 1) / rowGroups;
+        groupRows = (groupRows + 3) / 4 * 4;
         if (parallelism == 1)
-            for (var block = 0; block < blocks; block++)
-                ColumnsNT(block);
+            for (var unit = 0; unit < blocks * rowGroups; unit++)
+                ColumnsNT(unit);
         else
-            WorkerTeam.For(blocks, parallelism, ColumnsNT);
+            WorkerTeam.For(blocks * rowGroups, parallelism, ColumnsNT);
 
-        void ColumnsNT(int block)
+        void ColumnsNT(int unit)
         {
-            var j0 = block * 4;
+            var (group, block) = Math.DivRem(unit, blocks);
+            var (i, i1) = (group * groupRows, Math.Min(m, (group + 1) * groupRows));
+            var j0 = block * width;
+            if (width == 5)
+                Columns5NT(a, b, c, cOffset, n, k, i, i1, j0);
+            else
+                Columns4NT(i, i1, j0);
+            if (!bias.IsEmpty)
+                AddBias(c, cOffset, n, i, i1, bias.Span.Slice(j0, Math.Min(width, n - j0)), relu, j0);
+        }
+
+        void Columns4NT(int i, int i1, int j0)
+        {
             var cols = Math.Min(4, n - j0);
-            var i = 0;
-            var rowsB = cols == 4 ? new BRows(b.Start(j0), b.Start(j0 + 1), b.Start(j0 + 2), b.Start(j0 + 3)) : default;
-            if (cols == 4 && Vector256.IsHardwareAccelerated)
-                for (; i + 4 <= m; i += 4)
+            // Fewer than four columns left: the tiles repeat B's last row and keep the sums of the real ones.
+            var rowsB = new BRows(b.Start(j0), b.Start(j0 + Math.Min(1, cols - 1)), b.Start(j0 + Math.Min(2, cols - 1)), b.Start(j0 + Math.Min(3, cols - 1)));
+            var partial = cols < 4 ? ArrayPool<float>.Shared.Rent(16) : null;
+            var (target, at, ldc) = partial is null ? (c, cOffset + j0, n) : (partial, 0, 4);
+            if (Vector256.IsHardwareAccelerated)
+                for (; i + 4 <= i1; i += 4)
                 {
-                    Tile4x4(a.Data, a.Start(i), lda, b.Data, rowsB, c, cOffset + i * n + j0, n, k);
+                    var c0 = partial is null ? at + i * ldc : 0;
+                    Tile4x4(a.Data, a.Start(i), lda, b.Data, rowsB, target, c0, ldc, k);
                     if (k % 8 != 0)
-                        AddTail(a.Data, a.Start(i), lda, b.Data, rowsB, c, cOffset + i * n + j0, n, k, k / 8 * 8, 4);
+                        AddTail(a.Data, a.Start(i), lda, b.Data, rowsB, target, c0, ldc, k, k / 8 * 8, 4);
+                    if (partial is not null)
+                        for (var r = 0; r < 4; r++)
+                            partial.AsSpan(r * 4, cols).CopyTo(c.AsSpan(cOffset + (i + r) * n + j0, cols));
                 }
-            for (; i < m; i += 2)
+            for (; i < i1; i += 2)
             {
-                var rows = Math.Min(2, m - i);
+                var rows = Math.Min(2, i1 - i);
                 if (rows == 2 && cols == 4)
                     Tile2x4(a.Data, a.Start(i), lda, b.Data, rowsB, c, cOffset + i * n + j0, n, k);
                 else
@@ -307,7 +429,87 @@ public static class SimdGemm
                         for (var cc = 0; cc < cols; cc++)
                             c[cOffset + (i + r) * n + j0 + cc] = Dot(a.Data, a.Start(i + r), b.Data, b.Start(j0 + cc), k);
             }
+            if (partial is not null)
+                ArrayPool<float>.Shared.Return(partial);
         }
+    }
+
+    /// <summary>C[i, j0 + j] += bias[j] for rows [i0, i1), then max(·, 0) when <paramref name="relu"/>.</summary>
+    private static void AddBias(float[] c, int cOffset, int n, int i0, int i1, ReadOnlySpan<float> bias, bool relu, int j0)
+    {
+        var quad = bias.Length >= 4 && Vector128.IsHardwareAccelerated ? Vector128.Create(bias[..4]) : default;
+        for (var i = i0; i < i1; i++)
+        {
+            var row = c.AsSpan(cOffset + i * n + j0, bias.Length);
+            var j = 0;
+            if (bias.Length >= 4 && Vector128.IsHardwareAccelerated)
+            {
+                var v = Vector128.Create<float>(row) + quad;
+                if (relu)
+                    v = Vector128.ConditionalSelect(Vector128.LessThan(v, Vector128<float>.Zero), Vector128<float>.Zero, v);
+                v.CopyTo(row);
+                j = 4;
+            }
+            for (; j < row.Length; j++)
+            {
+                var v = row[j] + bias[j];
+                row[j] = relu && v < 0f ? 0f : v;
+            }
+        }
+    }
+
+    /// <summary>C rows [i, i1), columns j0..j0+4: 4x5 tiles, then single dot products for the rows past the last four.</summary>
+    private static void Columns5NT(Matrix a, Matrix b, float[] c, int cOffset, int n, int k, int i, int i1, int j0)
+    {
+        var rowsB = new BRows(b.Start(j0), b.Start(j0 + 1), b.Start(j0 + 2), b.Start(j0 + 3));
+        var fifth = b.Start(j0 + 4);
+        for (; i + 4 <= i1; i += 4)
+        {
+            Tile4x5(a.Data, a.Start(i), a.RowStride, b.Data, rowsB, fifth, c, cOffset + i * n + j0, n, k);
+            if (k % 8 != 0)
+                AddTail(a.Data, a.Start(i), a.RowStride, b.Data, rowsB, c, cOffset + i * n + j0, n, k, k / 8 * 8, 4, fifth);
+        }
+        for (; i < i1; i++)
+            for (var cc = 0; cc < 5; cc++)
+                c[cOffset + i * n + j0 + cc] = Dot(a.Data, a.Start(i), b.Data, b.Start(j0 + cc), k);
+    }
+
+    /// <summary>
+    /// Twenty dot products of 4 rows of A with 5 rows of B (<paramref name="rowsB"/> and <paramref name="fifth"/>), as
+    /// <see cref="Tile4x4"/>: 20 accumulators, 4 rows of A and one of B live at once, which needs 32 registers.
+    /// </summary>
+    private static void Tile4x5(float[] a, int a0, int lda, float[] b, BRows rowsB, int fifth, float[] c, int c0, int ldc, int k)
+    {
+        ref var aRef = ref MemoryMarshal.GetArrayDataReference(a);
+        ref var bRef = ref MemoryMarshal.GetArrayDataReference(b);
+        Vector256<float> s00 = default, s01 = default, s02 = default, s03 = default, s04 = default;
+        Vector256<float> s10 = default, s11 = default, s12 = default, s13 = default, s14 = default;
+        Vector256<float> s20 = default, s21 = default, s22 = default, s23 = default, s24 = default;
+        Vector256<float> s30 = default, s31 = default, s32 = default, s33 = default, s34 = default;
+        var ka = (nuint)lda;
+        for (var kk = 0; kk + 8 <= k; kk += 8)
+        {
+            var ai = (nuint)(a0 + kk);
+            var x0 = Vector256.LoadUnsafe(ref aRef, ai);
+            var x1 = Vector256.LoadUnsafe(ref aRef, ai + ka);
+            var x2 = Vector256.LoadUnsafe(ref aRef, ai + 2 * ka);
+            var x3 = Vector256.LoadUnsafe(ref aRef, ai + 3 * ka);
+            var w = Vector256.LoadUnsafe(ref bRef, (nuint)(rowsB.R0 + kk));
+            s00 = Vector256.FusedMultiplyAdd(x0, w, s00); s10 = Vector256.FusedMultiplyAdd(x1, w, s10); s20 = Vector256.FusedMultiplyAdd(x2, w, s20); s30 = Vector256.FusedMultiplyAdd(x3, w, s30);
+            w = Vector256.LoadUnsafe(ref bRef, (nuint)(rowsB.R1 + kk));
+            s01 = Vector256.FusedMultiplyAdd(x0, w, s01); s11 = Vector256.FusedMultiplyAdd(x1, w, s11); s21 = Vector256.FusedMultiplyAdd(x2, w, s21); s31 = Vector256.FusedMultiplyAdd(x3, w, s31);
+            w = Vector256.LoadUnsafe(ref bRef, (nuint)(rowsB.R2 + kk));
+            s02 = Vector256.FusedMultiplyAdd(x0, w, s02); s12 = Vector256.FusedMultiplyAdd(x1, w, s12); s22 = Vector256.FusedMultiplyAdd(x2, w, s22); s32 = Vector256.FusedMultiplyAdd(x3, w, s32);
+            w = Vector256.LoadUnsafe(ref bRef, (nuint)(rowsB.R3 + kk));
+            s03 = Vector256.FusedMultiplyAdd(x0, w, s03); s13 = Vector256.FusedMultiplyAdd(x1, w, s13); s23 = Vector256.FusedMultiplyAdd(x2, w, s23); s33 = Vector256.FusedMultiplyAdd(x3, w, s33);
+            w = Vector256.LoadUnsafe(ref bRef, (nuint)(fifth + kk));
+            s04 = Vector256.FusedMultiplyAdd(x0, w, s04); s14 = Vector256.FusedMultiplyAdd(x1, w, s14); s24 = Vector256.FusedMultiplyAdd(x2, w, s24); s34 = Vector256.FusedMultiplyAdd(x3, w, s34);
+        }
+        StoreSums(c, c0, s00, s01, s02, s03);
+        StoreSums(c, c0 + ldc, s10, s11, s12, s13);
+        StoreSums(c, c0 + 2 * ldc, s20, s21, s22, s23);
+        StoreSums(c, c0 + 3 * ldc, s30, s31, s32, s33);
+        (c[c0 + 4], c[c0 + ldc + 4], c[c0 + 2 * ldc + 4], c[c0 + 3 * ldc + 4]) = (Vector256.Sum(s04), Vector256.Sum(s14), Vector256.Sum(s24), Vector256.Sum(s34));
     }
 
     /// <summary>
@@ -379,12 +581,13 @@ public static class SimdGemm
     /// tiles' bodies: a staging buffer there cost the tail-free products (most conv products) measurably.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void AddTail(float[] a, int a0, int lda, float[] b, BRows rowsB, float[] c, int c0, int ldc, int k, int kk, int rows)
+    private static void AddTail(float[] a, int a0, int lda, float[] b, BRows rowsB, float[] c, int c0, int ldc, int k, int kk, int rows, int fifth = -1)
     {
+        var cols = fifth < 0 ? 4 : 5;
         for (; kk < k; kk++)
             for (var r = 0; r < rows; r++)
-                for (var cc = 0; cc < 4; cc++)
-                    c[c0 + r * ldc + cc] = MathF.FusedMultiplyAdd(a[a0 + r * lda + kk], b[rowsB[cc] + kk], c[c0 + r * ldc + cc]);
+                for (var cc = 0; cc < cols; cc++)
+                    c[c0 + r * ldc + cc] = MathF.FusedMultiplyAdd(a[a0 + r * lda + kk], b[(cc < 4 ? rowsB[cc] : fifth) + kk], c[c0 + r * ldc + cc]);
     }
 
     /// <summary>
@@ -472,15 +675,45 @@ public sealed class PackedRows : IDisposable
             }
             else
             {
+                var kk = 0;
+                if (a.ColStride == 1 && Avx.IsSupported)
+                    for (; kk + 8 <= k; kk += 8)
+                        Transpose8x8(source, first + kk, a.RowStride, target.Slice(kk * 8, 64));
                 for (var r = 0; r < 8; r++)
                 {
                     var row = first + r * a.RowStride;
-                    for (var kk = 0; kk < k; kk++)
-                        target[kk * 8 + r] = source[row + kk * a.ColStride];
+                    for (var kt = kk; kt < k; kt++)
+                        target[kt * 8 + r] = source[row + kt * a.ColStride];
                 }
             }
         }
         return new PackedRows(a, m, k, blocks, packed, ownsSource);
+    }
+
+    /// <summary>Eight rows of eight floats (<paramref name="stride"/> apart) into eight columns, as eight rows of <paramref name="target"/>.</summary>
+    private static void Transpose8x8(ReadOnlySpan<float> source, int first, int stride, Span<float> target)
+    {
+        var r0 = Vector256.Create(source.Slice(first, 8));
+        var r1 = Vector256.Create(source.Slice(first + stride, 8));
+        var r2 = Vector256.Create(source.Slice(first + 2 * stride, 8));
+        var r3 = Vector256.Create(source.Slice(first + 3 * stride, 8));
+        var r4 = Vector256.Create(source.Slice(first + 4 * stride, 8));
+        var r5 = Vector256.Create(source.Slice(first + 5 * stride, 8));
+        var r6 = Vector256.Create(source.Slice(first + 6 * stride, 8));
+        var r7 = Vector256.Create(source.Slice(first + 7 * stride, 8));
+        // Pairs of rows interleaved, then pairs of pairs, then the 128-bit halves swapped into place.
+        var (t0, t1, t2, t3) = (Avx.UnpackLow(r0, r1), Avx.UnpackHigh(r0, r1), Avx.UnpackLow(r2, r3), Avx.UnpackHigh(r2, r3));
+        var (t4, t5, t6, t7) = (Avx.UnpackLow(r4, r5), Avx.UnpackHigh(r4, r5), Avx.UnpackLow(r6, r7), Avx.UnpackHigh(r6, r7));
+        var (u0, u1, u2, u3) = (Avx.Shuffle(t0, t2, 0x44), Avx.Shuffle(t0, t2, 0xEE), Avx.Shuffle(t1, t3, 0x44), Avx.Shuffle(t1, t3, 0xEE));
+        var (u4, u5, u6, u7) = (Avx.Shuffle(t4, t6, 0x44), Avx.Shuffle(t4, t6, 0xEE), Avx.Shuffle(t5, t7, 0x44), Avx.Shuffle(t5, t7, 0xEE));
+        Avx.Permute2x128(u0, u4, 0x20).CopyTo(target);
+        Avx.Permute2x128(u1, u5, 0x20).CopyTo(target[8..]);
+        Avx.Permute2x128(u2, u6, 0x20).CopyTo(target[16..]);
+        Avx.Permute2x128(u3, u7, 0x20).CopyTo(target[24..]);
+        Avx.Permute2x128(u0, u4, 0x31).CopyTo(target[32..]);
+        Avx.Permute2x128(u1, u5, 0x31).CopyTo(target[40..]);
+        Avx.Permute2x128(u2, u6, 0x31).CopyTo(target[48..]);
+        Avx.Permute2x128(u3, u7, 0x31).CopyTo(target[56..]);
     }
 
     public void Dispose()
