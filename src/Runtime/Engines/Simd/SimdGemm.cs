@@ -398,7 +398,7 @@ public static class SimdGemm
             else
                 Columns4NT(i, i1, j0);
             if (!bias.IsEmpty)
-                AddBias(c, cOffset, n, i, i1, bias.Span.Slice(j0, Math.Min(width, n - j0)), relu, j0);
+                AddBias(c, cOffset, n, i, i1, j0, bias.Span.Slice(j0, Math.Min(width, n - j0)), relu);
         }
 
         void Columns4NT(int i, int i1, int j0)
@@ -435,7 +435,7 @@ public static class SimdGemm
     }
 
     /// <summary>C[i, j0 + j] += bias[j] for rows [i0, i1), then max(·, 0) when <paramref name="relu"/>.</summary>
-    private static void AddBias(float[] c, int cOffset, int n, int i0, int i1, ReadOnlySpan<float> bias, bool relu, int j0)
+    private static void AddBias(float[] c, int cOffset, int n, int i0, int i1, int j0, ReadOnlySpan<float> bias, bool relu)
     {
         var quad = bias.Length >= 4 && Vector128.IsHardwareAccelerated ? Vector128.Create(bias[..4]) : default;
         for (var i = i0; i < i1; i++)
