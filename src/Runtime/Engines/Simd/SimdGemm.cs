@@ -509,7 +509,8 @@ public static class SimdGemm
         StoreSums(c, c0 + ldc, s10, s11, s12, s13);
         StoreSums(c, c0 + 2 * ldc, s20, s21, s22, s23);
         StoreSums(c, c0 + 3 * ldc, s30, s31, s32, s33);
-        (c[c0 + 4], c[c0 + ldc + 4], c[c0 + 2 * ldc + 4], c[c0 + 3 * ldc + 4]) = (Vector256.Sum(s04), Vector256.Sum(s14), Vector256.Sum(s24), Vector256.Sum(s34));
+        var fifths = Sums(s04, s14, s24, s34);
+        (c[c0 + 4], c[c0 + ldc + 4], c[c0 + 2 * ldc + 4], c[c0 + 3 * ldc + 4]) = (fifths[0], fifths[1], fifths[2], fifths[3]);
     }
 
     /// <summary>
@@ -591,22 +592,25 @@ public static class SimdGemm
     }
 
     /// <summary>
-    /// c[at..at+3] = the lane sums of four accumulators, each in the order Vector256.Sum adds one:
-    /// ((0+1)+(2+3))+((4+5)+(6+7)). With AVX, three horizontal adds and one add give all four at once in that order.
+    /// c[at..at+3] = <see cref="Sums"/> of four accumulators.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreSums(float[] c, int at, Vector256<float> s0, Vector256<float> s1, Vector256<float> s2, Vector256<float> s3)
+    private static void StoreSums(float[] c, int at, Vector256<float> s0, Vector256<float> s1, Vector256<float> s2, Vector256<float> s3) =>
+        Sums(s0, s1, s2, s3).CopyTo(c.AsSpan(at, 4));
+
+    /// <summary>
+    /// The lane sums of four accumulators, each in the order Vector256.Sum adds one: ((0+1)+(2+3))+((4+5)+(6+7)). With
+    /// AVX, three horizontal adds and one add give all four at once in that order.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Sums(Vector256<float> s0, Vector256<float> s1, Vector256<float> s2, Vector256<float> s3)
     {
         if (Avx.IsSupported)
         {
             var sums = Avx.HorizontalAdd(Avx.HorizontalAdd(s0, s1), Avx.HorizontalAdd(s2, s3));
-            (sums.GetLower() + sums.GetUpper()).CopyTo(c.AsSpan(at, 4));
-            return;
+            return sums.GetLower() + sums.GetUpper();
         }
-        c[at] = Vector256.Sum(s0);
-        c[at + 1] = Vector256.Sum(s1);
-        c[at + 2] = Vector256.Sum(s2);
-        c[at + 3] = Vector256.Sum(s3);
+        return Vector128.Create(Vector256.Sum(s0), Vector256.Sum(s1), Vector256.Sum(s2), Vector256.Sum(s3));
     }
 
     /// <summary>Where four consecutive rows of B start.</summary>
