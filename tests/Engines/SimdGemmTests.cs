@@ -47,23 +47,27 @@ public sealed class SimdGemmTests
 
     /// <summary>
     /// Every NT output, whichever tile computes it, is eight FMA chains over k = lane, lane + 8, ... (whole 8s of K),
-    /// added ((0+1)+(2+3))+((4+5)+(6+7)), then the rest of K by FMAs in k order: the order is part of the engine's
-    /// bits, whatever instructions form the sums.
+    /// added ((0+1)+(2+3))+((4+5)+(6+7)), then the rest of K by FMAs in k order, then the bias, then ReLU: the order is
+    /// part of the engine's bits, whatever instructions form the sums and wherever the bias is added.
     /// </summary>
     [SkippableTheory]
-    [InlineData(6, 7, 45, 1)]
-    [InlineData(6, 10, 45, 1)]
-    [InlineData(130, 10, 128, 2)]
-    [InlineData(9, 3, 16, 2)]
-    public void NT_adds_in_its_documented_order(int m, int n, int k, int parallelism)
+    [InlineData(6, 7, 45, 1, false, false)]
+    [InlineData(6, 10, 45, 1, false, false)]
+    [InlineData(6, 10, 45, 1, true, true)]
+    [InlineData(130, 10, 128, 2, false, false)]
+    [InlineData(130, 10, 128, 2, true, false)]
+    [InlineData(130, 10, 128, 1, true, true)]
+    [InlineData(9, 3, 16, 2, true, true)]
+    public void NT_adds_in_its_documented_order(int m, int n, int k, int parallelism, bool withBias, bool relu)
     {
         Skip.IfNot(Vector256.IsHardwareAccelerated, "no 256-bit vectors on this processor: NT runs its scalar dot products");
         var random = new Random(9 + m + n + k);
         // Magnitudes over 2^±12, so that another order of the same additions almost surely rounds differently.
         float Value() => (random.NextSingle() - 0.5f) * MathF.Pow(2, random.Next(-12, 12));
         var (a, b) = (Enumerable.Range(0, m * k).Select(_ => Value()).ToArray(), Enumerable.Range(0, n * k).Select(_ => Value()).ToArray());
+        var bias = withBias ? Enumerable.Range(0, n).Select(_ => Value()).ToArray() : null;
         var c = new float[m * n];
-        SimdGemm.MultiplyNT(a, 0, b, 0, c, 0, m, n, k, parallelism);
+        SimdGemm.MultiplyNT(a, 0, b, 0, c, 0, m, n, k, parallelism, bias, relu);
         for (var i = 0; i < m; i++)
             for (var j = 0; j < n; j++)
             {
@@ -74,6 +78,10 @@ public sealed class SimdGemmTests
                 var sum = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
                 for (var kk = whole; kk < k; kk++)
                     sum = MathF.FusedMultiplyAdd(a[i * k + kk], b[j * k + kk], sum);
+                if (bias is not null)
+                    sum += bias[j];
+                if (relu && sum < 0f)
+                    sum = 0f;
                 Assert.True(BitConverter.SingleToInt32Bits(sum) == BitConverter.SingleToInt32Bits(c[i * n + j]),
                     $"C[{i},{j}] = {c[i * n + j]:R}, the documented order gives {sum:R}");
             }

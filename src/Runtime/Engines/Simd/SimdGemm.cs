@@ -394,11 +394,13 @@ public static class SimdGemm
             var (i, i1) = (group * groupRows, Math.Min(m, (group + 1) * groupRows));
             var j0 = block * width;
             if (width == 5)
-                Columns5NT(a, b, c, cOffset, n, k, i, i1, j0);
+                Columns5NT(a, b, c, cOffset, n, k, i, i1, j0, bias.IsEmpty ? default : bias.Span.Slice(j0, 5), relu);
             else
+            {
                 Columns4NT(i, i1, j0);
-            if (!bias.IsEmpty)
-                AddBias(c, cOffset, n, i, i1, j0, bias.Span.Slice(j0, Math.Min(width, n - j0)), relu);
+                if (!bias.IsEmpty)
+                    AddBias(c, cOffset, n, i, i1, j0, bias.Span.Slice(j0, Math.Min(width, n - j0)), relu);
+            }
         }
 
         void Columns4NT(int i, int i1, int j0)
@@ -459,26 +461,36 @@ public static class SimdGemm
     }
 
     /// <summary>C rows [i, i1), columns j0..j0+4: 4x5 tiles, then single dot products for the rows past the last four.</summary>
-    private static void Columns5NT(Matrix a, Matrix b, float[] c, int cOffset, int n, int k, int i, int i1, int j0)
+    private static void Columns5NT(Matrix a, Matrix b, float[] c, int cOffset, int n, int k, int i, int i1, int j0, ReadOnlySpan<float> bias, bool relu)
     {
         var rowsB = new BRows(b.Start(j0), b.Start(j0 + 1), b.Start(j0 + 2), b.Start(j0 + 3));
         var fifth = b.Start(j0 + 4);
+        // Without a tail the tiles' sums are final, and the bias goes on as they are stored.
+        var folded = k % 8 == 0 && !bias.IsEmpty;
+        var tile = folded ? new TileBias(true, Vector128.Create(bias[..4]), bias[4], relu) : default;
+        var i0 = i;
         for (; i + 4 <= i1; i += 4)
         {
-            Tile4x5(a.Data, a.Start(i), a.RowStride, b.Data, rowsB, fifth, c, cOffset + i * n + j0, n, k);
+            Tile4x5(a.Data, a.Start(i), a.RowStride, b.Data, rowsB, fifth, c, cOffset + i * n + j0, n, k, tile);
             if (k % 8 != 0)
                 AddTail(a.Data, a.Start(i), a.RowStride, b.Data, rowsB, c, cOffset + i * n + j0, n, k, k / 8 * 8, 4, fifth);
         }
+        var rest = i;
         for (; i < i1; i++)
             for (var cc = 0; cc < 5; cc++)
                 c[cOffset + i * n + j0 + cc] = Dot(a.Data, a.Start(i), b.Data, b.Start(j0 + cc), k);
+        if (!bias.IsEmpty)
+            AddBias(c, cOffset, n, folded ? rest : i0, i1, j0, bias, relu);
     }
+
+    /// <summary>A bias added as <see cref="Tile4x5"/> stores its sums (when <see cref="Add"/>): its first four columns, its fifth, and ReLU after it.</summary>
+    private readonly record struct TileBias(bool Add, Vector128<float> Quad, float Fifth, bool Relu);
 
     /// <summary>
     /// Twenty dot products of 4 rows of A with 5 rows of B (<paramref name="rowsB"/> and <paramref name="fifth"/>), as
     /// <see cref="Tile4x4"/>: 20 accumulators, 4 rows of A and one of B live at once, which needs 32 registers.
     /// </summary>
-    private static void Tile4x5(float[] a, int a0, int lda, float[] b, BRows rowsB, int fifth, float[] c, int c0, int ldc, int k)
+    private static void Tile4x5(float[] a, int a0, int lda, float[] b, BRows rowsB, int fifth, float[] c, int c0, int ldc, int k, TileBias bias)
     {
         ref var aRef = ref MemoryMarshal.GetArrayDataReference(a);
         ref var bRef = ref MemoryMarshal.GetArrayDataReference(b);
@@ -505,12 +517,32 @@ public static class SimdGemm
             w = Vector256.LoadUnsafe(ref bRef, (nuint)(fifth + kk));
             s04 = Vector256.FusedMultiplyAdd(x0, w, s04); s14 = Vector256.FusedMultiplyAdd(x1, w, s14); s24 = Vector256.FusedMultiplyAdd(x2, w, s24); s34 = Vector256.FusedMultiplyAdd(x3, w, s34);
         }
-        StoreSums(c, c0, s00, s01, s02, s03);
-        StoreSums(c, c0 + ldc, s10, s11, s12, s13);
-        StoreSums(c, c0 + 2 * ldc, s20, s21, s22, s23);
-        StoreSums(c, c0 + 3 * ldc, s30, s31, s32, s33);
         var fifths = Sums(s04, s14, s24, s34);
+        if (!bias.Add)
+        {
+            StoreSums(c, c0, s00, s01, s02, s03);
+            StoreSums(c, c0 + ldc, s10, s11, s12, s13);
+            StoreSums(c, c0 + 2 * ldc, s20, s21, s22, s23);
+            StoreSums(c, c0 + 3 * ldc, s30, s31, s32, s33);
+        }
+        else
+        {
+            fifths += Vector128.Create(bias.Fifth);
+            Store(bias, Sums(s00, s01, s02, s03) + bias.Quad, c, c0);
+            Store(bias, Sums(s10, s11, s12, s13) + bias.Quad, c, c0 + ldc);
+            Store(bias, Sums(s20, s21, s22, s23) + bias.Quad, c, c0 + 2 * ldc);
+            Store(bias, Sums(s30, s31, s32, s33) + bias.Quad, c, c0 + 3 * ldc);
+            if (bias.Relu)
+                fifths = Vector128.ConditionalSelect(Vector128.LessThan(fifths, Vector128<float>.Zero), Vector128<float>.Zero, fifths);
+        }
         (c[c0 + 4], c[c0 + ldc + 4], c[c0 + 2 * ldc + 4], c[c0 + 3 * ldc + 4]) = (fifths[0], fifths[1], fifths[2], fifths[3]);
+
+        static void Store(TileBias bias, Vector128<float> v, float[] c, int at)
+        {
+            if (bias.Relu)
+                v = Vector128.ConditionalSelect(Vector128.LessThan(v, Vector128<float>.Zero), Vector128<float>.Zero, v);
+            v.CopyTo(c.AsSpan(at, 4));
+        }
     }
 
     /// <summary>
