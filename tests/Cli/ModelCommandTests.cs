@@ -49,7 +49,12 @@ public sealed class ModelCommandTests : IDisposable
         Assert.True(predict.ExitCode == 0, predict.Stderr);
         var bench = Run("bench", "--checkpoint", Checkpoint.PathOf(run, "last"), "--data-dir", RepoPaths.Sample, "--device", "simd", "--steps", "2", "--json");
         Assert.True(bench.ExitCode == 0, bench.Stderr);
-        Assert.Contains("global_avg_pool", JsonDocument.Parse(bench.Stdout).RootElement.GetProperty("model").GetString());
+        var benchResult = JsonDocument.Parse(bench.Stdout).RootElement;
+        Assert.Contains("global_avg_pool", benchResult.GetProperty("model").GetString());
+        // The dense layers alone are the model's own: its one dense layer (8 averaged channels → 10) at bench's batch.
+        var alone = benchResult.GetProperty("gemm").EnumerateArray().ToArray();
+        Assert.Equal(["dense1 forward 32x8 → 10", "dense1 backward 32x8 → 10 (dW, db, dx)"], alone.Select(g => g.GetProperty("name").GetString()));
+        Assert.All(alone, g => Assert.True(g.GetProperty("gflops").GetDouble() > 0));
 
         var resume = Run("train", "--resume", run, "--epochs", "3", "--data-dir", RepoPaths.Sample);
         Assert.True(resume.ExitCode == 0, resume.Stderr);

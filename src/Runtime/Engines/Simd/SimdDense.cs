@@ -9,6 +9,12 @@ namespace FashionGpu.Runtime.Engines.Simd;
 /// </summary>
 public static class SimdDense
 {
+    /// <summary>Products of fewer multiply-adds than this run on one core: splitting them costs more than it saves.</summary>
+    private const long SplitFrom = 1 << 16;
+
+    /// <summary>The threads a layer's products get out of <paramref name="cores"/>.</summary>
+    public static int Parallelism(DenseShape s, int cores) => (long)s.Batch * s.Inputs * s.Outputs >= SplitFrom ? cores : 1;
+
     /// <summary>y = x·Wᵀ + b, then ReLU when <paramref name="relu"/>.</summary>
     public static void Forward(float[] x, float[] weights, int weightOffset, ReadOnlyMemory<float> bias, float[] y, DenseShape s, bool relu, int parallelism) =>
         SimdGemm.MultiplyNT(x, 0, weights, weightOffset, y, 0, s.Batch, s.Outputs, s.Inputs, parallelism, bias, relu);

@@ -175,10 +175,7 @@ public sealed class SimdEngine : IEngine, IEngineInspection
     }
 
 
-    /// <summary>Products of fewer multiply-adds than this run on one core: splitting them costs more than it saves.</summary>
-    private const long SplitDenseFrom = 1 << 16;
-
-    private int DenseParallelism(DenseShape s) => (long)s.Batch * s.Inputs * s.Outputs >= SplitDenseFrom ? _parallelism : 1;
+    private int DenseParallelism(DenseShape s) => SimdDense.Parallelism(s, _parallelism);
 
     private int Offset(Op op, string suffix) => op.Layer.Parameter(suffix).Offset;
     private ReadOnlyMemory<float> Parameter(Op op, string suffix) => _parameters.AsMemory(Offset(op, suffix), op.Layer.Parameter(suffix).Length);

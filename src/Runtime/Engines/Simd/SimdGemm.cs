@@ -317,40 +317,6 @@ public static class SimdGemm
     }
 
     /// <summary>
-    /// GFLOP/s of the model's three dense products at a batch size: forward (NT), input gradient (NN) and weight
-    /// gradient (NN with Aᵀ), each warmed up and then timed for about <paramref name="seconds"/>.
-    /// </summary>
-    public static IReadOnlyList<(string Name, double Gflops)> Benchmark(int batch, int parallelism, double seconds = 0.3)
-    {
-        const int inputs = 5408, outputs = 128;
-        var random = new Random(2);
-        float[] Random(int n) => Enumerable.Range(0, n).Select(_ => random.NextSingle() - 0.5f).ToArray();
-        var (x, w, dy) = (Random(batch * inputs), Random(outputs * inputs), Random(batch * outputs));
-        var (h, dx, dw) = (new float[batch * outputs], new float[batch * inputs], new float[outputs * inputs]);
-        var flops = 2.0 * batch * inputs * outputs;
-        var results = new List<(string, double)>();
-        foreach (var (name, run) in new (string, Action)[]
-                 {
-                     ($"forward {batch}x{outputs}x{inputs} (x·Wᵀ)", () => MultiplyNT(x, 0, w, 0, h, 0, batch, outputs, inputs, parallelism)),
-                     ($"input gradient {batch}x{inputs}x{outputs} (dy·W)", () => MultiplyNN(Matrix.RowMajor(dy, outputs), Matrix.RowMajor(w, inputs), dx, 0, batch, inputs, outputs, parallelism)),
-                     ($"weight gradient {outputs}x{inputs}x{batch} (dyᵀ·x)", () => MultiplyNN(Matrix.Transposed(dy, outputs), Matrix.RowMajor(x, inputs), dw, 0, outputs, inputs, batch, parallelism)),
-                 })
-        {
-            for (var i = 0; i < 10; i++)
-                run();
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            var reps = 0;
-            while (clock.Elapsed.TotalSeconds < seconds)
-            {
-                run();
-                reps++;
-            }
-            results.Add((name, flops * reps / clock.Elapsed.TotalSeconds / 1e9));
-        }
-        return results;
-    }
-
-    /// <summary>
     /// C[i,j] = Σ_k A[i,k]·B[j,k] for row-major A [M,K] and B [N,K] (x·Wᵀ with W in PyTorch's layout), vectorised along
     /// K with 4x4 tiles of dot products (4x5 for ten columns; 2x4 and single dot products at the edges); blocks of B's
     /// rows, and groups of A's rows when the blocks are few, run in parallel. With <paramref name="bias"/>, C[i,j] + bias[j]
