@@ -413,9 +413,7 @@ public static class SimdGemm
             if (bias.Length >= 4 && Vector128.IsHardwareAccelerated)
             {
                 var v = Vector128.Create<float>(row) + quad;
-                if (relu)
-                    v = Vector128.ConditionalSelect(Vector128.LessThan(v, Vector128<float>.Zero), Vector128<float>.Zero, v);
-                v.CopyTo(row);
+                (relu ? Relu(v) : v).CopyTo(row);
                 j = 4;
             }
             for (; j < row.Length; j++)
@@ -450,7 +448,18 @@ public static class SimdGemm
     }
 
     /// <summary>A bias added as <see cref="Tile4x5"/> stores its sums (when <see cref="Add"/>): its first four columns, its fifth, and ReLU after it.</summary>
-    private readonly record struct TileBias(bool Add, Vector128<float> Quad, float Fifth, bool Relu);
+    private readonly record struct TileBias(bool Add, Vector128<float> Quad, float Fifth, bool Relu)
+    {
+        /// <summary>A row's sums of the first four columns, biased.</summary>
+        public Vector128<float> OnRow(Vector128<float> sums) => Relu ? SimdGemm.Relu(sums + Quad) : sums + Quad;
+
+        /// <summary>Four rows' sums of the fifth column, biased.</summary>
+        public Vector128<float> OnFifths(Vector128<float> sums) => Relu ? SimdGemm.Relu(sums + Vector128.Create(Fifth)) : sums + Vector128.Create(Fifth);
+    }
+
+    /// <summary><see cref="Kernels.NanRule.Relu"/> on four lanes: a NaN stays NaN.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Relu(Vector128<float> v) => Vector128.ConditionalSelect(Vector128.LessThan(v, Vector128<float>.Zero), Vector128<float>.Zero, v);
 
     /// <summary>
     /// Twenty dot products of 4 rows of A with 5 rows of B (<paramref name="rowsB"/> and <paramref name="fifth"/>), as
@@ -493,22 +502,13 @@ public static class SimdGemm
         }
         else
         {
-            fifths += Vector128.Create(bias.Fifth);
-            Store(bias, Sums(s00, s01, s02, s03) + bias.Quad, c, c0);
-            Store(bias, Sums(s10, s11, s12, s13) + bias.Quad, c, c0 + ldc);
-            Store(bias, Sums(s20, s21, s22, s23) + bias.Quad, c, c0 + 2 * ldc);
-            Store(bias, Sums(s30, s31, s32, s33) + bias.Quad, c, c0 + 3 * ldc);
-            if (bias.Relu)
-                fifths = Vector128.ConditionalSelect(Vector128.LessThan(fifths, Vector128<float>.Zero), Vector128<float>.Zero, fifths);
+            bias.OnRow(Sums(s00, s01, s02, s03)).CopyTo(c.AsSpan(c0, 4));
+            bias.OnRow(Sums(s10, s11, s12, s13)).CopyTo(c.AsSpan(c0 + ldc, 4));
+            bias.OnRow(Sums(s20, s21, s22, s23)).CopyTo(c.AsSpan(c0 + 2 * ldc, 4));
+            bias.OnRow(Sums(s30, s31, s32, s33)).CopyTo(c.AsSpan(c0 + 3 * ldc, 4));
+            fifths = bias.OnFifths(fifths);
         }
         (c[c0 + 4], c[c0 + ldc + 4], c[c0 + 2 * ldc + 4], c[c0 + 3 * ldc + 4]) = (fifths[0], fifths[1], fifths[2], fifths[3]);
-
-        static void Store(TileBias bias, Vector128<float> v, float[] c, int at)
-        {
-            if (bias.Relu)
-                v = Vector128.ConditionalSelect(Vector128.LessThan(v, Vector128<float>.Zero), Vector128<float>.Zero, v);
-            v.CopyTo(c.AsSpan(at, 4));
-        }
     }
 
     /// <summary>
