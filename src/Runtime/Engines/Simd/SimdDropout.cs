@@ -47,10 +47,15 @@ public static class SimdDropout
         {
             ref var x = ref MemoryMarshal.GetReference(source);
             ref var y = ref MemoryMarshal.GetReference(target);
-            var (key, threshold, scale) = (Vector256.Create(p.Key), Threshold(p), Vector256.Create(p.Scale));
-            for (; i + 8 <= source.Length; i += 8)
+            var (threshold, scale) = (Threshold(p), Vector256.Create(p.Scale));
+            // The hash inputs key + (counter + 1)·golden of elements first..first+3 and first+4..first+7, stepped by
+            // eight counters (8·golden) at a time: the same sums modulo 2^64 as multiplying each counter out.
+            var low = Vector256.Create(p.Key) + Vector256.Create(1UL, 2, 3, 4) * Golden + Vector256.Create((ulong)firstElement * Golden);
+            var high = low + Vector256.Create(unchecked(4 * Golden));
+            var step = Vector256.Create(unchecked(8 * Golden));
+            for (; i + 8 <= source.Length; i += 8, low += step, high += step)
             {
-                var kept = Keeps(key, threshold, firstElement + i);
+                var kept = Keeps(low, high, threshold);
                 Vector256.ConditionalSelect(kept, Vector256.LoadUnsafe(ref x, (nuint)i) * scale, Vector256<float>.Zero)
                     .StoreUnsafe(ref y, (nuint)i);
             }
@@ -62,15 +67,12 @@ public static class SimdDropout
     /// <summary>u ≥ rate as the top 24 bits of the hash ≥ ceil(rate·2²⁴).</summary>
     private static Vector256<ulong> Threshold(DropoutParameters p) => Vector256.Create((ulong)Math.Ceiling(p.Rate * 16777216.0));
 
-    /// <summary>All-ones lanes where elements first..first+7 are kept.</summary>
+    /// <summary>All-ones lanes where the eight elements whose hash inputs are <paramref name="low"/> and <paramref name="high"/> are kept.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Keeps(Vector256<ulong> key, Vector256<ulong> threshold, int first)
+    private static Vector256<float> Keeps(Vector256<ulong> low, Vector256<ulong> high, Vector256<ulong> threshold)
     {
-        var golden = Vector256.Create(Golden);
-        var low = Vector256.Create((ulong)first + 1, (ulong)first + 2, (ulong)first + 3, (ulong)first + 4);
-        var high = low + Vector256.Create(4UL);
-        var keepLow = Vector256.GreaterThanOrEqual(Mix(key + low * golden) >>> 40, threshold);
-        var keepHigh = Vector256.GreaterThanOrEqual(Mix(key + high * golden) >>> 40, threshold);
+        var keepLow = Vector256.GreaterThanOrEqual(Mix(low) >>> 40, threshold);
+        var keepHigh = Vector256.GreaterThanOrEqual(Mix(high) >>> 40, threshold);
         return Vector256.Narrow(keepLow, keepHigh).AsSingle();
     }
 
