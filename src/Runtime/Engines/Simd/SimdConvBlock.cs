@@ -113,6 +113,7 @@ public static class SimdConvBlock
             _stride = (s.Width + 1) / 2;
             var odd = s.Height * _stride;
             var vectors = Vector256.IsHardwareAccelerated && s.Width % 2 == 0 && s.Width >= 2 * Lanes;
+            var byParity = Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
             for (var r = 0; r < s.Height; r++)
             {
                 var row = x.Slice(r * s.Width, s.Width);
@@ -122,7 +123,6 @@ public static class SimdConvBlock
                     for (var at = 0; at < s.Width; at += 2 * Lanes)
                     {
                         var from = Math.Min(at, s.Width - 2 * Lanes);
-                        var byParity = Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
                         var low = Vector256.Shuffle(Vector256.Create(row.Slice(from, Lanes)), byParity);
                         var high = Vector256.Shuffle(Vector256.Create(row.Slice(from + Lanes, Lanes)), byParity);
                         Vector256.Create(low.GetLower(), high.GetLower()).CopyTo(buffer.Slice(r * _stride + from / 2, Lanes));
