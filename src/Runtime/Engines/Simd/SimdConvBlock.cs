@@ -1,7 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 using FashionGpu.Kernels;
 
 namespace FashionGpu.Runtime.Engines.Simd;
@@ -113,7 +112,6 @@ public static class SimdConvBlock
             _stride = (s.Width + 1) / 2;
             var odd = s.Height * _stride;
             var vectors = Vector256.IsHardwareAccelerated && s.Width % 2 == 0 && s.Width >= 2 * Lanes;
-            var byParity = Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
             for (var r = 0; r < s.Height; r++)
             {
                 var row = x.Slice(r * s.Width, s.Width);
@@ -123,10 +121,9 @@ public static class SimdConvBlock
                     for (var at = 0; at < s.Width; at += 2 * Lanes)
                     {
                         var from = Math.Min(at, s.Width - 2 * Lanes);
-                        var low = Vector256.Shuffle(Vector256.Create(row.Slice(from, Lanes)), byParity);
-                        var high = Vector256.Shuffle(Vector256.Create(row.Slice(from + Lanes, Lanes)), byParity);
-                        Vector256.Create(low.GetLower(), high.GetLower()).CopyTo(buffer.Slice(r * _stride + from / 2, Lanes));
-                        Vector256.Create(low.GetUpper(), high.GetUpper()).CopyTo(buffer.Slice(odd + r * _stride + from / 2, Lanes));
+                        var (even, oddColumns) = SimdMaxPool.Deinterleave(Vector256.Create(row.Slice(from, Lanes)), Vector256.Create(row.Slice(from + Lanes, Lanes)));
+                        even.CopyTo(buffer.Slice(r * _stride + from / 2, Lanes));
+                        oddColumns.CopyTo(buffer.Slice(odd + r * _stride + from / 2, Lanes));
                     }
                 else
                     for (var c = 0; c < s.Width; c++)
@@ -178,8 +175,6 @@ public static class SimdConvBlock
         ref var wr = ref MemoryMarshal.GetReference(weight);
         ref var yr = ref MemoryMarshal.GetReference(y);
         ref var ar = ref MemoryMarshal.GetReference(argmax);
-        var zero = Vector256<float>.Zero;
-        var (one, two, three) = (Vector256.Create(1), Vector256.Create(2), Vector256.Create(3));
         for (var py = 0; py < ph; py++)
         {
             for (var strip = 0; strip < StripCount(pw); strip++)
@@ -198,22 +193,11 @@ public static class SimdConvBlock
                     var c1 = Taps(b, r.R01, r.R02, r.R03, r.R11, r.R12, r.R13, r.R21, r.R22, r.R23, w0, w1, w2, w3, w4, w5, w6, w7, w8);
                     var c2 = Taps(b, r.R10, r.R11, r.R12, r.R20, r.R21, r.R22, r.R30, r.R31, r.R32, w0, w1, w2, w3, w4, w5, w6, w7, w8);
                     var c3 = Taps(b, r.R11, r.R12, r.R13, r.R21, r.R22, r.R23, r.R31, r.R32, r.R33, w0, w1, w2, w3, w4, w5, w6, w7, w8);
-                    var max = Relu(c0, zero);
+                    var max = SimdRelu.Of(c0);
                     var which = Vector256<int>.Zero;
-                    // Without a NaN among the four cells the NaN rule's terms are all false: a plain compare decides.
-                    var sum = c0 + c1 + (c2 + c3);
-                    if (Vector256.EqualsAll(sum, sum))
-                    {
-                        TakeGreater(ref max, ref which, Relu(c1, zero), one);
-                        TakeGreater(ref max, ref which, Relu(c2, zero), two);
-                        TakeGreater(ref max, ref which, Relu(c3, zero), three);
-                    }
-                    else
-                    {
-                        Take(ref max, ref which, Relu(c1, zero), one);
-                        Take(ref max, ref which, Relu(c2, zero), two);
-                        Take(ref max, ref which, Relu(c3, zero), three);
-                    }
+                    SimdMaxPool.Take(SimdRelu.Of(c1), 1, ref max, ref which);
+                    SimdMaxPool.Take(SimdRelu.Of(c2), 2, ref max, ref which);
+                    SimdMaxPool.Take(SimdRelu.Of(c3), 3, ref max, ref which);
                     var at = (nuint)((co * ph + py) * pw + p0);
                     max.StoreUnsafe(ref yr, at);
                     which.StoreUnsafe(ref ar, at);
@@ -238,35 +222,6 @@ public static class SimdConvBlock
         c = Vector256.FusedMultiplyAdd(x6, w6, c);
         c = Vector256.FusedMultiplyAdd(x7, w7, c);
         return Vector256.FusedMultiplyAdd(x8, w8, c);
-    }
-
-    /// <summary>
-    /// <see cref="NanRule.Relu"/> on eight lanes. x86's max(a, b) is a &gt; b ? a : b, which is exactly that rule with a = 0
-    /// (a NaN or −0 c is kept), in one instruction.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Relu(Vector256<float> c, Vector256<float> zero) =>
-        Avx.IsSupported ? Avx.Max(zero, c) : Vector256.ConditionalSelect(Vector256.LessThan(c, zero), zero, c);
-
-    /// <summary>
-    /// <see cref="NanRule.Beats"/> on eight lanes: where v is strictly greater (a later cell never wins a tie) or the
-    /// window's first NaN, it becomes the maximum and cell the argmax.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Take(ref Vector256<float> max, ref Vector256<int> argmax, Vector256<float> v, Vector256<int> cell)
-    {
-        var greater = Vector256.GreaterThan(v, max) | (~Vector256.Equals(v, v) & Vector256.Equals(max, max));
-        max = Vector256.ConditionalSelect(greater, v, max);
-        argmax = Vector256.ConditionalSelect(greater.AsInt32(), cell, argmax);
-    }
-
-    /// <summary><see cref="Take"/> where neither value is NaN.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void TakeGreater(ref Vector256<float> max, ref Vector256<int> argmax, Vector256<float> v, Vector256<int> cell)
-    {
-        var greater = Vector256.GreaterThan(v, max);
-        max = Vector256.ConditionalSelect(greater, v, max);
-        argmax = Vector256.ConditionalSelect(greater.AsInt32(), cell, argmax);
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using FashionGpu.Kernels;
@@ -97,7 +98,7 @@ public static class SimdMaxPool
     }
 
     /// <summary>The even and the odd elements of the sixteen in (a, b), each in order.</summary>
-    private static (Vector256<float> Even, Vector256<float> Odd) Deinterleave(Vector256<float> a, Vector256<float> b)
+    internal static (Vector256<float> Even, Vector256<float> Odd) Deinterleave(Vector256<float> a, Vector256<float> b)
     {
         var order = Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
         var (pa, pb) = (Vector256.Shuffle(a, order), Vector256.Shuffle(b, order));
@@ -115,7 +116,8 @@ public static class SimdMaxPool
         which = Vector128.ConditionalSelect(beats.AsInt32(), Vector128.Create(index), which);
     }
 
-    private static void Take(Vector256<float> candidate, int index, ref Vector256<float> best, ref Vector256<int> which)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Take(Vector256<float> candidate, int index, ref Vector256<float> best, ref Vector256<int> which)
     {
         var beats = Vector256.AndNot(Vector256.Equals(best, best), Vector256.LessThanOrEqual(candidate, best));
         best = Vector256.ConditionalSelect(beats, candidate, best);
