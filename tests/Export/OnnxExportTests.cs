@@ -110,4 +110,34 @@ public sealed class OnnxExportTests : IDisposable
         Assert.All(graph.Output, o => Assert.Contains(o.Name, defined));
         Assert.Contains(proto.MetadataProps, p => p.Key == "model");
     }
+
+    /// <summary>
+    /// ONNX's schema is proto2: an attribute whose value field is missing from the wire has no value for a proto2
+    /// reader (OpenCV rejects such a model). Read from the bytes alone, every attribute of every node carries the value
+    /// field its type names.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void Every_attribute_carries_its_value_on_the_wire(string json)
+    {
+        var model = Support.Models.Parse(json);
+        var path = _temp.File("model.onnx");
+        OnnxExport.Write(path, OnnxExport.Build(model, ModelState.Fresh(model, 1), OnnxExport.Metadata(model, null, null)));
+
+        // ModelProto.graph = 7, GraphProto.node = 1, NodeProto.op_type = 4, NodeProto.attribute = 5; AttributeProto:
+        // name = 1, f = 2, i = 3, s = 4, floats = 7, ints = 8, type = 20 (FLOAT = 1, INT = 2, STRING = 3, FLOATS = 6, INTS = 7).
+        var valueField = new Dictionary<ulong, int> { [1] = 2, [2] = 3, [3] = 4, [6] = 7, [7] = 8 };
+        var graph = Assert.Single(new ProtobufWire(File.ReadAllBytes(path)).Messages(7));
+        var attributes = 0;
+        foreach (var node in graph.Messages(1))
+            foreach (var attribute in node.Messages(5))
+            {
+                var name = $"{node.String(4)}.{attribute.String(1)}";
+                var type = Assert.Single(attribute.All(20)).Varint;
+                Assert.True(valueField.TryGetValue(type, out var field), $"{name}: attribute type {type}");
+                Assert.True(attribute.All(field).Any(f => f.WireType != 2 || f.Bytes.Length > 0), $"{name} has no value on the wire");
+                attributes++;
+            }
+        Assert.True(attributes >= 8, $"only {attributes} attributes");
+    }
 }

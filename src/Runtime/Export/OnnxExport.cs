@@ -75,7 +75,7 @@ public static class OnnxExport
                     graph.Node.Add(Node("Relu", name, [x], [y]));
                     break;
                 case LayerKind.MaxPool:
-                    graph.Node.Add(Node("MaxPool", name, [x], [y], Ints("kernel_shape", 2, 2), Ints("strides", 2, 2), Int("ceil_mode", 0)));
+                    graph.Node.Add(Node("MaxPool", name, [x], [y], Ints("kernel_shape", 2, 2), Ints("strides", 2, 2)));
                     break;
                 case LayerKind.Dropout:
                     continue;
@@ -147,12 +147,21 @@ public static class OnnxExport
         return a;
     }
 
-    private static AttributeProto Int(string name, long value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
+    // ONNX's schema is proto2, where an attribute's value is present or not; these classes are proto3, which leaves a
+    // zero out of the wire, so a zero-valued attribute would reach readers (OpenCV's, say) without its value. An
+    // attribute that would be zero is left out instead, which means the operator's default wherever one is written.
+    private static AttributeProto Int(string name, long value) => value != 0
+        ? new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value }
+        : throw new ArgumentOutOfRangeException(nameof(value), $"attribute {name} would be written without its value; leave it out");
 
-    private static AttributeProto FloatAttribute(string name, float value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = value };
+    private static AttributeProto FloatAttribute(string name, float value) => BitConverter.SingleToInt32Bits(value) != 0
+        ? new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = value }
+        : throw new ArgumentOutOfRangeException(nameof(value), $"attribute {name} would be written without its value; leave it out");
 
     /// <summary>What an exported model says about itself: class names, the model definition, training, test accuracy.</summary>
-    public static Dictionary<string, string> Metadata(ModelPlan model, CheckpointInfo? info, double? testAccuracy)
+    /// <param name="testAccuracy">The model's own accuracy on the test set.</param>
+    /// <param name="tta">A test-time augmentation's accuracy: a separate key, since the graph itself does no augmentation.</param>
+    public static Dictionary<string, string> Metadata(ModelPlan model, CheckpointInfo? info, double? testAccuracy, (string Mode, double Accuracy)? tta = null)
     {
         var metadata = new Dictionary<string, string>
         {
@@ -169,6 +178,8 @@ public static class OnnxExport
         }
         if (testAccuracy is { } t)
             metadata["test_accuracy"] = t.ToString("R", CultureInfo.InvariantCulture);
+        if (tta is { } augmented)
+            metadata[$"test_accuracy_with_{augmented.Mode}_tta"] = augmented.Accuracy.ToString("R", CultureInfo.InvariantCulture);
         return metadata;
     }
 }
