@@ -147,6 +147,8 @@ public static class CliApplication
     private static Option<int?> BatchSizeFlag() =>
         Flag<int?>("--batch-size", "Images per step (default: 32)", v => v is < 1 or > 4096 ? $"--batch-size must be between 1 and 4096 (got {v})" : null);
 
+    private static Func<double?, string?> Within(SettingRange range, string name) => v => v is { } value ? range.Check(name, value) : null;
+
     private static Option<int?> AtLeast(string name, int minimum, string description) =>
         Flag<int?>(name, description, v => v < minimum ? $"{name} must be at least {minimum} (got {v})" : null);
 
@@ -156,18 +158,18 @@ public static class CliApplication
         var device = DeviceFlag();
         var epochs = AtLeast("--epochs", 1, "Epochs to train (default: the recipe's; seed: 3)");
         var batchSize = Flag<int?>("--batch-size", "Images per step (default: the recipe's; seed: 32)", v => v is < 1 or > 4096 ? $"--batch-size must be between 1 and 4096 (got {v})" : null);
-        var learningRate = Flag<double?>("--learning-rate", "Peak learning rate (default: the recipe's; seed: 0.001)", v => v is not { } r || !(r > 0) || !double.IsFinite(r) ? $"--learning-rate must be a positive number (got {v})" : null);
-        var validationSplit = Flag<double?>("--validation-split", "Fraction of the training set held out; 0 trains on every image (default: the recipe's; seed: 0.2)", v => v is not (>= 0 and < 1) ? $"--validation-split must be in [0, 1) (got {v})" : null);
+        var learningRate = Flag<double?>("--learning-rate", "Peak learning rate (default: the recipe's; seed: 0.001)", Within(SettingRange.Positive, "--learning-rate"));
+        var validationSplit = Flag<double?>("--validation-split", "Fraction of the training set held out; 0 trains on every image (default: the recipe's; seed: 0.2)", Within(SettingRange.SplitFraction, "--validation-split"));
         var seed = Flag<ulong?>("--seed", "Seed of the initial weights, hold-out, shuffles, dropout and augmentation (default: 42)");
         var model = Flag<string?>("--model", $"Built-in recipe ({string.Join(", ", Recipes.All.Select(r => r.Name))}) or model ({ModelPresets.Names}) (default: seed; see --list-models)");
         var optimizer = Flag<string?>("--optimizer", "adam (Keras form, the reference), adamw (decoupled weight decay) or sgd (Nesterov) (default: the recipe's)");
         optimizer.AcceptOnlyFromAmong(TrainingSettings.Optimizers);
-        var weightDecay = Flag<double?>("--weight-decay", "Weight decay of conv and dense weights (never biases or batchnorm); decoupled for adamw (default: the recipe's; seed: 0)", v => v is not (>= 0) ? $"--weight-decay must be 0 or more (got {v})" : null);
-        var momentum = Flag<double?>("--momentum", "SGD's Nesterov momentum (default: 0.9)", v => v is not (>= 0 and < 1) ? $"--momentum must be in [0, 1) (got {v})" : null);
+        var weightDecay = Flag<double?>("--weight-decay", "Weight decay of conv and dense weights (never biases or batchnorm); decoupled for adamw (default: the recipe's; seed: 0)", Within(SettingRange.NonNegative, "--weight-decay"));
+        var momentum = Flag<double?>("--momentum", "SGD's Nesterov momentum (default: 0.9)", Within(SettingRange.Fraction, "--momentum"));
         var schedule = Flag<string?>("--schedule", "Learning-rate schedule: constant, cosine or onecycle (default: the recipe's; seed: constant)");
         schedule.AcceptOnlyFromAmong(TrainingSettings.Schedules);
-        var warmupEpochs = Flag<double?>("--warmup-epochs", "Epochs of linear warmup (onecycle: of its rise; default 30 % of the run)", v => v is not (>= 0) ? $"--warmup-epochs must be 0 or more (got {v})" : null);
-        var labelSmoothing = Flag<double?>("--label-smoothing", "Label smoothing of the cross-entropy, as PyTorch's (default: the recipe's; seed: 0)", v => v is not (>= 0 and < 1) ? $"--label-smoothing must be in [0, 1) (got {v})" : null);
+        var warmupEpochs = Flag<double?>("--warmup-epochs", "Epochs of linear warmup (onecycle: of its rise; default 30 % of the run)", Within(SettingRange.NonNegative, "--warmup-epochs"));
+        var labelSmoothing = Flag<double?>("--label-smoothing", "Label smoothing of the cross-entropy, as PyTorch's (default: the recipe's; seed: 0)", Within(SettingRange.Fraction, "--label-smoothing"));
         var augment = Flag<string?>("--augment", $"Training augmentation: {AugmentationSpec.Syntax} (default: the recipe's; seed: none)", v =>
         {
             try
@@ -184,7 +186,7 @@ public static class CliApplication
         var modelFile = Flag<string?>("--model-file", "A model definition (JSON: input, scale, layers) instead of a preset");
         var filters = Flag<int?>("--filters", "Filters of the first conv layer (default: the model's)", v => v is < 1 or > 4096 ? $"--filters must be between 1 and 4096 (got {v})" : null);
         var hidden = Flag<int?>("--hidden", "Units of the first hidden dense layer (default: the model's)", v => v is < 1 or > 65536 ? $"--hidden must be between 1 and 65536 (got {v})" : null);
-        var dropout = Flag<double?>("--dropout", "Rate of every dropout layer (default: the model's)", v => v is not (>= 0 and < 1) ? $"--dropout must be in [0, 1) (got {v})" : null);
+        var dropout = Flag<double?>("--dropout", "Rate of every dropout layer (default: the model's)", Within(SettingRange.Fraction, "--dropout"));
         var pixels = Flag<string?>("--pixels", "scaled (× 1/255, the default) or raw (0..255, as the reference)");
         pixels.AcceptOnlyFromAmong("scaled", "raw");
         var normalize = Flag<bool>("--normalize", "Accepted for old scripts: the same as --pixels scaled");

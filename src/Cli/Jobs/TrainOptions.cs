@@ -52,22 +52,16 @@ public sealed class TrainOptions
             throw Configured("Train:Epochs", "at least 1", Epochs);
         if (BatchSize is < 1 or > 4096)
             throw Configured("Train:BatchSize", "between 1 and 4096", BatchSize);
-        if (LearningRate is { } rate && (!(rate > 0) || !double.IsFinite(rate)))
-            throw Configured("Train:LearningRate", "a positive number", rate);
-        if (ValidationSplit is { } split && !(split >= 0 && split < 1))
-            throw Configured("Train:ValidationSplit", "in [0, 1)", split);
+        Check("Train:LearningRate", SettingRange.Positive, LearningRate);
+        Check("Train:ValidationSplit", SettingRange.SplitFraction, ValidationSplit);
         if (Optimizer is not null && !TrainingSettings.Optimizers.Contains(Optimizer))
             throw Configured("Train:Optimizer", string.Join(", ", TrainingSettings.Optimizers), Optimizer);
         if (Schedule is not null && !TrainingSettings.Schedules.Contains(Schedule))
             throw Configured("Train:Schedule", string.Join(", ", TrainingSettings.Schedules), Schedule);
-        if (WeightDecay is { } decay && !(decay >= 0 && double.IsFinite(decay)))
-            throw Configured("Train:WeightDecay", "0 or more", decay);
-        if (Momentum is { } momentum && !(momentum >= 0 && momentum < 1))
-            throw Configured("Train:Momentum", "in [0, 1)", momentum);
-        if (WarmupEpochs is { } warmup && !(warmup >= 0 && double.IsFinite(warmup)))
-            throw Configured("Train:WarmupEpochs", "0 or more", warmup);
-        if (LabelSmoothing is { } smoothing && !(smoothing >= 0 && smoothing < 1))
-            throw Configured("Train:LabelSmoothing", "in [0, 1)", smoothing);
+        Check("Train:WeightDecay", SettingRange.NonNegative, WeightDecay);
+        Check("Train:Momentum", SettingRange.Fraction, Momentum);
+        Check("Train:WarmupEpochs", SettingRange.NonNegative, WarmupEpochs);
+        Check("Train:LabelSmoothing", SettingRange.Fraction, LabelSmoothing);
         if (Patience is < 1)
             throw Configured("Train:Patience", "at least 1", Patience);
         if (Augment is not null)
@@ -89,12 +83,17 @@ public sealed class TrainOptions
             throw Configured("Train:Filters", "between 1 and 4096", Filters);
         if (Hidden is < 1 or > 65536)
             throw Configured("Train:Hidden", "between 1 and 65536", Hidden);
-        if (Dropout is { } d && !(d >= 0 && d < 1))
-            throw Configured("Train:Dropout", "in [0, 1)", d);
+        Check("Train:Dropout", SettingRange.Fraction, Dropout);
         if (Pixels is not (null or "scaled" or "raw"))
             throw Configured("Train:Pixels", "scaled or raw", Pixels);
         if (Normalize && Pixels == "raw")
             throw new UsageException("--normalize means --pixels scaled; drop one of --normalize and --pixels raw");
+    }
+
+    private static void Check(string key, SettingRange range, double? value)
+    {
+        if (value is { } v && range.Check($"configuration value {key}", v) is { } problem)
+            throw new UsageException($"{problem}; fix FASHIONGPU__{key.Replace(":", "__", StringComparison.Ordinal)} or appsettings.json");
     }
 
     public static UsageException Configured(string key, string rule, object? got) =>

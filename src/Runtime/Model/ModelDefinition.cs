@@ -140,9 +140,11 @@ public sealed record ModelDefinition(int[] Input, float Scale, IReadOnlyList<Lay
         var input = inputElement.EnumerateArray().Select(e => e.GetInt32()).ToArray();
         if (!input.SequenceEqual([1, FashionMnistShape.ImageSide, FashionMnistShape.ImageSide]))
             throw Error($"\"input\" is [{string.Join(", ", input)}], but Fashion-MNIST images are [1, 28, 28]");
-        if (!root.TryGetProperty("scale", out var scaleElement) || scaleElement.ValueKind != JsonValueKind.Number
-            || !scaleElement.TryGetDouble(out var scale) || !(scale > 0) || !double.IsFinite(scale))
-            throw Error("\"scale\" must be a positive number (1 for raw 0..255 pixels, 0.003921569 to scale them to [0, 1])");
+        const string scaleUse = "1 for raw 0..255 pixels, 0.003921569 to scale them to [0, 1]";
+        if (!root.TryGetProperty("scale", out var scaleElement) || scaleElement.ValueKind != JsonValueKind.Number || !scaleElement.TryGetDouble(out var scale))
+            throw Error($"\"scale\" must be a number ({scaleUse})");
+        if (SettingRange.PixelScale.Check("\"scale\"", scale) is { } scaleProblem)
+            throw Error($"{scaleProblem} ({scaleUse})");
         if (!root.TryGetProperty("layers", out var layersElement) || layersElement.ValueKind != JsonValueKind.Array || layersElement.GetArrayLength() == 0)
             throw Error("\"layers\" must be a non-empty array of layers");
         var layers = new List<LayerDefinition>();
@@ -190,8 +192,10 @@ public sealed record ModelDefinition(int[] Input, float Scale, IReadOnlyList<Lay
                 Known(e, ["type", "rate"], where);
                 if (!e.TryGetProperty("rate", out var rate))
                     throw new FashionGpuException($"{where}: missing \"rate\" (a number in [0, 1))");
-                if (rate.ValueKind != JsonValueKind.Number || !(rate.GetDouble() is >= 0 and < 1))
+                if (rate.ValueKind != JsonValueKind.Number || !rate.TryGetDouble(out var r))
                     throw new FashionGpuException($"{where}: \"rate\" is {rate.GetRawText()}, it must be a number in [0, 1)");
+                if (SettingRange.Fraction.Check("\"rate\"", r) is { } rateProblem)
+                    throw new FashionGpuException($"{where}: {rateProblem}");
                 return new LayerDefinition(kind, Rate: (float)rate.GetDouble());
             case LayerKind.Dense:
                 Known(e, ["type", "units"], where);

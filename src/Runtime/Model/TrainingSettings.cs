@@ -59,14 +59,14 @@ public sealed record TrainingSettings
         _ = OptimizerKind;
         if (!Schedules.Contains(Schedule))
             throw new FashionGpuException($"unknown --schedule \"{Schedule}\"; use one of {string.Join(", ", Schedules)}");
-        if (!(WeightDecay >= 0) || !double.IsFinite(WeightDecay))
-            throw new FashionGpuException($"--weight-decay must be 0 or more (got {WeightDecay})");
-        if (!(Momentum >= 0 && Momentum < 1))
-            throw new FashionGpuException($"--momentum must be in [0, 1) (got {Momentum})");
-        if (!(WarmupEpochs >= 0) || !double.IsFinite(WarmupEpochs))
-            throw new FashionGpuException($"--warmup-epochs must be 0 or more (got {WarmupEpochs})");
-        if (!(LabelSmoothing >= 0 && LabelSmoothing < 1))
-            throw new FashionGpuException($"--label-smoothing must be in [0, 1) (got {LabelSmoothing})");
+        foreach (var (name, range, value) in new[]
+                 {
+                     ("--learning-rate", SettingRange.Positive, LearningRate), ("--weight-decay", SettingRange.NonNegative, WeightDecay),
+                     ("--momentum", SettingRange.Fraction, Momentum), ("--warmup-epochs", SettingRange.NonNegative, WarmupEpochs),
+                     ("--label-smoothing", SettingRange.Fraction, LabelSmoothing),
+                 })
+            if (range.Check(name, value) is { } problem)
+                throw new FashionGpuException(problem);
         _ = AugmentationSpec.Parse(Augment);
     }
 
