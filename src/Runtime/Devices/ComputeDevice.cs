@@ -31,6 +31,9 @@ public sealed class ComputeDevice : IDisposable
     public Accelerator Accelerator { get; }
     public string Id { get; }
     public string Name => Accelerator.Name;
+
+    /// <summary>What the device's buffers can use: the GPU's memory, or the host's for accelerators that run on the CPU.</summary>
+    public long MemoryBytes => RunsOnHostCpu ? HostMemory : Accelerator.MemorySize;
     public bool IsCpu => Accelerator.AcceleratorType == AcceleratorType.CPU;
 
     /// <summary>The ILGPU CPU accelerator or an OpenCL device on the host's CPU (PoCL): the kernel set takes its CPU paths.</summary>

@@ -35,7 +35,9 @@ public sealed class IlgpuEngine : IEngine, IEngineInspection
         _device = device;
         Model = model;
         Settings = settings;
-        _network = new IlgpuNetwork(device, new EngineProgram(model), Math.Max(settings.BatchSize, EvaluationBatch), settings.BatchSize,
+        var program = new EngineProgram(model);
+        EngineChecks.Fits(program, Math.Max(settings.BatchSize, EvaluationBatch), settings.BatchSize, device.MemoryBytes, $"{device.Id} ({device.Name})");
+        _network = new IlgpuNetwork(device, program, Math.Max(settings.BatchSize, EvaluationBatch), settings.BatchSize,
             model.OptimizerRuns(settings.WeightDecay > 0), (float)settings.LabelSmoothing);
         LoadState(ModelState.Fresh(model, settings.Seed));
     }

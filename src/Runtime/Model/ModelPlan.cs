@@ -46,7 +46,7 @@ public sealed record PlannedLayer(int Index, LayerDefinition Definition, TensorS
                 return p;
         throw new InvalidOperationException($"layer {Index + 1} ({Kind}) has no parameter {Name}.{suffix}");
     }
-    public int ParameterCount => Parameters.Sum(p => p.Length);
+    public long ParameterCount => Parameters.Sum(p => (long)p.Length);
 }
 
 /// <summary>
@@ -65,7 +65,7 @@ public sealed class ModelPlan
         var layers = new List<PlannedLayer>();
         var parameters = new List<ParameterTensor>();
         var counts = new Dictionary<string, int>();
-        var offset = 0;
+        var offset = 0L;
         for (var i = 0; i < definition.Layers.Count; i++)
         {
             var layer = definition.Layers[i];
@@ -77,11 +77,16 @@ public sealed class ModelPlan
             }
             string? name = null;
             var owned = new List<ParameterTensor>();
-            void Add(string suffix, int[] dims, int fanIn, int fanOut, ParameterInit init, bool trainable = true)
+            void Add(string suffix, int[] dims, long fanIn, long fanOut, ParameterInit init, bool trainable = true)
             {
-                var t = new ParameterTensor($"{name}.{suffix}", dims, offset, fanIn, fanOut, init, trainable);
+                // Counted in 64 bits: a layer too large for the engines' one 32-bit-indexed buffer is refused, not wrapped.
+                var length = dims.Aggregate(1L, (a, b) => a * b);
+                if (offset + length > MaxParameters)
+                    throw Error(string.Create(CultureInfo.InvariantCulture,
+                        $"its {suffix} alone has {length:N0} parameters{(offset > 0 ? $" ({offset + length:N0} with the layers before it)" : "")}, and a model holds at most {MaxParameters:N0} (the engines index one parameter buffer with 32-bit integers); use fewer units or filters, or pool before it"));
+                var t = new ParameterTensor($"{name}.{suffix}", dims, (int)offset, (int)fanIn, (int)fanOut, init, trainable);
                 owned.Add(t);
-                offset += t.Length;
+                offset += length;
             }
             string Name(string kind) => $"{kind}{counts[kind] = counts.GetValueOrDefault(kind) + 1}";
             TensorShape output;
@@ -148,7 +153,7 @@ public sealed class ModelPlan
             throw new FashionGpuException($"layer {definition.Layers.Count} ({definition.Layers[^1].Describe()}): the last layer must be a dense layer of {FashionMnistShape.Classes} units (the logits)");
         Layers = layers;
         Parameters = parameters;
-        ParameterCount = offset;
+        ParameterCount = (int)offset;
         _byName = parameters.ToDictionary(p => p.Name);
     }
 
@@ -157,8 +162,11 @@ public sealed class ModelPlan
     public IReadOnlyList<ParameterTensor> Parameters { get; }
     public int ParameterCount { get; }
 
+    /// <summary>The most parameters a model may have: the engines hold them in one buffer indexed by 32-bit integers.</summary>
+    public const int MaxParameters = int.MaxValue / 4;
+
     /// <summary>Parameters Adam trains (running statistics excluded).</summary>
-    public int TrainableCount => Parameters.Where(p => p.Trainable).Sum(p => p.Length);
+    public long TrainableCount => Parameters.Where(p => p.Trainable).Sum(p => (long)p.Length);
 
     /// <summary>"Total params: 954 (946 trainable)", or just the total when everything trains.</summary>
     public string ParameterLine => ParameterCount == TrainableCount

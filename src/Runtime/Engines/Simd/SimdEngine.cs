@@ -46,10 +46,11 @@ public sealed class SimdEngine : IEngine, IEngineInspection
         Settings = settings;
         _program = new EngineProgram(model);
         _parallelism = parallelism ?? Environment.ProcessorCount;
-        var p = model.ParameterCount;
-        (_parameters, _gradients, _m, _v) = (new float[p], new float[p], new float[p], new float[p]);
         // Forward buffers serve evaluation batches too; gradients only ever hold a training batch.
         var (batch, train) = (Math.Max(settings.BatchSize, EvaluationBatch), settings.BatchSize);
+        EngineChecks.Fits(_program, batch, train, Devices.ComputeDevice.HostMemory, "this machine's memory");
+        var p = model.ParameterCount;
+        (_parameters, _gradients, _m, _v) = (new float[p], new float[p], new float[p], new float[p]);
         _x = new float[batch * model.Input.Size];
         _labels = new int[batch];
         _ops = _program.Ops.Select(op =>
