@@ -95,6 +95,8 @@ public sealed class SweepTests : IDisposable
     [Fact]
     public void Trials_run_once_resume_when_interrupted_and_fail_alone()
     {
+        // Trial 1's data directory exists (paths are checked when the sweep is planned) but holds no data, so it fails when it runs.
+        Directory.CreateDirectory(_temp.File("no-data"));
         var dir = Plan("runs", Grid(grid: $$"""{"data_dir": ["{{RepoPaths.Sample}}", "{{_temp.File("no-data")}}"]}"""));
         var first = Run("sweep", "run", dir, "--trial", "0");
         Assert.True(first.ExitCode == 0, first.Stderr);
@@ -117,9 +119,10 @@ public sealed class SweepTests : IDisposable
             while (!running.Stdout.Contains("epoch 2/40") && DateTime.UtcNow < deadline)
                 Thread.Sleep(50);
             running.Interrupt();
-            Assert.Equal(130, running.WaitForExit(TimeSpan.FromMinutes(1)).ExitCode);
+            var interrupted = running.WaitForExit(TimeSpan.FromMinutes(1));
+            Assert.True(interrupted.ExitCode == 130, $"exit {interrupted.ExitCode}\n{interrupted.Stdout}\n{interrupted.Stderr}");
         }
-        Assert.Equal("started", Report(long_).GetProperty("trials")[0].GetProperty("state").GetString());
+        Assert.Equal("interrupted", Report(long_).GetProperty("trials")[0].GetProperty("state").GetString());
         var resumed = Run("sweep", "run", long_, "--trial", "0");
         Assert.True(resumed.ExitCode == 0, resumed.Stderr);
         Assert.Contains("resuming", resumed.Stdout);
@@ -148,20 +151,30 @@ public sealed class SweepTests : IDisposable
     [Fact]
     public void The_Slurm_script_and_the_Kubernetes_manifest_run_the_trials_as_arrays()
     {
-        var dir = Plan("scripts", Grid());
+        // A directory name with a space, a YAML comment sign and colon, a non-ASCII letter, and far past 63 characters.
+        var dir = Plan("scripts dir #hash: colon é and a name that goes on well past the sixty-three characters of a label", Grid());
         Assert.Equal(0, Run("sweep", "slurm", dir, "--partition", "gpu", "--cpus-per-task", "4", "--gpus-per-task", "1", "--max-running", "2").ExitCode);
         var sbatch = File.ReadAllText(Path.Combine(dir, "sweep.sbatch"));
         Assert.StartsWith("#!/bin/bash\n", sbatch);
-        foreach (var line in new[] { "#SBATCH --array=0-3%2", "#SBATCH --cpus-per-task=4", "#SBATCH --gpus-per-task=1", "#SBATCH --partition=gpu",
-                     $"#SBATCH --output={dir}/logs/%A_%a.out", "export DOTNET_PROCESSOR_COUNT=${SLURM_CPUS_PER_TASK:-1}" })
+        foreach (var line in new[] { "#SBATCH --array=0-3%2", "#SBATCH --ntasks=1", "#SBATCH --cpus-per-task=4", "#SBATCH --gpus-per-task=1", "#SBATCH --partition=gpu",
+                     $"#SBATCH --output=\"{dir}/logs/%A_%a.out\"", $"#SBATCH --chdir=\"{dir}\"", "export DOTNET_PROCESSOR_COUNT=${SLURM_CPUS_PER_TASK:-1}" })
             Assert.Contains(line + "\n", sbatch);
-        Assert.Matches($@"\nexec \S*dotnet \S*fashiongpu\.dll sweep run {dir}\n", sbatch);
+        Assert.Contains($" sweep run '{dir}'\n", sbatch);
 
-        Assert.Equal(0, Run("sweep", "k8s", dir, "--image", "registry/fashiongpu:1", "--claim", "sweeps", "--max-running", "2").ExitCode);
-        var job = File.ReadAllText(Path.Combine(dir, "sweep-job.yaml"));
-        foreach (var line in new[] { "kind: Job", "  completionMode: Indexed", "  completions: 4", "  parallelism: 2", "          image: registry/fashiongpu:1",
-                     $"          command: [\"fashiongpu\", \"sweep\", \"run\", \"{dir}\"]", "            claimName: sweeps", $"              mountPath: {dir}" })
-            Assert.Contains(line + "\n", job);
+        Assert.Equal(0, Run("sweep", "k8s", dir, "--image", "registry/fashiongpu:1 # not a comment", "--claim", "sweeps", "--max-running", "2").ExitCode);
+        var job = (Dictionary<object, object>)new YamlDotNet.Serialization.Deserializer().Deserialize<object>(File.ReadAllText(Path.Combine(dir, "sweep-job.yaml")))!;
+        object At(object node, params object[] path) => path.Aggregate(node, (n, key) => key is int i ? ((List<object>)n)[i] : ((Dictionary<object, object>)n)[key]);
+        Assert.Equal("Job", At(job, "kind"));
+        var name = (string)At(job, "metadata", "name");
+        Assert.Matches("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", name);
+        Assert.StartsWith("fashiongpu-sweep-scripts-dir-hash-colon-and-a-name", name);
+        Assert.Equal(["Indexed", "4", "2"], new[] { At(job, "spec", "completionMode"), At(job, "spec", "completions"), At(job, "spec", "parallelism") });
+        var container = At(job, "spec", "template", "spec", "containers", 0);
+        Assert.Equal("registry/fashiongpu:1 # not a comment", At(container, "image"));
+        Assert.Equal(new object[] { "fashiongpu", "sweep", "run", dir }, ((List<object>)At(container, "command")).ToArray());
+        Assert.Equal(dir, At(container, "volumeMounts", 0, "mountPath"));
+        Assert.Equal("sweeps", At(job, "spec", "template", "spec", "volumes", 0, "persistentVolumeClaim", "claimName"));
+        Assert.Equal(2, Run("sweep", "k8s", dir, "--claim", "Not A Name").ExitCode);
     }
 
     /// <summary>A real one-node Slurm (.ci/slurm.sh starts one under CI): submit the array, wait for it, read the report.</summary>
@@ -172,7 +185,9 @@ public sealed class SweepTests : IDisposable
         if (!up && string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase))
             Assert.Fail("no Slurm cluster is up under CI; .ci/run should have started one with .ci/slurm.sh");
         Skip.IfNot(up, "no Slurm cluster answers here (sinfo); .ci/slurm.sh start brings up a one-node one");
-        var dir = Plan("slurm", Grid());
+        // The model file is named relative to the directory the sweep is planned in; the tasks run in the sweep directory.
+        File.WriteAllText(_temp.File("tiny model.json"), """{"input": [1, 28, 28], "scale": 0.003921569, "layers": [{"type": "flatten"}, {"type": "dense", "units": 10}]}""");
+        var dir = Plan("slurm sweep", Grid().Replace("\"model\": \"seed\"", "\"model_file\": \"tiny model.json\"", StringComparison.Ordinal));
         var submit = Run("sweep", "slurm", dir, "--submit");
         Assert.True(submit.ExitCode == 0, submit.Stderr);
         var job = File.ReadAllText(Path.Combine(dir, "slurm-job")).Trim();

@@ -9,7 +9,10 @@ namespace FashionGpu.Cli.Sweeps;
 public enum TrialState
 {
     Pending,
-    Started,
+    /// <summary>A `train` holds its run directory right now.</summary>
+    Running,
+    /// <summary>Started and stopped before the end (Ctrl+C, a killed job): running it again resumes it.</summary>
+    Interrupted,
     Done,
     Failed,
 }
@@ -28,7 +31,7 @@ public sealed class SweepDirectory(string path)
     public string FailedFile(int index) => System.IO.Path.Combine(TrialDirectory(index), "failed.json");
 
     /// <summary>Writes the plan; planning the same file again is a no-op, a different one over it is refused.</summary>
-    public IReadOnlyList<Trial> Plan(SweepDefinition sweep)
+    public IReadOnlyList<Trial> Plan(SweepDefinition sweep, IReadOnlyList<Trial> trials)
     {
         var text = sweep.Source.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
         if (File.Exists(SweepFile))
@@ -37,7 +40,7 @@ public sealed class SweepDirectory(string path)
                 throw new UsageException($"{Path} already holds a different sweep; plan into another --dir (its trials would not match)");
             return Load().Trials;
         }
-        var trials = sweep.Plan();
+        Directory.CreateDirectory(Path);
         AtomicFile.WriteAllText(TrialsFile, string.Concat(trials.Select(t => JsonSerializer.Serialize(new
         {
             index = t.Index,
@@ -52,7 +55,7 @@ public sealed class SweepDirectory(string path)
     {
         if (!File.Exists(SweepFile) || !File.Exists(TrialsFile))
             throw new UsageException($"{Path} holds no planned sweep; plan one with '{CommandName.Value} sweep plan SWEEP.json --dir {Path}'");
-        var sweep = SweepDefinition.Parse(File.ReadAllText(SweepFile), SweepFile);
+        var sweep = SweepDefinition.Read(File.ReadAllText(SweepFile), SweepFile);
         var trials = File.ReadAllLines(TrialsFile).Where(l => l.Length > 0).Select(line =>
         {
             var node = JsonNode.Parse(line)!.AsObject();
@@ -67,6 +70,7 @@ public sealed class SweepDirectory(string path)
     public TrialState State(int index) =>
         File.Exists(DoneFile(index)) ? TrialState.Done
         : File.Exists(FailedFile(index)) ? TrialState.Failed
-        : Directory.Exists(TrialDirectory(index)) && Directory.EnumerateFileSystemEntries(TrialDirectory(index)).Any() ? TrialState.Started
+        : Jobs.RunLock.IsHeld(TrialDirectory(index)) ? TrialState.Running
+        : Directory.Exists(TrialDirectory(index)) && Directory.EnumerateFileSystemEntries(TrialDirectory(index)).Any() ? TrialState.Interrupted
         : TrialState.Pending;
 }

@@ -28,6 +28,9 @@ public sealed class SweepOptions
 /// <summary>`fashiongpu sweep plan|run|local|slurm|k8s|report`.</summary>
 public sealed class SweepJob(IOptions<SweepOptions> options) : IJob
 {
+    /// <summary>Long enough for the trials this runs, which stop on their own grace, to save and exit.</summary>
+    public TimeSpan StopGrace => TimeSpan.FromSeconds(30);
+
     public int Run(CancellationToken stopping)
     {
         var o = options.Value;
@@ -38,7 +41,8 @@ public sealed class SweepJob(IOptions<SweepOptions> options) : IJob
             {
                 if (!System.IO.File.Exists(o.File))
                     throw new UsageException($"{o.File}: no such sweep file");
-                var trials = dir.Plan(SweepDefinition.Parse(System.IO.File.ReadAllText(o.File!), o.File!));
+                var sweep = SweepDefinition.Read(System.IO.File.ReadAllText(o.File!), o.File!);
+                var trials = dir.Plan(sweep, sweep.Plan());
                 Console.Out.WriteLine($"planned {trials.Count} trials in {dir.TrialsFile}; run them with '{CommandName.Value} sweep local {dir.Path}' or on Slurm with '{CommandName.Value} sweep slurm {dir.Path} --submit'");
                 return ExitCodes.Ok;
             }
@@ -50,6 +54,8 @@ public sealed class SweepJob(IOptions<SweepOptions> options) : IJob
                 return Slurm(dir, o);
             case "k8s":
             {
+                if (!System.Text.RegularExpressions.Regex.IsMatch(o.Claim, "^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"))
+                    throw new UsageException($"--claim \"{o.Claim}\" is not a Kubernetes object name; use lowercase letters, digits, '-' and '.' (at most 253), starting and ending with a letter or digit");
                 var (_, trials) = dir.Load();
                 var path = System.IO.Path.Combine(dir.Path, "sweep-job.yaml");
                 AtomicFile.WriteAllText(path, SweepScripts.KubernetesJob(dir, trials.Count, o.MaxRunning ?? trials.Count, o.Image, o.Claim, o.CpusPerTask, o.GpusPerTask));
@@ -121,17 +127,31 @@ public sealed class SweepJob(IOptions<SweepOptions> options) : IJob
         var (_, trials) = dir.Load();
         var todo = trials.Where(t => dir.State(t.Index) != TrialState.Done).Select(t => t.Index).ToArray();
         var cores = Math.Max(1, Environment.ProcessorCount / parallel);
-        var failed = 0;
+        var (finished, failed, interrupted) = (0, 0, 0);
         Parallel.ForEach(todo, new ParallelOptions { MaxDegreeOfParallelism = parallel }, index =>
         {
             if (stopping.IsCancellationRequested)
                 return;
             var (code, _) = Self(["sweep", "run", dir.Path, "--trial", index.ToString(CultureInfo.InvariantCulture)], stopping,
                 new Dictionary<string, string> { ["DOTNET_PROCESSOR_COUNT"] = cores.ToString(CultureInfo.InvariantCulture) });
-            if (code != 0)
+            if (code == ExitCodes.Ok)
+                Interlocked.Increment(ref finished);
+            else if (code == ExitCodes.Interrupted)
+                Interlocked.Increment(ref interrupted);
+            else
                 Interlocked.Increment(ref failed);
         });
-        Console.Out.WriteLine($"{todo.Length - failed} of {todo.Length} trials finished{(failed > 0 ? $", {failed} failed" : "")}; see '{CommandName.Value} sweep report {dir.Path}'");
+        var notStarted = todo.Length - finished - failed - interrupted;
+        var parts = new List<string> { $"{finished} of {todo.Length} trials finished" };
+        if (failed > 0)
+            parts.Add($"{failed} failed");
+        if (interrupted > 0)
+            parts.Add($"{interrupted} interrupted");
+        if (notStarted > 0 && stopping.IsCancellationRequested)
+            parts.Add($"{notStarted} not started");
+        Console.Out.WriteLine(stopping.IsCancellationRequested
+            ? $"interrupted: {string.Join(", ", parts)}; continue the sweep with '{CommandName.Value} sweep local {dir.Path}' (interrupted trials resume where they stopped)"
+            : $"{string.Join(", ", parts)}; see '{CommandName.Value} sweep report {dir.Path}'");
         return stopping.IsCancellationRequested ? ExitCodes.Interrupted : failed > 0 ? ExitCodes.Failure : ExitCodes.Ok;
     }
 

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using FashionGpu.Cli.Reports;
 using FashionGpu.Runtime.Checkpoints;
 using ScottPlot;
 using Spectre.Console;
@@ -78,7 +79,7 @@ public static class SweepReport
         }
         var report = Path.Combine(run, "report.json");
         if (File.Exists(report))
-            test = JsonDocument.Parse(File.ReadAllText(report)).RootElement.GetProperty("accuracy").GetDouble();
+            test = EvaluationReportFile.Read(report)?.Accuracy;
         if (state == TrialState.Done)
             seconds = JsonDocument.Parse(File.ReadAllText(dir.DoneFile(trial.Index))).RootElement.GetProperty("seconds").GetDouble();
         if (state == TrialState.Failed)
