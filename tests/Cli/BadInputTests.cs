@@ -121,7 +121,7 @@ public sealed class BadInputTests(BadInputs inputs) : IClassFixture<BadInputs>, 
         { "evaluate --run {run} --output {root} --data-dir {sample}", "", 2, "is a directory" },
         { "predict --run {run} {root}", "", 1, "is a directory; give image files" },
         { "export --checkpoint {root}/text.safetensors", "", 1, "it is not a checkpoint" },
-        { "export --run {run} --output {root}/a-file/model.onnx", "", 1, "cannot write" },
+        { "export --run {run} --output {root}/a-file/model.onnx", "", 2, "--output {root}/a-file/model.onnx: {root}/a-file is a file, not a directory" },
         { "compare {run}", "", 2, "Required argument missing" },
     };
 
@@ -129,8 +129,10 @@ public sealed class BadInputTests(BadInputs inputs) : IClassFixture<BadInputs>, 
     [MemberData(nameof(Cases))]
     public void Bad_input_gets_one_error_line_and_changes_nothing(string commandLine, string environment, int exitCode, string message)
     {
-        var args = commandLine.Replace("{root}", inputs.Root, StringComparison.Ordinal).Replace("{run}", inputs.Run, StringComparison.Ordinal)
-            .Replace("{sample}", RepoPaths.Sample, StringComparison.Ordinal).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        string Fill(string text) => text.Replace("{root}", inputs.Root, StringComparison.Ordinal).Replace("{run}", inputs.Run, StringComparison.Ordinal)
+            .Replace("{sample}", RepoPaths.Sample, StringComparison.Ordinal);
+        var args = Fill(commandLine).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        message = Fill(message);
         var env = environment.Length == 0 ? null : new Dictionary<string, string?> { [environment[..environment.IndexOf('=')]] = environment[(environment.IndexOf('=') + 1)..] };
 
         var (code, stdout, stderr) = CliProcess.Run(_work.Path, env, args);

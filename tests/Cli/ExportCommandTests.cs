@@ -53,7 +53,7 @@ public sealed class ExportCommandTests : IDisposable
         Assert.Equal(0, Run("train", "--data-dir", RepoPaths.Sample, "--limit-train", "100", "--epochs", "1", "--run-dir", run, "--device", "simd").ExitCode);
         var file = _temp.File("a-file");
         File.WriteAllText(file, "x");
-        OneErrorLine(Run("export", "--run", run, "--output", Path.Combine(file, "model.onnx")), 1, $"cannot write {Path.Combine(file, "model.onnx")}");
+        OneErrorLine(Run("export", "--run", run, "--output", Path.Combine(file, "model.onnx")), 2, $"--output {Path.Combine(file, "model.onnx")}: {file} is a file, not a directory");
         OneErrorLine(Run("export", "--run", run, "--output", _temp.Path), 2, $"--output {_temp.Path} is a directory");
         Assert.False(File.Exists(Path.Combine(run, "model.onnx")));
         OneErrorLine(Run("predict", "--onnx", _temp.File("missing.onnx"), "x.png"), 2, "--onnx ");

@@ -1,4 +1,5 @@
 using FashionGpu.Runtime;
+using FashionGpu.Runtime.Checkpoints;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -10,6 +11,9 @@ namespace FashionGpu.Cli.Hosting;
 public interface IJob
 {
     int Run(CancellationToken stopping);
+
+    /// <summary>How long the job has, once its token fires, to finish its step, save and return before it is abandoned.</summary>
+    TimeSpan StopGrace => JobHost.DefaultStopGrace;
 }
 
 /// <summary>
@@ -59,19 +63,35 @@ public static class JobHost
         using var host = builder.Build();
         var result = host.Services.GetRequiredService<JobResult>();
         host.Run();
+        if (result.Abandoned)
+        {
+            // The job's thread, or a device's, may keep the process alive: leave without waiting for them.
+            Console.Out.Flush();
+            Environment.Exit(ExitCodes.Interrupted);
+        }
         return result.ExitCode;
     }
 
     public sealed class JobResult
     {
         public int ExitCode { get; set; } = ExitCodes.Failure;
+
+        /// <summary>The job was still running when its stop grace ran out; its thread is left behind.</summary>
+        public bool Abandoned { get; set; }
     }
 
+    /// <summary>
+    /// Runs the job on a thread of its own. On Ctrl+C or SIGTERM the job is told through its token and gets
+    /// <see cref="IJob.StopGrace"/> to finish its step, save and return; a job still busy after that (inside a step of a
+    /// huge model, say) is abandoned once no file write is half done, and the process exits 130. Every file is written
+    /// atomically, so an abandoned job leaves the files it wrote before, never half of one.
+    /// </summary>
     private sealed class JobRunner(IJob job, JobResult result, IHostApplicationLifetime lifetime, ILogger<JobRunner> logger)
         : BackgroundService
     {
-        protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-            Task.Factory.StartNew(() =>
+        protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+        {
+            var work = Task.Factory.StartNew(() =>
             {
                 try
                 {
@@ -86,7 +106,23 @@ public static class JobHost
                     lifetime.StopApplication();
                 }
             }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            var stopped = new TaskCompletionSource();
+            await using (stoppingToken.Register(() => stopped.TrySetResult()))
+                if (await Task.WhenAny(work, stopped.Task) == work)
+                    return;
+            if (await Task.WhenAny(work, Task.Delay(job.StopGrace)) == work)
+                return;
+            AtomicFile.CloseForExit();
+            if (work.IsCompleted)
+                return;
+            result.Abandoned = true;
+            Console.Error.WriteLine($"error: interrupted: the work in progress did not stop within {job.StopGrace.TotalSeconds:0} s, so it was abandoned " +
+                "(files written before it are kept, none is half written)");
+        }
     }
+
+    /// <summary>How long a job has, after Ctrl+C or SIGTERM, to finish its step and save before it is abandoned.</summary>
+    public static readonly TimeSpan DefaultStopGrace = TimeSpan.FromSeconds(2);
 }
 
 /// <summary>
@@ -106,6 +142,7 @@ public static class ErrorReporter
     public static (int Code, string Message) Describe(Exception e) => e switch
     {
         UsageException u => (ExitCodes.Usage, u.Message),
+        OperationCanceledException => (ExitCodes.Interrupted, "interrupted before the result was complete; nothing was reported or written"),
         FashionGpuException f => (ExitCodes.Failure, f.Message),
         OutOfMemoryException => (ExitCodes.Failure, "out of memory; try a smaller --batch-size or --limit-train"),
         InvalidOperationException when e.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal) =>

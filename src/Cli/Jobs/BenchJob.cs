@@ -75,6 +75,8 @@ public sealed class BenchJob(IOptions<BenchOptions> options) : IJob
         var clock = Stopwatch.StartNew();
         TrainSteps(steps);
         engine.Synchronize();
+        // A rate is only reported for the steps it was measured on: an interrupted bench reports nothing.
+        stopping.ThrowIfCancellationRequested();
         var trainSeconds = clock.Elapsed.TotalSeconds;
         var launchesPerStep = (double)(engine.Launches - launches) / steps;
         var syncsPerStep = (double)(engine.Synchronizations - syncs) / steps;
@@ -93,6 +95,7 @@ public sealed class BenchJob(IOptions<BenchOptions> options) : IJob
         engine.Profile = profile;
         TrainSteps(profiledSteps);
         engine.Profile = null;
+        stopping.ThrowIfCancellationRequested();
 
         // Before the stand-alone GEMM runs below allocate their own matrices.
         var trainingWorkingSet = Process.GetCurrentProcess().PeakWorkingSet64;
@@ -102,6 +105,7 @@ public sealed class BenchJob(IOptions<BenchOptions> options) : IJob
             peak = Runtime.Engines.Simd.FmaPeak.MeasureGflops(Environment.ProcessorCount);
             gemm = [.. Runtime.Engines.Simd.DenseBenchmark.Run(model, batch, Environment.ProcessorCount)];
         }
+        stopping.ThrowIfCancellationRequested();
         var trainRate = steps * batch / trainSeconds;
         var evalRate = evalIndices.Length / evalSeconds;
         // The SIMD engine times each op's forward and backward as a phase: their FLOPs give each layer's GFLOP/s.

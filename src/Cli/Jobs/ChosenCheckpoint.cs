@@ -34,6 +34,8 @@ public sealed record ChosenCheckpoint(string Path, ModelPlan Model, ModelState S
         var path = checkpoint ?? Checkpoint.PathOf(run!, "best");
         if (run is not null && !File.Exists(path))
         {
+            if (RunLock.IsHeld(run))
+                throw new UsageException($"{RunLock.InUse(run)}; its first epoch has not finished, so it has no best checkpoint yet");
             if (File.Exists(Checkpoint.PathOf(run, "last")))
                 throw new UsageException($"no epoch of {run} has finished yet, so it has no best checkpoint; finish it with '{CommandName.Value} train --resume {run}', or name --checkpoint {Checkpoint.PathOf(run, "last")}");
             if (File.Exists(System.IO.Path.Combine(run, "config.json")))

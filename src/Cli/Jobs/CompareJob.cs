@@ -36,6 +36,8 @@ public sealed class CompareJob(IOptions<CompareRunsOptions> options) : IJob
         Row("best validation accuracy", a.BestValidationAccuracy, b.BestValidationAccuracy);
         Row("final validation accuracy", a.Epochs.LastOrDefault()?.ValidationAccuracy, b.Epochs.LastOrDefault()?.ValidationAccuracy);
         Row("test accuracy", a.Test?.Accuracy, b.Test?.Accuracy);
+        foreach (var mode in new[] { a.Test?.Tta, b.Test?.Tta }.OfType<string>().Where(m => m != "none").Distinct())
+            Row($"test accuracy with {mode} TTA", a.Test?.Tta == mode ? a.Test.TtaAccuracy : null, b.Test?.Tta == mode ? b.Test.TtaAccuracy : null);
         Row("test macro precision", a.Test?.MacroPrecision, b.Test?.MacroPrecision);
         Row("test macro recall", a.Test?.MacroRecall, b.Test?.MacroRecall);
         Row("test macro F1", a.Test?.MacroF1, b.Test?.MacroF1);

@@ -21,8 +21,7 @@ public sealed class EvaluateJob(IOptions<EvaluateOptions> options) : IJob
     {
         var o = options.Value;
         o.Validate();
-        if (o.Output is not null && Directory.Exists(o.Output))
-            throw new UsageException($"--output {o.Output} is a directory; give a file name such as {Path.Combine(o.Output, "report.txt")}");
+        var (textPath, jsonPath) = o.Output is { } requested ? ReportPaths(requested) : (null, null);
         var output = o.Json ? Console.Error : Console.Out;
         var chosen = ChosenCheckpoint.Load(o.Run, o.Checkpoint);
         var (checkpointPath, model, state, info) = (chosen.Path, chosen.Model, chosen.State, chosen.Info);
@@ -35,15 +34,15 @@ public sealed class EvaluateJob(IOptions<EvaluateOptions> options) : IJob
         output.WriteLine($"device: {engine.DeviceId} ({engine.DeviceName}); checkpoint: {checkpointPath}");
         engine.LoadState(state);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var evaluation = Evaluator.Evaluate(engine, test.Data, o.Tta == "flip");
+        var (evaluation, ttaAccuracy) = Evaluator.Evaluate(engine, test.Data, o.Tta == "flip", stopping);
         var report = evaluation.Report;
         var seconds = clock.Elapsed.TotalSeconds;
 
-        var text = model.Summary() + Environment.NewLine + report.ToText();
+        var text = model.Summary() + Environment.NewLine + report.ToText() + (ttaAccuracy is { } t ? TtaLine(t) + Environment.NewLine : "");
         var file = new EvaluationReportFile
         {
             Checkpoint = Path.GetFullPath(checkpointPath), Epoch = info?.Epoch, Data = source.Directory, DataVerification = test.Verification,
-            TestPixelsSha256 = test.PixelsSha256, Device = engine.DeviceId, Tta = o.Tta, Seconds = seconds, Parameters = model.ParameterCount,
+            TestPixelsSha256 = test.PixelsSha256, Device = engine.DeviceId, Tta = o.Tta, TtaAccuracy = ttaAccuracy, Seconds = seconds, Parameters = model.ParameterCount,
             Samples = report.Samples, Accuracy = report.Accuracy, MacroPrecision = report.MacroPrecision, MacroRecall = report.MacroRecall,
             MacroF1 = report.MacroF1, Loss = report.MeanLoss,
             Classes = report.Classes.Select(c => new ClassRow(c.Name, c.Precision, c.Recall, c.F1, c.Support)).ToArray(),
@@ -52,21 +51,43 @@ public sealed class EvaluateJob(IOptions<EvaluateOptions> options) : IJob
         };
         var json = JsonSerializer.Serialize(file, EvaluationReportFile.Json);
 
-        var textPath = o.Output ?? chosen.ReportPath;
-        var jsonPath = Path.ChangeExtension(textPath, ".json");
+        stopping.ThrowIfCancellationRequested();
+        textPath ??= chosen.ReportPath;
+        jsonPath ??= Path.ChangeExtension(textPath, ".json");
         AtomicFile.WriteAllText(textPath, text);
         AtomicFile.WriteAllText(jsonPath, json + "\n");
 
         if (o.Json)
             Console.Out.WriteLine(json);
         else
+        {
             Print(report, model);
+            if (ttaAccuracy is { } augmented)
+                AnsiConsole.WriteLine(TtaLine(augmented));
+        }
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"evaluated {report.Samples:N0} images{(o.Tta == "flip" ? " and their mirrors" : "")} in {seconds:F2} s; wrote {textPath} and {jsonPath}"));
         if (o.Output is null && chosen.IsRun && File.Exists(Path.Combine(chosen.Directory, "config.json")))
             RunReports.WriteQuietly(chosen.Directory, o.DataDir, output, test.Data);
         return ExitCodes.Ok;
     }
+
+    /// <summary>
+    /// --output FILE: the text report in FILE and the JSON beside it with the extension .json; a FILE that ends in .json
+    /// takes the JSON, and the text goes beside it with .txt. Both are checked before the evaluation runs.
+    /// </summary>
+    private static (string Text, string Json) ReportPaths(string output)
+    {
+        var isJson = string.Equals(Path.GetExtension(output), ".json", StringComparison.OrdinalIgnoreCase);
+        var (text, json) = isJson ? (Path.ChangeExtension(output, ".txt"), output) : (output, Path.ChangeExtension(output, ".json"));
+        OutputFile.Check("--output", text);
+        OutputFile.Check("--output", json);
+        OutputFile.Distinct("--output", text, json);
+        return (text, json);
+    }
+
+    private static string TtaLine(double accuracy) =>
+        string.Create(CultureInfo.InvariantCulture, $"Accuracy with flip test-time augmentation (each image averaged with its mirror; not the model alone): {accuracy:F4}");
 
     private static void Print(ClassificationReport report, ModelPlan model)
     {

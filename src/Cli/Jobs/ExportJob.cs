@@ -1,5 +1,6 @@
 using System.Text.Json;
 using FashionGpu.Cli.Hosting;
+using FashionGpu.Cli.Reports;
 using FashionGpu.Runtime;
 using FashionGpu.Runtime.Export;
 using Microsoft.Extensions.Options;
@@ -27,9 +28,11 @@ public sealed class ExportJob(IOptions<ExportOptions> options) : IJob
             throw new UsageException($"--opset must be between {OnnxExport.MinimumOpset} and {OnnxExport.MaximumOpset} (got {o.Opset})");
         var chosen = ChosenCheckpoint.Load(o.Run, o.Checkpoint);
         var output = o.Output ?? (o.Run is not null ? Path.Combine(o.Run, "model.onnx") : Path.ChangeExtension(chosen.Path, ".onnx"));
-        if (Directory.Exists(output))
-            throw new UsageException($"--output {output} is a directory; give a file name such as {Path.Combine(output, "model.onnx")}");
-        var proto = OnnxExport.Build(chosen.Model, chosen.State, OnnxExport.Metadata(chosen.Model, chosen.Info, TestAccuracy(chosen)), o.Opset);
+        OutputFile.Check("--output", output);
+        var test = TestReport(chosen);
+        var proto = OnnxExport.Build(chosen.Model, chosen.State, OnnxExport.Metadata(chosen.Model, chosen.Info, test?.Accuracy,
+            test?.TtaAccuracy is { } tta ? (test.Tta, tta) : null), o.Opset);
+        stopping.ThrowIfCancellationRequested();
         try
         {
             OnnxExport.Write(output, proto);
@@ -43,17 +46,15 @@ public sealed class ExportJob(IOptions<ExportOptions> options) : IJob
         return ExitCodes.Ok;
     }
 
-    /// <summary>The accuracy in report.json beside the checkpoint, if that report is about this checkpoint.</summary>
-    private static double? TestAccuracy(ChosenCheckpoint chosen)
+    /// <summary>report.json beside the checkpoint, if that report is about this very checkpoint.</summary>
+    private static EvaluationReportFile? TestReport(ChosenCheckpoint chosen)
     {
-        var report = Path.ChangeExtension(chosen.ReportPath, ".json");
-        if (!File.Exists(report))
+        var path = Path.ChangeExtension(chosen.ReportPath, ".json");
+        if (!File.Exists(path))
             return null;
         try
         {
-            var root = JsonDocument.Parse(File.ReadAllText(report)).RootElement;
-            return root.TryGetProperty("checkpoint", out var c) && c.GetString() == Path.GetFullPath(chosen.Path)
-                && root.TryGetProperty("accuracy", out var a) ? a.GetDouble() : null;
+            return EvaluationReportFile.Read(path) is { } report && report.Checkpoint == Path.GetFullPath(chosen.Path) ? report : null;
         }
         catch (JsonException)
         {

@@ -73,6 +73,31 @@ public sealed class RunLock : IDisposable
     /// <summary>The run being resumed, held so that no other `train` writes into it meanwhile.</summary>
     public static RunLock ForResume(string directory) => TryClaim(directory, out var reason) ?? throw new UsageException(reason!);
 
+    /// <summary>True while a `train` holds <paramref name="directory"/> (its lock file is open without sharing).</summary>
+    public static bool IsHeld(string directory)
+    {
+        var path = Path.Combine(directory, ".lock");
+        if (!File.Exists(path))
+            return false;
+        try
+        {
+            using var probe = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            return false;
+        }
+        catch (IOException)
+        {
+            return File.Exists(path);
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The sentence for a run directory another `train` is writing to right now.</summary>
+    public static string InUse(string directory) =>
+        $"another fashiongpu is training in {directory} right now; wait for it to finish (or stop it), or choose another run";
+
     private static bool HasRun(string directory) =>
         File.Exists(Path.Combine(directory, "config.json")) || File.Exists(Checkpoint.PathOf(directory, "last"));
 
@@ -101,7 +126,7 @@ public sealed class RunLock : IDisposable
         }
         catch (IOException e) when (e is not DirectoryNotFoundException && System.IO.Directory.Exists(directory) && File.Exists(Path.Combine(directory, ".lock")))
         {
-            reason = $"another fashiongpu is training in {directory} right now; wait for it, or choose another --run-dir";
+            reason = InUse(directory);
             return null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

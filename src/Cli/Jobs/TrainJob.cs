@@ -76,6 +76,8 @@ public sealed class TrainJob(IOptions<TrainOptions> options, ILogger<TrainJob> l
             if (!Directory.Exists(resumeDirectory))
                 throw new UsageException($"--resume {resumeDirectory}: no such run directory; give the run directory of an earlier '{CommandName.Value} train'");
             var path = Checkpoint.PathOf(resumeDirectory, "last");
+            if (RunLock.IsHeld(resumeDirectory))
+                throw new UsageException($"--resume {resumeDirectory}: {RunLock.InUse(resumeDirectory)}");
             if (!File.Exists(path))
                 throw new UsageException(File.Exists(Path.Combine(resumeDirectory, "config.json"))
                     ? $"--resume {resumeDirectory}: its run stopped before its first checkpoint, so there is nothing to resume; start it again with --run-dir {resumeDirectory}"
@@ -146,19 +148,22 @@ public sealed class TrainJob(IOptions<TrainOptions> options, ILogger<TrainJob> l
         var split = (int)Math.Round(images.Count * config.ValidationSplit);
         output.WriteLine(resume is null
             ? $"run: {runDirectory}; {images.Count - split:N0} training + {split:N0} validation images, {config.Epochs} epoch{(config.Epochs == 1 ? "" : "s")} of batch {config.Settings.BatchSize}, " +
-              $"{(model.PixelScale == 1f ? "raw 0..255 pixels" : "pixels scaled to [0, 1]")}, seed {config.Settings.Seed}"
+              $"{(model.PixelScale == 1f ? "raw 0..255 pixels" : model.PixelScale == ModelDefinition.ScaledPixels ? "pixels scaled to [0, 1]" : string.Create(CultureInfo.InvariantCulture, $"pixels × {model.PixelScale:0.#########}"))}, seed {config.Settings.Seed}"
             : $"run: resuming {runDirectory} at epoch {resume.Epoch + 1}, sample {resume.Position:N0} (step {resume.Step:N0})");
         logger.LogDebug("configuration {@Config}", config);
 
         var trainer = new Trainer(engine);
         var result = console.Run(observer => trainer.Run(images, config, runDirectory, resume, observer, stopping));
-        RunReports.WriteQuietly(runDirectory, o.DataDir, output);
         if (result.Outcome == TrainOutcome.Interrupted)
         {
-            output.WriteLine($"interrupted: saved {Checkpoint.PathOf(runDirectory, "last")} (epoch {result.Last.Epoch + 1}, sample {result.Last.Position:N0}). " +
-                $"Resume with: {CommandName.Value} train --resume {runDirectory}");
+            // No report: writing its figures could outlast the stop grace, and the run is not finished.
+            output.WriteLine(result.Last.Step > 0
+                ? $"interrupted: saved {Checkpoint.PathOf(runDirectory, "last")} (epoch {result.Last.Epoch + 1}, sample {result.Last.Position:N0}). " +
+                  $"Resume with: {CommandName.Value} train --resume {runDirectory}"
+                : $"interrupted before the first step; nothing was saved");
             return ExitCodes.Interrupted;
         }
+        RunReports.WriteQuietly(runDirectory, o.DataDir, output);
         if (result.Outcome == TrainOutcome.StoppedEarly)
             output.WriteLine($"stopped early: {config.Patience} epoch{(config.Patience == 1 ? "" : "s")} without a better validation accuracy (--patience)");
         output.WriteLine((result.Last.BestValidationAccuracy is { } best

@@ -18,8 +18,10 @@ public sealed record EvaluationReportFile
     public string DataVerification { get; init; } = "";
     public string TestPixelsSha256 { get; init; } = "";
     public string Device { get; init; } = "";
-    /// <summary>Test-time augmentation: none or flip.</summary>
+    /// <summary>Test-time augmentation also measured: none or flip. Every other figure here is the model's own.</summary>
     public string Tta { get; init; } = "none";
+    /// <summary>The accuracy of <see cref="Tta"/> (flip: each image's probabilities averaged with its mirror's); never the model's accuracy.</summary>
+    public double? TtaAccuracy { get; init; }
     public double Seconds { get; init; }
     public int Parameters { get; init; }
     public int Samples { get; init; }
@@ -33,6 +35,16 @@ public sealed record EvaluationReportFile
     public IReadOnlyList<MisclassifiedRow> Misclassified { get; init; } = [];
 
     public static readonly JsonSerializerOptions Json = new(CheckpointInfo.Json);
+
+    /// <summary>
+    /// Reads report.json. Reports of earlier versions with test-time augmentation hold only the augmented figures in
+    /// place of the model's: they are read as no report at all (null), never as the model's accuracy.
+    /// </summary>
+    public static EvaluationReportFile? Read(string path)
+    {
+        var report = JsonSerializer.Deserialize<EvaluationReportFile>(File.ReadAllText(path), Json);
+        return report is { Tta: not "none", TtaAccuracy: null } ? null : report;
+    }
 }
 
 /// <summary>What a run directory holds: its configuration, the epochs so far and, once evaluated, the test report.</summary>
@@ -51,7 +63,7 @@ public sealed record RunRecord(string Directory, RunConfiguration Config, IReadO
                 ? File.ReadLines(metricsPath).Where(l => l.Length > 0).Select(l => JsonSerializer.Deserialize<EpochMetrics>(l, Trainer.MetricsJson)!).ToArray()
                 : [];
             var reportPath = Path.Combine(directory, "report.json");
-            var test = File.Exists(reportPath) ? JsonSerializer.Deserialize<EvaluationReportFile>(File.ReadAllText(reportPath), EvaluationReportFile.Json) : null;
+            var test = File.Exists(reportPath) ? EvaluationReportFile.Read(reportPath) : null;
             return new RunRecord(Path.GetFullPath(directory), config, epochs, test);
         }
         catch (JsonException e)

@@ -70,6 +70,8 @@ public static class RunReportWriter
         if (run.Test is { } t)
         {
             Card("test accuracy", F(t.Accuracy));
+            if (t.TtaAccuracy is { } tta)
+                Card($"test accuracy with {t.Tta} test-time augmentation", F(tta));
             Card("macro precision", F(t.MacroPrecision));
             Card("macro recall", F(t.MacroRecall));
         }

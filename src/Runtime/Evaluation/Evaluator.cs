@@ -17,11 +17,27 @@ public sealed record Evaluation(ClassificationReport Report, int[] Predictions, 
 /// <summary>Runs a labelled set through an engine's model (inference: no dropout) and reports on it.</summary>
 public static class Evaluator
 {
-    /// <summary>With <paramref name="mirrorTta"/>, each image's probabilities are the mean of its own and its mirror's.</summary>
-    public static Evaluation Evaluate(IEngine engine, LabeledImages data, bool mirrorTta = false)
+    /// <summary>The model's own report on <paramref name="data"/>; with <paramref name="mirrorTta"/> also the accuracy
+    /// of test-time augmentation (each image's probabilities the mean of its own and its mirror's), which is a
+    /// different figure, never the model's.</summary>
+    public static (Evaluation Plain, double? MirrorTtaAccuracy) Evaluate(IEngine engine, LabeledImages data, bool mirrorTta,
+        CancellationToken cancellation = default)
     {
         using var uploaded = engine.Upload(data);
-        var logits = Logits(engine, uploaded, Enumerable.Range(0, data.Count).ToArray(), mirrorTta);
+        var indices = Enumerable.Range(0, data.Count).ToArray();
+        var logits = engine.Logits(uploaded, indices);
+        var plain = Report(logits, data);
+        if (!mirrorTta)
+            return (plain, null);
+        cancellation.ThrowIfCancellationRequested();
+        var averaged = LogitMetrics.AverageProbabilities(logits, engine.Logits(uploaded, indices, mirrored: true));
+        return (plain, LogitMetrics.Evaluate(averaged, data.Labels).Accuracy);
+    }
+
+    public static Evaluation Evaluate(IEngine engine, LabeledImages data) => Evaluate(engine, data, mirrorTta: false).Plain;
+
+    private static Evaluation Report(float[] logits, LabeledImages data)
+    {
         var (loss, _, predictions) = LogitMetrics.Evaluate(logits, data.Labels);
         var confidences = Enumerable.Range(0, data.Count).Select(i => LogitMetrics.Probabilities(logits, i)[predictions[i]]).ToArray();
         return new Evaluation(ClassificationReport.From(data.Labels, predictions, FashionMnistShape.ClassNames, loss), predictions, confidences);
