@@ -100,6 +100,16 @@ public static class CliApplication
                 return (T)value;
             };
         }
+        else if (type == typeof(string) && option.HelpName is "DIR" or "FILE")
+        {
+            option.Validators.Add(result =>
+            {
+                if (result.GetValueOrDefault<T>() is string { Length: 0 })
+                    result.AddError($"{name} is empty; give a {(option.HelpName == "DIR" ? "directory" : "file")}");
+                else if (result.GetValueOrDefault<T>() is { } value && check?.Invoke(value) is { } error)
+                    result.AddError(error);
+            });
+        }
         else if (check is not null)
         {
             option.Validators.Add(result =>

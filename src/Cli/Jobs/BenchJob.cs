@@ -38,6 +38,10 @@ public sealed class BenchJob(IOptions<BenchOptions> options) : IJob
         var o = options.Value;
         if (o.BatchSize is < 1 or > 4096)
             throw TrainOptions.Configured("Bench:BatchSize", "between 1 and 4096", o.BatchSize);
+        if (o.Steps is < 1)
+            throw TrainOptions.Configured("Bench:Steps", "at least 1", o.Steps);
+        if (o.ToAccuracy is { } accuracy && !(accuracy > 0 && accuracy <= 1))
+            throw TrainOptions.Configured("Bench:ToAccuracy", "in (0, 1]", accuracy);
         if (o.ToAccuracy is { } target)
             return TimeToAccuracy.Run(o, target, stopping);
         var human = o.Json ? Console.Error : Console.Out;

@@ -59,6 +59,8 @@ public static class ImageInputs
             warning = $"{path} is truncated; the missing part was read as blank";
         else if (result != SKCodecResult.Success)
             throw new FashionGpuException($"{path}: could not be decoded as a PNG or JPEG image ({result})");
+        else if (!EndsWhole(path))
+            warning = $"{path} is truncated (it lacks the end marker every PNG or JPEG closes with); its prediction may rest on a partial image";
         var light = BorderLuminance(source) > 127;
         using var small = new SKBitmap(new SKImageInfo(28, 28, SKColorType.Rgba8888, SKAlphaType.Premul));
         using (var canvas = new SKCanvas(small))
@@ -77,6 +79,21 @@ public static class ImageInputs
             pixels[y * 28 + x] = (byte)Math.Clamp(Math.Round(light ? 255 - luminance : luminance), 0, 255);
         }
         return new ImageInput(path, pixels, null, light) { Warning = warning };
+    }
+
+    /// <summary>Whether the file ends as a whole PNG (an IEND chunk) or JPEG (an EOI marker) does.</summary>
+    private static bool EndsWhole(string path)
+    {
+        ReadOnlySpan<byte> pngEnd = [0, 0, 0, 0, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82];
+        ReadOnlySpan<byte> jpegEnd = [0xFF, 0xD9];
+        using var file = File.OpenRead(path);
+        var first = file.ReadByte();
+        var tail = new byte[Math.Min(file.Length, 12)];
+        file.Seek(-tail.Length, SeekOrigin.End);
+        file.ReadExactly(tail);
+        // A JPEG may carry padding after its EOI marker; trailing zero bytes are allowed there.
+        var trimmed = first == 0xFF ? tail.AsSpan().TrimEnd((byte)0) : tail.AsSpan();
+        return first == 0x89 ? trimmed.EndsWith(pngEnd) : trimmed.EndsWith(jpegEnd);
     }
 
     private static double Luminance(SKColor c) => (0.299 * c.Red + 0.587 * c.Green + 0.114 * c.Blue) * c.Alpha / 255.0 + 255.0 * (255 - c.Alpha) / 255.0;

@@ -68,7 +68,7 @@ public sealed record RunRecord(string Directory, RunConfiguration Config, IReadO
         }
         catch (JsonException e)
         {
-            throw new FashionGpuException($"{directory}: a run file is not valid JSON ({e.Message})");
+            throw new FashionGpuException($"{directory}: a run file is not valid JSON ({JsonProblem.Describe(e)})");
         }
     }
 

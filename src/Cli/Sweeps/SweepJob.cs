@@ -23,6 +23,21 @@ public sealed class SweepOptions
     public string Image { get; set; } = "fashiongpu:latest";
     public string Claim { get; set; } = "fashiongpu-sweeps";
     public bool Json { get; set; }
+
+    /// <summary>The values as bound: flags are checked when parsed, so what is caught here came from configuration.</summary>
+    public void Validate()
+    {
+        if (Parallel < 1)
+            throw Jobs.TrainOptions.Configured("Sweep:Parallel", "at least 1", Parallel);
+        if (CpusPerTask < 1)
+            throw Jobs.TrainOptions.Configured("Sweep:CpusPerTask", "at least 1", CpusPerTask);
+        if (GpusPerTask is < 1)
+            throw Jobs.TrainOptions.Configured("Sweep:GpusPerTask", "at least 1", GpusPerTask);
+        if (MaxRunning is < 1)
+            throw Jobs.TrainOptions.Configured("Sweep:MaxRunning", "at least 1", MaxRunning);
+        if (Trial is < 0)
+            throw Jobs.TrainOptions.Configured("Sweep:Trial", "0 or more", Trial);
+    }
 }
 
 /// <summary>`fashiongpu sweep plan|run|local|slurm|k8s|report`.</summary>
@@ -34,7 +49,8 @@ public sealed class SweepJob(IOptions<SweepOptions> options) : IJob
     public int Run(CancellationToken stopping)
     {
         var o = options.Value;
-        var dir = new SweepDirectory(o.Dir ?? throw new UsageException("give the sweep directory"));
+        o.Validate();
+        var dir = new SweepDirectory(o.Dir is { Length: > 0 } given ? given : throw new UsageException("give the sweep directory"));
         switch (o.Action)
         {
             case "plan":

@@ -48,7 +48,7 @@ public static class Checkpoint
             }
             catch (Exception e) when (e is JsonException or FashionGpuException)
             {
-                throw new FashionGpuException($"checkpoint {path} has unreadable training metadata ({e.Message})");
+                throw new FashionGpuException($"checkpoint {path} has unreadable training metadata ({(e is JsonException j ? JsonProblem.Describe(j) : e.Message)})");
             }
         }
         ModelPlan model;

@@ -95,8 +95,11 @@ public static class SafeTensors
             {
                 if (entry.Name == "__metadata__")
                 {
+                    if (entry.Value.ValueKind != JsonValueKind.Object)
+                        throw Corrupt("its __metadata__ is not an object of strings");
                     foreach (var m in entry.Value.EnumerateObject())
-                        metadata[m.Name] = m.Value.GetString() ?? "";
+                        metadata[m.Name] = m.Value.ValueKind == JsonValueKind.String ? m.Value.GetString()!
+                            : throw Corrupt($"its metadata \"{m.Name}\" is not a string");
                     continue;
                 }
                 try
@@ -106,6 +109,8 @@ public static class SafeTensors
                         throw Corrupt($"tensor {entry.Name} is {dtype}; only F32 is supported");
                     var shape = entry.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()).ToArray();
                     var offsets = entry.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
+                    if (shape.Any(d => d < 0))
+                        throw Corrupt($"tensor {entry.Name} has a negative dimension in its shape [{string.Join(",", shape)}]");
                     var count = shape.Aggregate(1L, (a, b) => a * b);
                     if (offsets.Length != 2 || offsets[0] < 0 || offsets[1] < offsets[0])
                         throw Corrupt($"tensor {entry.Name} has invalid data offsets");

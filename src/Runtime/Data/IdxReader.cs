@@ -18,7 +18,11 @@ public static class IdxReader
         var (rows, cols) = (header[1], header[2]);
         if (rows != 28 || cols != 28)
             throw new DataFormatException(path, $"images are {rows}x{cols}, Fashion-MNIST's are 28x28");
-        return checked(n * 784);
+        if ((long)n * 784 > Array.MaxLength)
+            throw new DataFormatException(path, $"its header claims {n:N0} images ({(long)n * 784:N0} bytes), more than one array holds; the file is corrupt, download or copy it again");
+        if (n == 0)
+            throw new DataFormatException(path, "holds no images (its header says 0); give a file with at least one image");
+        return n * 784;
     });
 
     public static byte[] ReadLabels(string path)
@@ -52,6 +56,9 @@ public static class IdxReader
                     throw new DataFormatException(path, $"dimension {d} is negative ({header[d]})");
             }
             var length = payloadLength(header, header[0]);
+            // An uncompressed file shows its size: a header promising more than it holds is refused before the allocation.
+            if (stream is FileStream { CanSeek: true } plain && plain.Length - plain.Position < length)
+                throw new DataFormatException(path, $"truncated: the header promises {header[0]:N0} items ({length:N0} bytes) but only {plain.Length - plain.Position:N0} bytes follow");
             var data = new byte[length];
             var read = stream.ReadAtLeast(data, length, throwOnEndOfStream: false);
             if (read < length)

@@ -49,9 +49,7 @@ public sealed class Trainer(IEngine engine)
         else if (File.Exists(metricsPath))
         {
             // Lines of epochs after the checkpoint being resumed (written just before a crash) are trained again.
-            var kept = File.ReadAllLines(metricsPath).Where(line => line.Length > 0
-                && JsonDocument.Parse(line).RootElement.GetProperty("epoch").GetInt32() <= resume.Epoch);
-            AtomicFile.WriteAllText(metricsPath, string.Concat(kept.Select(line => line + "\n")));
+            AtomicFile.WriteAllText(metricsPath, string.Concat(MetricsLines(metricsPath).Where(l => l.Epoch <= resume.Epoch).Select(l => l.Text + "\n")));
         }
 
         using var data = engine.Upload(trainingSet);
@@ -138,6 +136,38 @@ public sealed class Trainer(IEngine engine)
                 return new TrainResult(TrainOutcome.Interrupted, history, last);
         }
         return new TrainResult(TrainOutcome.Completed, history, last);
+    }
+
+    /// <summary>
+    /// metrics.jsonl's lines with their epochs. A last line without its newline is a write cut short by a crash (the
+    /// line goes in before the epoch's checkpoint, so no checkpoint depends on it): it is dropped. Any other line that
+    /// is not an epoch's JSON is an error naming it.
+    /// </summary>
+    private static IEnumerable<(string Text, int Epoch)> MetricsLines(string path)
+    {
+        var text = File.ReadAllText(path);
+        var lines = text.Split('\n');
+        for (var i = 0; i < lines.Length; i++)
+        {
+            var line = lines[i];
+            if (line.Length == 0)
+                continue;
+            int? epoch = null;
+            try
+            {
+                using var document = JsonDocument.Parse(line);
+                if (document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("epoch", out var e)
+                    && e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out var n))
+                    epoch = n;
+            }
+            catch (JsonException)
+            {
+            }
+            if (epoch is { } found)
+                yield return (line, found);
+            else if (i < lines.Length - 1)
+                throw new FashionGpuException($"{path}: line {i + 1} is not an epoch's metrics ({(line.Length > 60 ? line[..60] + "…" : line)}); delete that line or fix it, then resume");
+        }
     }
 
     public static readonly JsonSerializerOptions MetricsJson = new()
