@@ -131,7 +131,7 @@ public sealed class CommandLineTests : IDisposable
                    ["train", "--data-dir", RepoPaths.Sample, "--device", "cpu", "--limit-train", "640", "--epochs", "50", "--run-dir", run]))
         {
             var deadline = DateTime.UtcNow.AddMinutes(2);
-            while (!training.Stdout.Contains("epoch 1/50") && DateTime.UtcNow < deadline)
+            while (!training.Stdout.Contains("epoch 1/50  loss") && DateTime.UtcNow < deadline)
                 Thread.Sleep(100);
             training.Interrupt();
             var (exitCode, stdout, stderr) = training.WaitForExit(TimeSpan.FromMinutes(2));

@@ -113,4 +113,32 @@ public sealed class RunSafetyTests : IDisposable
             Assert.True(File.Exists(Path.Combine(run, file)), file);
         Assert.False(File.Exists(Path.Combine(run, "report.txt")));
     }
+
+    [Fact]
+    public void An_output_that_is_a_symbolic_link_is_written_through_and_two_reports_never_share_a_file()
+    {
+        var run = Train("outputs", "--device", "simd");
+        // A link to a report elsewhere: the link stays a link, its target gets the report.
+        var elsewhere = Directory.CreateDirectory(_temp.File("elsewhere")).FullName;
+        File.WriteAllText(Path.Combine(elsewhere, "old.txt"), "old");
+        File.CreateSymbolicLink(_temp.File("link.txt"), Path.Combine(elsewhere, "old.txt"));
+        var evaluate = Run("evaluate", "--run", run, "--data-dir", RepoPaths.Sample, "--device", "simd", "--output", _temp.File("link.txt"));
+        Assert.True(evaluate.ExitCode == 0, evaluate.Stderr);
+        Assert.NotNull(new FileInfo(_temp.File("link.txt")).LinkTarget);
+        Assert.Contains("Accuracy", File.ReadAllText(Path.Combine(elsewhere, "old.txt")));
+        Assert.Equal(File.ReadAllText(Path.Combine(elsewhere, "old.txt")), File.ReadAllText(_temp.File("link.txt")));
+        Assert.Empty(Directory.GetFiles(elsewhere, ".*.tmp"));
+
+        // A dangling link to a model file: the file it names is created, the link kept.
+        File.CreateSymbolicLink(_temp.File("model-link.onnx"), Path.Combine(elsewhere, "model.onnx"));
+        Assert.Equal(0, Run("export", "--run", run, "--output", _temp.File("model-link.onnx")).ExitCode);
+        Assert.NotNull(new FileInfo(_temp.File("model-link.onnx")).LinkTarget);
+        Assert.True(new FileInfo(Path.Combine(elsewhere, "model.onnx")).Length > 100_000);
+
+        // --output NAME.json takes the JSON report; the text one goes beside it as NAME.txt.
+        var json = Run("evaluate", "--run", run, "--data-dir", RepoPaths.Sample, "--device", "simd", "--output", _temp.File("r.json"));
+        Assert.True(json.ExitCode == 0, json.Stderr);
+        Assert.Equal(JsonValueKind.Object, JsonDocument.Parse(File.ReadAllText(_temp.File("r.json"))).RootElement.ValueKind);
+        Assert.StartsWith("#  Layer", File.ReadAllText(_temp.File("r.txt")));
+    }
 }

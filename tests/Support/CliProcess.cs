@@ -52,6 +52,16 @@ public sealed class CliProcess : IDisposable
 
     public string Stdout { get { lock (_stdout) return _stdout.ToString(); } }
 
+    /// <summary>Standard output and standard error so far.</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_stderr)
+                return Stdout + _stderr;
+        }
+    }
+
     public void Interrupt() => Process.Start("kill", ["-INT", _process.Id.ToString()])!.WaitForExit();
 
     public (int ExitCode, string Stdout, string Stderr) WaitForExit(TimeSpan timeout)

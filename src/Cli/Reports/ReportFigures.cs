@@ -21,7 +21,7 @@ public static class ReportFigures
         if (run.Test?.Loss is { } testLoss)
             Marker(loss, testLoss, $"test {testLoss:F4}");
         Finish(loss, "Loss per epoch", "cross-entropy", epochs.Length);
-        loss.SavePng(lossPath, Width, Height);
+        SavePng(loss, lossPath, Width, Height);
 
         var accuracy = new Plot();
         Series(accuracy, epochs, run.Epochs.Select(e => e.TrainAccuracy), "training", Colors.C0);
@@ -30,7 +30,7 @@ public static class ReportFigures
         if (run.Test is { } test)
             Marker(accuracy, test.Accuracy, $"test {test.Accuracy:F4}");
         Finish(accuracy, "Accuracy per epoch", "accuracy", epochs.Length, Alignment.LowerRight);
-        accuracy.SavePng(accuracyPath, Width, Height);
+        SavePng(accuracy, accuracyPath, Width, Height);
     }
 
     /// <summary>
@@ -56,7 +56,7 @@ public static class ReportFigures
         plot.XLabel("epoch");
         plot.YLabel("learning rate");
         plot.ShowLegend(Alignment.UpperRight);
-        plot.SavePng(path, Width, Height);
+        SavePng(plot, path, Width, Height);
         return true;
     }
 
@@ -121,7 +121,7 @@ public static class ReportFigures
         plot.Title("Confusion matrix (rows: true class, columns: predicted; colour: share of the row)");
         plot.XLabel("predicted");
         plot.YLabel("true");
-        plot.SavePng(path, 1000, 900);
+        SavePng(plot, path, 1000, 900);
     }
 
     /// <summary>White for 0, deep blue for 1.</summary>
@@ -152,7 +152,7 @@ public static class ReportFigures
         plot.Axes.SetLimits(-1, test.Classes.Count * 4 - 1, 0, 1.25);
         plot.Title("Per-class precision, recall and F1 (test set)");
         plot.ShowLegend(Alignment.UpperCenter, Orientation.Horizontal);
-        plot.SavePng(path, 1000, 560);
+        SavePng(plot, path, 1000, 560);
     }
 
     /// <summary>A grid of misclassified test images, 4x enlarged, captioned with the true class and the prediction.</summary>
@@ -191,7 +191,13 @@ public static class ReportFigures
         }
         using var image = surface.Snapshot();
         using var png = image.Encode(SKEncodedImageFormat.Png, 100);
-        using var file = File.Create(path);
-        png.SaveTo(file);
+        Runtime.Checkpoints.AtomicFile.WriteAllBytes(path, png.ToArray());
+    }
+
+    /// <summary>Every figure is written atomically, so an interrupted report leaves the old figure or the new one, never half.</summary>
+    public static void SavePng(Plot plot, string path, int width, int height)
+    {
+        using var image = plot.GetImage(width, height);
+        Runtime.Checkpoints.AtomicFile.WriteAllBytes(path, image.GetImageBytes(ImageFormat.Png, 100));
     }
 }

@@ -31,7 +31,7 @@ public static class SweepReport
         var best = ranked.FirstOrDefault(r => r.State == TrialState.Done && r.Metric(sweep) is not null);
         var varied = trials.Count > 0 ? trials[0].Varied : [];
         var figures = Figures(dir, sweep, rows, varied);
-        File.WriteAllText(Path.Combine(dir.Path, "sweep.html"), Html(dir, sweep, ranked, best, varied, figures));
+        AtomicFile.WriteAllText(Path.Combine(dir.Path, "sweep.html"), Html(dir, sweep, ranked, best, varied, figures));
 
         if (json)
         {
@@ -126,7 +126,7 @@ public static class SweepReport
             if (!numeric)
                 plot.Axes.Bottom.SetTicks(Enumerable.Range(0, categories.Count).Select(i => (double)i).ToArray(), categories.ToArray());
             var name = $"sweep_{key}.png";
-            plot.SavePng(Path.Combine(dir.Path, name), 700, 420);
+            ReportFigures.SavePng(plot, Path.Combine(dir.Path, name), 700, 420);
             files.Add(name);
         }
         return files;

@@ -45,6 +45,7 @@ public static class Checkpoint
             try
             {
                 info = JsonSerializer.Deserialize<CheckpointInfo>(json, CheckpointInfo.Json);
+                info?.Config.Settings.Validate();
             }
             catch (Exception e) when (e is JsonException or FashionGpuException)
             {

@@ -6,12 +6,7 @@ namespace FashionGpu.Runtime.Engines;
 /// <summary>The argument checks every engine makes, with one wording.</summary>
 internal static class EngineChecks
 {
-    public static void BatchSize(TrainingSettings settings)
-    {
-        if (settings.BatchSize < 1)
-            throw new FashionGpuException($"batch size must be at least 1 (got {settings.BatchSize})");
-        settings.Validate();
-    }
+    public static void BatchSize(TrainingSettings settings) => settings.Validate();
 
     /// <summary>
     /// Refuses, before anything is allocated, a model whose buffers at this batch size cannot be held: an activation

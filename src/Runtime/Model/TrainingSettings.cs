@@ -56,6 +56,8 @@ public sealed record TrainingSettings
     /// <summary>Every value in range, with a message naming the flag that sets it when one is not.</summary>
     public void Validate()
     {
+        if (BatchSize < 1)
+            throw new FashionGpuException($"--batch-size must be at least 1 (got {BatchSize})");
         _ = OptimizerKind;
         if (!Schedules.Contains(Schedule))
             throw new FashionGpuException($"unknown --schedule \"{Schedule}\"; use one of {string.Join(", ", Schedules)}");
