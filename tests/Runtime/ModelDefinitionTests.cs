@@ -60,7 +60,7 @@ public sealed class ModelDefinitionTests
         Assert.Equal(64, changed.Layers[4].Filters);
         Assert.Equal(64, changed.Layers[10].Units);
         Assert.Equal(10, changed.Layers[^1].Units);
-        Assert.All(changed.Layers.Where(l => l.Kind == LayerKind.Dropout), l => Assert.Equal(0.5f, l.Rate));
+        Assert.All(changed.Layers.Where(l => l.Kind == LayerKinds.Dropout), l => Assert.Equal(0.5f, l.Rate));
         Assert.Equal("--hidden: the model has no hidden dense layer (only the 10-unit output)",
             Assert.Throws<FashionGpuException>(() => Models.Parse(Model("""{"type": "flatten"}, {"type": "dense", "units": 10}""")).Definition.With(hidden: 5)).Message);
     }
@@ -111,12 +111,14 @@ public sealed class ModelDefinitionTests
     public void The_seed_fuses_as_before_and_other_models_fuse_only_conv_and_pool()
     {
         var seed = new EngineProgram(Models.Seed);
-        Assert.Equal([OpKind.ConvBlock, OpKind.Dense, OpKind.Dense], seed.Ops.Select(o => o.Kind));
+        Assert.Equal(["conv1 block", "dense1+relu", "dense2"], seed.Ops.Select(o => o.Name));
+        Assert.True(seed.Ops[0].Block);
         Assert.True(seed.Ops[1].Relu);
         Assert.False(seed.Ops[0].NeedsInputGradient);
         var cnn2 = new EngineProgram(new ModelPlan(ModelPresets.Get("cnn2")));
-        Assert.Equal([OpKind.Conv2d, OpKind.BatchNorm, OpKind.Relu, OpKind.MaxPool, OpKind.Conv2d, OpKind.BatchNorm, OpKind.Relu, OpKind.MaxPool,
-            OpKind.Dropout, OpKind.Dense, OpKind.BatchNorm, OpKind.Relu, OpKind.Dense], cnn2.Ops.Select(o => o.Kind));
+        Assert.Equal([LayerKinds.Conv2d, LayerKinds.BatchNorm, LayerKinds.Relu, LayerKinds.MaxPool, LayerKinds.Conv2d, LayerKinds.BatchNorm, LayerKinds.Relu,
+            LayerKinds.MaxPool, LayerKinds.Dropout, LayerKinds.Dense, LayerKinds.BatchNorm, LayerKinds.Relu, LayerKinds.Dense], cnn2.Ops.Select(o => o.Kind));
+        Assert.DoesNotContain(cnn2.Ops, o => o.Block);
         Assert.Equal(3, cnn2.OpProducing(3));
         Assert.Equal(8, cnn2.OpProducing(9)); // flatten shares the dropout's output
         Assert.Throws<ArgumentException>(() => new EngineProgram(Models.Seed).OpProducing(0)); // the conv inside the seed's block

@@ -12,13 +12,18 @@ public sealed class CliProcess : IDisposable
 
     private CliProcess(string workingDirectory, IDictionary<string, string?>? environment, string[] args)
     {
-        var start = new ProcessStartInfo("dotnet")
+        // SIGINT at its default disposition, whatever this process inherited: a shell that starts the tests in the
+        // background ignores it, and an ignored SIGINT passes to every child, which would then never see Ctrl+C.
+        var start = new ProcessStartInfo(OperatingSystem.IsLinux() ? "env" : "dotnet")
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
         };
+        if (OperatingSystem.IsLinux())
+            foreach (var a in new[] { "--default-signal=INT", "dotnet" })
+                start.ArgumentList.Add(a);
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "fashiongpu.dll"));
         foreach (var a in args)
             start.ArgumentList.Add(a);

@@ -2,37 +2,27 @@ using FashionGpu.Runtime.Model;
 
 namespace FashionGpu.Runtime.Engines;
 
-/// <summary>What one step of an <see cref="EngineProgram"/> computes.</summary>
-public enum OpKind
-{
-    /// <summary>conv2d (valid) + ReLU + 2x2 max-pool (+ dropout) fused, as the first trained layer: no input gradient.</summary>
-    ConvBlock,
-    /// <summary>conv2d, with the 2x2 max-pool after it fused when <see cref="Op.Pool"/>.</summary>
-    Conv2d,
-    BatchNorm,
-    Relu,
-    MaxPool,
-    Dropout,
-    GlobalAvgPool,
-    /// <summary>dense, with the ReLU after it fused when <see cref="Op.Relu"/>.</summary>
-    Dense,
-}
-
 /// <summary>
-/// One step of a program: layers [First, Last] of the plan. Its input is the previous op's output (flatten changes no
-/// data, so it is no op at all). <see cref="Trains"/>: backward runs through it; <see cref="NeedsInputGradient"/>: it
-/// passes a gradient on to the op below.
+/// One step of a program: layers [First, Last] of the plan, run as its first layer's <see cref="Kind"/>, with the
+/// fusions the engines share: a conv block (<see cref="Block"/>: conv2d (valid) + ReLU + 2x2 max-pool (+ dropout) as the
+/// first trained layer, with no input gradient), a conv2d that max-pools its output (<see cref="Pool"/>) and a dense
+/// layer with its ReLU (<see cref="Relu"/>). Its input is the previous op's output (flatten changes no data, so it is
+/// no op at all). <see cref="Trains"/>: backward runs through it; <see cref="NeedsInputGradient"/>: it passes a
+/// gradient on to the op below.
 /// </summary>
-public sealed record Op(OpKind Kind, PlannedLayer Layer, int First, int Last, TensorShape Input, TensorShape Output,
+public sealed record Op(LayerKind Kind, PlannedLayer Layer, int First, int Last, TensorShape Input, TensorShape Output,
     bool Relu, int DropoutOrdinal, float DropoutRate, bool Trains, bool NeedsInputGradient)
 {
+    /// <summary>The conv block: conv2d + ReLU + max-pool (+ dropout) in one op.</summary>
+    public bool Block { get; init; }
+
     /// <summary>A conv2d op that max-pools its output: the full-size convolution output never leaves the op.</summary>
     public bool Pool { get; init; }
 
-    public bool HasDropout => Kind is OpKind.Dropout || (Kind is OpKind.ConvBlock && DropoutOrdinal >= 0);
+    public bool HasDropout => DropoutOrdinal >= 0;
 
     /// <summary>How profiles and bench name the op: conv1, bn2, dense1 (+relu), or the kind and layer number.</summary>
-    public string Name => (Layer.Name ?? $"{Layer.Definition.Type}{First + 1}") + (Kind == OpKind.ConvBlock ? " block" : Relu ? "+relu" : Pool ? "+pool" : "");
+    public string Name => (Layer.Name ?? $"{Layer.Definition.Type}{First + 1}") + (Block ? " block" : Relu ? "+relu" : Pool ? "+pool" : "");
 
     /// <summary>FLOPs of one image through the op's forward pass.</summary>
     public long ForwardFlops { get; init; }
@@ -41,8 +31,7 @@ public sealed record Op(OpKind Kind, PlannedLayer Layer, int First, int Last, Te
     /// FLOPs of one image through its backward pass: the weight gradient costs a forward pass, the input gradient
     /// (when needed) another; parameter-free ops about as much as their forward.
     /// </summary>
-    public long BackwardFlops => Kind is OpKind.Conv2d or OpKind.Dense or OpKind.ConvBlock
-        ? ForwardFlops * (NeedsInputGradient ? 2 : 1) : ForwardFlops;
+    public long BackwardFlops => Kind.BackwardFlops(ForwardFlops, NeedsInputGradient);
 
     /// <summary>The convolution of a conv2d op or conv block for a batch.</summary>
     public Kernels.ConvShape Conv(int batch) =>
@@ -55,7 +44,7 @@ public sealed record Op(OpKind Kind, PlannedLayer Layer, int First, int Last, Te
     /// <summary>The 2x2 max-pool of a max-pool op, or of a conv2d op's output when it pools, for a batch.</summary>
     public Kernels.PoolShape Pooling(int batch)
     {
-        var pooled = Kind == OpKind.Conv2d ? Layer.Output : Input;
+        var pooled = Pool || Block ? Layer.Output : Input;
         return new(batch, pooled.Channels, pooled.Height, pooled.Width);
     }
 
@@ -65,8 +54,8 @@ public sealed record Op(OpKind Kind, PlannedLayer Layer, int First, int Last, Te
 
 /// <summary>
 /// A <see cref="ModelPlan"/> as the ops both engines run: the same fusions everywhere (conv + ReLU + pool + dropout
-/// where it opens the model, conv + pool, dense + ReLU), every other layer on its own. Adding a layer kind means a case
-/// here and one implementation per engine.
+/// where it opens the model, conv + pool, dense + ReLU), every other layer on its own, run by its kind's
+/// implementation in each engine.
 /// </summary>
 public sealed class EngineProgram
 {
@@ -77,8 +66,8 @@ public sealed class EngineProgram
         var firstTrained = plan.FirstTrainedLayer;
         var ops = new List<Op>();
         var dropouts = 0;
-        Op Make(OpKind kind, int first, int last, bool relu = false, int dropoutOrdinal = -1, float rate = 0) =>
-            new(kind, layers[first], first, last, layers[first].Input, layers[last].Output, relu, dropoutOrdinal, rate,
+        Op Make(int first, int last, bool relu = false, int dropoutOrdinal = -1, float rate = 0) =>
+            new(layers[first].Kind, layers[first], first, last, layers[first].Input, layers[last].Output, relu, dropoutOrdinal, rate,
                 Trains: last >= firstTrained, NeedsInputGradient: first > firstTrained)
             {
                 ForwardFlops = layers.Skip(first).Take(last - first + 1).Sum(l => l.ForwardFlops),
@@ -87,46 +76,22 @@ public sealed class EngineProgram
         {
             var l = layers[i];
             LayerKind? Next(int k) => i + k < layers.Count ? layers[i + k].Kind : null;
-            switch (l.Kind)
+            if (l.Kind == LayerKinds.Conv2d && !l.Definition.SamePadding && i == firstTrained && Next(1) == LayerKinds.Relu && Next(2) == LayerKinds.MaxPool)
             {
-                case LayerKind.Conv2d when !l.Definition.SamePadding && i == firstTrained && Next(1) == LayerKind.Relu && Next(2) == LayerKind.MaxPool:
-                    if (Next(3) == LayerKind.Dropout)
-                    {
-                        ops.Add(Make(OpKind.ConvBlock, i, i + 3, dropoutOrdinal: dropouts++, rate: layers[i + 3].Definition.Rate));
-                        i += 3;
-                    }
-                    else
-                    {
-                        ops.Add(Make(OpKind.ConvBlock, i, i + 2));
-                        i += 2;
-                    }
-                    break;
-                case LayerKind.Conv2d when Next(1) == LayerKind.MaxPool:
-                    ops.Add(Make(OpKind.Conv2d, i, i + 1) with { Pool = true });
-                    i++;
-                    break;
-                case LayerKind.Dense when Next(1) == LayerKind.Relu:
-                    ops.Add(Make(OpKind.Dense, i, i + 1, relu: true));
-                    i++;
-                    break;
-                case LayerKind.Flatten:
-                    break;
-                case LayerKind.Dropout:
-                    ops.Add(Make(OpKind.Dropout, i, i, dropoutOrdinal: dropouts++, rate: l.Definition.Rate));
-                    break;
-                default:
-                    ops.Add(Make(l.Kind switch
-                    {
-                        LayerKind.Conv2d => OpKind.Conv2d,
-                        LayerKind.BatchNorm => OpKind.BatchNorm,
-                        LayerKind.Relu => OpKind.Relu,
-                        LayerKind.MaxPool => OpKind.MaxPool,
-                        LayerKind.GlobalAvgPool => OpKind.GlobalAvgPool,
-                        LayerKind.Dense => OpKind.Dense,
-                        _ => throw new InvalidOperationException($"no op for {l.Kind}"),
-                    }, i, i));
-                    break;
+                var last = Next(3) == LayerKinds.Dropout ? i + 3 : i + 2;
+                ops.Add((last == i + 3 ? Make(i, last, dropoutOrdinal: dropouts++, rate: layers[last].Definition.Rate) : Make(i, last)) with { Block = true });
+                i = last;
             }
+            else if (l.Kind == LayerKinds.Conv2d && Next(1) == LayerKinds.MaxPool)
+                ops.Add(Make(i, ++i) with { Pool = true });
+            else if (l.Kind == LayerKinds.Dense && Next(1) == LayerKinds.Relu)
+                ops.Add(Make(i, ++i, relu: true));
+            else if (l.Kind == LayerKinds.Flatten)
+                continue;
+            else if (l.Kind == LayerKinds.Dropout)
+                ops.Add(Make(i, i, dropoutOrdinal: dropouts++, rate: l.Definition.Rate));
+            else
+                ops.Add(Make(i, i));
         }
         Ops = ops;
     }

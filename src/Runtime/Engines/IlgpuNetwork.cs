@@ -18,17 +18,7 @@ internal sealed class IlgpuNetwork : IDisposable
     private readonly EngineProgram _program;
     private readonly MemoryBuffer1D<float, Stride1D.Dense> _state;
     private readonly List<IDisposable> _buffers = new();
-    private readonly OpViews[] _ops;
-
-    /// <summary>An op's output, its gradient and what its backward keeps from the forward pass.</summary>
-    private sealed class OpViews
-    {
-        public ArrayView<float> Output;
-        public ArrayView<float> Gradient;
-        public ArrayView<int> Argmax;
-        public ArrayView<float> Saved;
-        public ArrayView<float> Scratch;
-    }
+    private readonly Ilgpu.IlgpuOp[] _ops;
 
     private readonly IReadOnlyList<ParameterRun> _optimizerRuns;
     private readonly float _labelSmoothing;
@@ -60,15 +50,17 @@ internal sealed class IlgpuNetwork : IDisposable
         NonFinite = Buffer<int>(1);
         NonFinite.MemSetToZero();
         Labels = Buffer<int>(maxBatch);
-        _ops = program.Ops.Select(op => new OpViews
+        _ops = program.Ops.Select(op =>
         {
-            Output = Buffer<float>((long)maxBatch * op.Output.Size),
-            Gradient = op.Trains ? Buffer<float>((long)trainBatch * op.Output.Size) : default,
-            Argmax = op.Kind is OpKind.ConvBlock or OpKind.MaxPool || op.Pool ? Buffer<int>((long)maxBatch * op.Output.Size) : default,
-            Saved = op.Kind is OpKind.BatchNorm ? Buffer<float>(2L * op.Input.Channels) : default,
-            // A pooling conv's full-size output in the forward pass, and its gradient in the backward pass.
-            Scratch = op.Pool ? Buffer<float>((long)maxBatch * op.Layer.Output.Size)
-                : op is { Kind: OpKind.Dense, Relu: true, Trains: true } ? Buffer<float>((long)trainBatch * op.Output.Size) : default,
+            var (argmax, saved, scratch) = Ilgpu.IlgpuLayer.For(op).Buffers(op, maxBatch, trainBatch);
+            return new Ilgpu.IlgpuOp(op, _k, name => Slice(Parameters, name), name => Slice(Gradients, name))
+            {
+                Output = Buffer<float>((long)maxBatch * op.Output.Size),
+                Gradient = op.Trains ? Buffer<float>((long)trainBatch * op.Output.Size) : default,
+                Argmax = argmax > 0 ? Buffer<int>(argmax) : default,
+                Saved = saved > 0 ? Buffer<float>(saved) : default,
+                Scratch = scratch > 0 ? Buffer<float>(scratch) : default,
+            };
         }).ToArray();
     }
 
@@ -102,9 +94,6 @@ internal sealed class IlgpuNetwork : IDisposable
         return all.SubView(t.Offset, t.Length);
     }
 
-    private ArrayView<float> Parameter(Op op, string suffix) => Slice(Parameters, $"{op.Layer.Name}.{suffix}");
-    private ArrayView<float> Gradient(Op op, string suffix) => Slice(Gradients, $"{op.Layer.Name}.{suffix}");
-
 
     public void Gather(ArrayView<byte> images, ArrayView<byte> labels, ArrayView<int> indices, int batch, Augmentation augment) =>
         _k.Gather(images, labels, indices, Input, Labels,
@@ -114,47 +103,12 @@ internal sealed class IlgpuNetwork : IDisposable
     public void Forward(int batch, Func<Op, DropoutParameters>? dropout)
     {
         var x = Input;
-        for (var i = 0; i < _ops.Length; i++)
+        foreach (var o in _ops)
         {
-            var (op, v) = (_program.Ops[i], _ops[i]);
-            var length = (long)batch * op.Output.Size;
-            var y = v.Output.SubView(0, length);
-            var mask = dropout is not null && op.HasDropout ? dropout(op) : DropoutParameters.None;
-            switch (op.Kind)
-            {
-                case OpKind.ConvBlock:
-                    _k.ConvBlockForward(x, Parameter(op, "weight"), Parameter(op, "bias"), v.Output, v.Argmax, op.Conv(batch), mask);
-                    break;
-                case OpKind.Conv2d when op.Pool:
-                    _k.ConvForward(x, Parameter(op, "weight"), Parameter(op, "bias"), v.Scratch, op.Conv(batch), relu: false);
-                    _k.PoolForward(v.Scratch, v.Output, v.Argmax, op.Pooling(batch));
-                    break;
-                case OpKind.Conv2d:
-                    _k.ConvForward(x, Parameter(op, "weight"), Parameter(op, "bias"), v.Output, op.Conv(batch), relu: false);
-                    break;
-                case OpKind.BatchNorm:
-                    _k.BatchNormForward(x, y, Parameter(op, "weight"), Parameter(op, "bias"), Parameter(op, "running_mean"), Parameter(op, "running_var"),
-                        v.Saved, op.Norm(batch), training: dropout is not null);
-                    break;
-                case OpKind.Relu:
-                    _k.ReluForward(x.SubView(0, length), y);
-                    break;
-                case OpKind.MaxPool:
-                    _k.PoolForward(x, v.Output, v.Argmax, op.Pooling(batch));
-                    break;
-                case OpKind.Dropout:
-                    _k.Copy(x.SubView(0, length), y);
-                    if (mask.Rate > 0f)
-                        _k.DropoutForward(y, mask);
-                    break;
-                case OpKind.GlobalAvgPool:
-                    _k.GlobalAvgPoolForward(x, v.Output, batch * op.Input.Channels, op.Input.Spatial);
-                    break;
-                case OpKind.Dense:
-                    _k.DenseForward(x, Parameter(op, "weight"), Parameter(op, "bias"), v.Output, op.Dense(batch), op.Relu);
-                    break;
-            }
-            x = v.Output;
+            (o.Batch, o.Input, o.Training) = (batch, x, dropout is not null);
+            o.Dropout = dropout is not null && o.Op.HasDropout ? dropout(o.Op) : DropoutParameters.None;
+            Ilgpu.IlgpuLayer.For(o.Op).Forward(o);
+            x = o.Output;
         }
     }
 
@@ -167,54 +121,11 @@ internal sealed class IlgpuNetwork : IDisposable
     {
         for (var i = _ops.Length - 1; i >= 0 && _program.Ops[i].Trains; i--)
         {
-            var (op, v) = (_program.Ops[i], _ops[i]);
-            var x = i == 0 ? Input : _ops[i - 1].Output;
-            ArrayView<float>? dx = op.NeedsInputGradient ? _ops[i - 1].Gradient.SubView(0, (long)batch * op.Input.Size) : null;
-            var length = (long)batch * op.Output.Size;
-            var dy = v.Gradient.SubView(0, length);
-            switch (op.Kind)
-            {
-                case OpKind.ConvBlock:
-                    _k.ConvBlockBackward(x, v.Output, v.Argmax, v.Gradient, Gradient(op, "weight"), Gradient(op, "bias"), op.Conv(batch), dropout(op));
-                    break;
-                case OpKind.Conv2d:
-                    var convGradient = v.Gradient;
-                    if (op.Pool)
-                    {
-                        _k.PoolBackward(v.Gradient, v.Argmax, v.Scratch, op.Pooling(batch));
-                        convGradient = v.Scratch;
-                    }
-                    _k.ConvBackward(x, convGradient, Parameter(op, "weight"), Gradient(op, "weight"), Gradient(op, "bias"), dx, op.Conv(batch));
-                    break;
-                case OpKind.BatchNorm:
-                    _k.BatchNormBackward(x, dy, dx, Parameter(op, "weight"), v.Saved, Gradient(op, "weight"), Gradient(op, "bias"), op.Norm(batch));
-                    break;
-                case OpKind.Relu:
-                    _k.ReluBackward(v.Output.SubView(0, length), dy, dx!.Value);
-                    break;
-                case OpKind.MaxPool:
-                    _k.PoolBackward(v.Gradient, v.Argmax, dx!.Value, op.Pooling(batch));
-                    break;
-                case OpKind.Dropout:
-                    _k.Copy(dy, dx!.Value);
-                    if (op.DropoutRate > 0f)
-                        _k.DropoutBackward(dx.Value, dropout(op));
-                    break;
-                case OpKind.GlobalAvgPool:
-                    _k.GlobalAvgPoolBackward(v.Gradient, dx!.Value, batch * op.Input.Channels, op.Input.Spatial);
-                    break;
-                case OpKind.Dense:
-                    var g = v.Gradient;
-                    if (op.Relu)
-                    {
-                        _k.ReluBackward(v.Output.SubView(0, length), dy, v.Scratch.SubView(0, length));
-                        g = v.Scratch;
-                    }
-                    _k.DenseBackwardParameters(g, x, Gradient(op, "weight"), Gradient(op, "bias"), op.Dense(batch));
-                    if (dx is { } denseInput)
-                        _k.DenseBackwardInput(g, Parameter(op, "weight"), denseInput, reluMask: null, op.Dense(batch));
-                    break;
-            }
+            var o = _ops[i];
+            (o.Batch, o.Input, o.Training) = (batch, i == 0 ? Input : _ops[i - 1].Output, true);
+            o.InputGradient = o.Op.NeedsInputGradient ? _ops[i - 1].Gradient.SubView(0, (long)batch * o.Op.Input.Size) : null;
+            o.Dropout = o.Op.HasDropout ? dropout(o.Op) : DropoutParameters.None;
+            Ilgpu.IlgpuLayer.For(o.Op).Backward(o);
         }
     }
 

@@ -50,47 +50,23 @@ public static class OnnxExport
         foreach (var layer in model.Layers)
         {
             var name = layer.Name ?? $"{layer.Definition.Type}{layer.Index + 1}";
-            var y = layer.Index == last ? Logits : name;
-            string Parameter(string suffix)
+            var nodes = layer.Kind.Onnx(layer.Definition, layer.Input);
+            if (nodes.Count == 0)
+                continue; // the identity in inference (dropout)
+            for (var n = 0; n < nodes.Count; n++)
             {
-                var t = layer.Parameter(suffix);
-                graph.Initializer.Add(Tensor(t.Name, t.Shape, state.Parameters.AsSpan(t.Offset, t.Length)));
-                return t.Name;
-            }
-            switch (layer.Kind)
-            {
-                case LayerKind.Conv2d:
+                var node = nodes[n];
+                var y = n < nodes.Count - 1 ? $"{name}_{node.Operator.ToLowerInvariant()}" : layer.Index == last ? Logits : name;
+                var inputs = new List<string> { x };
+                foreach (var suffix in node.Parameters)
                 {
-                    var (k, pad) = (layer.Definition.Kernel, layer.Definition.SamePadding ? layer.Definition.Kernel / 2 : 0);
-                    graph.Node.Add(Node("Conv", name, [x, Parameter("weight"), Parameter("bias")], [y],
-                        Ints("kernel_shape", k, k), Ints("pads", pad, pad, pad, pad), Ints("strides", 1, 1), Ints("dilations", 1, 1), Int("group", 1)));
-                    break;
+                    var t = layer.Parameter(suffix);
+                    graph.Initializer.Add(Tensor(t.Name, t.Shape, state.Parameters.AsSpan(t.Offset, t.Length)));
+                    inputs.Add(t.Name);
                 }
-                case LayerKind.BatchNorm:
-                    graph.Node.Add(Node("BatchNormalization", name,
-                        [x, Parameter("weight"), Parameter("bias"), Parameter("running_mean"), Parameter("running_var")], [y],
-                        FloatAttribute("epsilon", Kernels.BatchNormShape.Epsilon), FloatAttribute("momentum", 1f - Kernels.BatchNormShape.Momentum)));
-                    break;
-                case LayerKind.Relu:
-                    graph.Node.Add(Node("Relu", name, [x], [y]));
-                    break;
-                case LayerKind.MaxPool:
-                    graph.Node.Add(Node("MaxPool", name, [x], [y], Ints("kernel_shape", 2, 2), Ints("strides", 2, 2)));
-                    break;
-                case LayerKind.Dropout:
-                    continue;
-                case LayerKind.Flatten:
-                    graph.Node.Add(Node("Flatten", name, [x], [y], Int("axis", 1)));
-                    break;
-                case LayerKind.GlobalAvgPool:
-                    graph.Node.Add(Node("GlobalAveragePool", name, [x], [name + "_map"]));
-                    graph.Node.Add(Node("Flatten", name + "_flatten", [name + "_map"], [y], Int("axis", 1)));
-                    break;
-                case LayerKind.Dense:
-                    graph.Node.Add(Node("Gemm", name, [x, Parameter("weight"), Parameter("bias")], [y], Int("transB", 1)));
-                    break;
+                graph.Node.Add(Node(node.Operator, n == 0 ? name : $"{name}_{n}", [.. inputs], [y], [.. node.Attributes.Select(Attribute)]));
+                x = y;
             }
-            x = y;
         }
         graph.Node.Add(Node("Softmax", "softmax", [Logits], [Probabilities], Int("axis", 1)));
 
@@ -139,6 +115,9 @@ public static class OnnxExport
         node.Attribute.AddRange(attributes);
         return node;
     }
+
+    private static AttributeProto Attribute(OnnxAttribute a) =>
+        a.Ints is { } ints ? Ints(a.Name, ints) : a.Int is { } i ? Int(a.Name, i) : FloatAttribute(a.Name, a.Float!.Value);
 
     private static AttributeProto Ints(string name, params long[] values)
     {

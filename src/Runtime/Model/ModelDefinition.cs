@@ -5,50 +5,17 @@ using System.Text.Json.Serialization;
 
 namespace FashionGpu.Runtime.Model;
 
-/// <summary>The layer kinds a model definition can name.</summary>
-public enum LayerKind
-{
-    Conv2d,
-    BatchNorm,
-    Relu,
-    MaxPool,
-    Dropout,
-    Flatten,
-    GlobalAvgPool,
-    Dense,
-}
-
 /// <summary>
-/// One layer of a <see cref="ModelDefinition"/>, exactly as written in JSON: only the fields of its kind are set
+/// One layer of a <see cref="ModelDefinition"/>, exactly as written in JSON: only the fields its kind declares are set
 /// (conv2d: filters, kernel, padding; maxpool: size; dropout: rate; dense: units).
 /// </summary>
 public sealed record LayerDefinition(LayerKind Kind, int Filters = 0, int Kernel = 0, bool SamePadding = false, int Size = 0,
     float Rate = 0, int Units = 0)
 {
-    public static string TypeName(LayerKind kind) => kind switch
-    {
-        LayerKind.Conv2d => "conv2d",
-        LayerKind.BatchNorm => "batchnorm",
-        LayerKind.Relu => "relu",
-        LayerKind.MaxPool => "maxpool",
-        LayerKind.Dropout => "dropout",
-        LayerKind.Flatten => "flatten",
-        LayerKind.GlobalAvgPool => "global_avg_pool",
-        LayerKind.Dense => "dense",
-        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
-    };
-
-    public string Type => TypeName(Kind);
+    public string Type => Kind.Name;
 
     /// <summary>The layer as it reads in a summary: "conv2d 32@3x3 same", "dense 128", "dropout 0.2".</summary>
-    public string Describe() => Kind switch
-    {
-        LayerKind.Conv2d => string.Create(CultureInfo.InvariantCulture, $"conv2d {Filters}@{Kernel}x{Kernel}{(SamePadding ? " same" : "")}"),
-        LayerKind.MaxPool => $"maxpool {Size}x{Size}",
-        LayerKind.Dropout => string.Create(CultureInfo.InvariantCulture, $"dropout {Rate:0.###}"),
-        LayerKind.Dense => $"dense {Units}",
-        _ => Type,
-    };
+    public string Describe() => Kind.Describe(this);
 }
 
 /// <summary>
@@ -88,23 +55,8 @@ public sealed record ModelDefinition(int[] Input, float Scale, IReadOnlyList<Lay
         {
             json.WriteStartObject();
             json.WriteString("type", layer.Type);
-            switch (layer.Kind)
-            {
-                case LayerKind.Conv2d:
-                    json.WriteNumber("filters", layer.Filters);
-                    json.WriteNumber("kernel", layer.Kernel);
-                    json.WriteString("padding", layer.SamePadding ? "same" : "valid");
-                    break;
-                case LayerKind.MaxPool:
-                    json.WriteNumber("size", layer.Size);
-                    break;
-                case LayerKind.Dropout:
-                    json.WriteNumber("rate", layer.Rate);
-                    break;
-                case LayerKind.Dense:
-                    json.WriteNumber("units", layer.Units);
-                    break;
-            }
+            foreach (var field in layer.Kind.Fields)
+                field.Write(json, layer);
             json.WriteEndObject();
         }
         json.WriteEndArray();
@@ -158,52 +110,15 @@ public sealed record ModelDefinition(int[] Input, float Scale, IReadOnlyList<Lay
         if (e.ValueKind != JsonValueKind.Object)
             throw new FashionGpuException($"{where}: a layer is an object with a \"type\"");
         if (!e.TryGetProperty("type", out var typeElement) || typeElement.ValueKind != JsonValueKind.String)
-            throw new FashionGpuException($"{where}: missing \"type\" (one of {string.Join(", ", Enum.GetValues<LayerKind>().Select(LayerDefinition.TypeName))})");
+            throw new FashionGpuException($"{where}: missing \"type\" (one of {LayerKinds.Names})");
         var type = typeElement.GetString()!;
-        var kind = Enum.GetValues<LayerKind>().Cast<LayerKind?>().FirstOrDefault(k => LayerDefinition.TypeName(k!.Value) == type)
-            ?? throw new FashionGpuException($"{where}: unknown type \"{type}\" (one of {string.Join(", ", Enum.GetValues<LayerKind>().Select(LayerDefinition.TypeName))})");
+        var kind = LayerKinds.Named(type) ?? throw new FashionGpuException($"{where}: unknown type \"{type}\" (one of {LayerKinds.Names})");
         where = $"{where} ({type})";
-        int Int(string name, Func<int, bool> valid, string rule)
-        {
-            if (!e.TryGetProperty(name, out var v))
-                throw new FashionGpuException($"{where}: missing \"{name}\" ({rule})");
-            if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt32(out var i) || !valid(i))
-                throw new FashionGpuException($"{where}: \"{name}\" is {v.GetRawText()}, it must be {rule}");
-            return i;
-        }
-        switch (kind)
-        {
-            case LayerKind.Conv2d:
-                Known(e, ["type", "filters", "kernel", "padding"], where);
-                var filters = Int("filters", i => i is >= 1 and <= 4096, "an integer from 1 to 4096");
-                var kernel = Int("kernel", i => i is 3 or 5, "3 or 5");
-                var same = false;
-                if (e.TryGetProperty("padding", out var padding))
-                {
-                    if (padding.ValueKind != JsonValueKind.String || padding.GetString() is not ("valid" or "same"))
-                        throw new FashionGpuException($"{where}: \"padding\" is {padding.GetRawText()}, it must be \"valid\" or \"same\"");
-                    same = padding.GetString() == "same";
-                }
-                return new LayerDefinition(kind, Filters: filters, Kernel: kernel, SamePadding: same);
-            case LayerKind.MaxPool:
-                Known(e, ["type", "size"], where);
-                return new LayerDefinition(kind, Size: e.TryGetProperty("size", out _) ? Int("size", i => i == 2, "2 (2x2 windows, stride 2)") : 2);
-            case LayerKind.Dropout:
-                Known(e, ["type", "rate"], where);
-                if (!e.TryGetProperty("rate", out var rate))
-                    throw new FashionGpuException($"{where}: missing \"rate\" (a number in [0, 1))");
-                if (rate.ValueKind != JsonValueKind.Number || !rate.TryGetDouble(out var r))
-                    throw new FashionGpuException($"{where}: \"rate\" is {rate.GetRawText()}, it must be a number in [0, 1)");
-                if (SettingRange.Fraction.Check("\"rate\"", r) is { } rateProblem)
-                    throw new FashionGpuException($"{where}: {rateProblem}");
-                return new LayerDefinition(kind, Rate: (float)rate.GetDouble());
-            case LayerKind.Dense:
-                Known(e, ["type", "units"], where);
-                return new LayerDefinition(kind, Units: Int("units", i => i is >= 1 and <= 65536, "an integer from 1 to 65536"));
-            default:
-                Known(e, ["type"], where);
-                return new LayerDefinition(kind);
-        }
+        Known(e, ["type", .. kind.Fields.Select(f => f.Name)], where);
+        var layer = new LayerDefinition(kind);
+        foreach (var field in kind.Fields)
+            layer = field.Read(layer, e.TryGetProperty(field.Name, out var value) ? value : null, where);
+        return layer;
     }
 
     private static bool IsPositiveInt(JsonElement e) => e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out var i) && i > 0;
@@ -224,23 +139,23 @@ public sealed record ModelDefinition(int[] Input, float Scale, IReadOnlyList<Lay
         var layers = Layers.ToList();
         if (filters is { } f)
         {
-            var i = layers.FindIndex(l => l.Kind == LayerKind.Conv2d);
+            var i = layers.FindIndex(l => l.Kind == LayerKinds.Conv2d);
             if (i < 0)
                 throw new FashionGpuException("--filters: the model has no conv2d layer");
             layers[i] = layers[i] with { Filters = f };
         }
         if (hidden is { } h)
         {
-            var i = layers.FindIndex(l => l.Kind == LayerKind.Dense);
-            if (i < 0 || i == layers.FindLastIndex(l => l.Kind == LayerKind.Dense))
+            var i = layers.FindIndex(l => l.Kind == LayerKinds.Dense);
+            if (i < 0 || i == layers.FindLastIndex(l => l.Kind == LayerKinds.Dense))
                 throw new FashionGpuException("--hidden: the model has no hidden dense layer (only the 10-unit output)");
             layers[i] = layers[i] with { Units = h };
         }
         if (dropout is { } d)
         {
-            if (!layers.Any(l => l.Kind == LayerKind.Dropout))
+            if (!layers.Any(l => l.Kind == LayerKinds.Dropout))
                 throw new FashionGpuException("--dropout: the model has no dropout layer");
-            layers = layers.Select(l => l.Kind == LayerKind.Dropout ? l with { Rate = d } : l).ToList();
+            layers = layers.Select(l => l.Kind == LayerKinds.Dropout ? l with { Rate = d } : l).ToList();
         }
         return this with { Layers = layers, Scale = scale ?? Scale };
     }

@@ -70,86 +70,37 @@ public sealed class ModelPlan
         {
             var layer = definition.Layers[i];
             FashionGpuException Error(string what) => new($"layer {i + 1} ({layer.Type}): {what}");
-            void NeedsImage()
+            LayerShape planned;
+            try
             {
-                if (shape.Flat)
-                    throw Error($"needs a channels x height x width input, but its input {shape} is flat (it comes after flatten, dense or global_avg_pool)");
+                planned = layer.Kind.Plan(layer, shape);
+            }
+            catch (FashionGpuException e)
+            {
+                throw Error(e.Message);
             }
             string? name = null;
             var owned = new List<ParameterTensor>();
-            void Add(string suffix, int[] dims, long fanIn, long fanOut, ParameterInit init, bool trainable = true)
+            if (planned.Parameters.Count > 0)
+            {
+                var prefix = layer.Kind.ParameterPrefix ?? layer.Type;
+                name = $"{prefix}{counts[prefix] = counts.GetValueOrDefault(prefix) + 1}";
+            }
+            foreach (var p in planned.Parameters)
             {
                 // Counted in 64 bits: a layer too large for the engines' one 32-bit-indexed buffer is refused, not wrapped.
-                var length = dims.Aggregate(1L, (a, b) => a * b);
+                var length = p.Dims.Aggregate(1L, (a, b) => a * b);
                 if (offset + length > MaxParameters)
                     throw Error(string.Create(CultureInfo.InvariantCulture,
-                        $"its {suffix} alone has {length:N0} parameters{(offset > 0 ? $" ({offset + length:N0} with the layers before it)" : "")}, and a model holds at most {MaxParameters:N0} (the engines index one parameter buffer with 32-bit integers); use fewer units or filters, or pool before it"));
-                var t = new ParameterTensor($"{name}.{suffix}", dims, (int)offset, (int)fanIn, (int)fanOut, init, trainable);
-                owned.Add(t);
+                        $"its {p.Suffix} alone has {length:N0} parameters{(offset > 0 ? $" ({offset + length:N0} with the layers before it)" : "")}, and a model holds at most {MaxParameters:N0} (the engines index one parameter buffer with 32-bit integers); use fewer units or filters, or pool before it"));
+                owned.Add(new ParameterTensor($"{name}.{p.Suffix}", p.Dims, (int)offset, (int)p.FanIn, (int)p.FanOut, p.Init, p.Trainable));
                 offset += length;
             }
-            string Name(string kind) => $"{kind}{counts[kind] = counts.GetValueOrDefault(kind) + 1}";
-            TensorShape output;
-            long flops = 0;
-            switch (layer.Kind)
-            {
-                case LayerKind.Conv2d:
-                {
-                    NeedsImage();
-                    var k = layer.Kernel;
-                    var pad = layer.SamePadding ? k / 2 : 0;
-                    var (oh, ow) = (shape.Height + 2 * pad - k + 1, shape.Width + 2 * pad - k + 1);
-                    if (oh < 1 || ow < 1)
-                        throw Error($"input {shape.Height}x{shape.Width} is smaller than the {k}x{k} kernel (use \"padding\": \"same\" or fewer pooling layers before it)");
-                    name = Name("conv");
-                    // Keras's Glorot fans for a convolution: fan_in = in·k·k, fan_out = filters·k·k.
-                    Add("weight", [layer.Filters, shape.Channels, k, k], shape.Channels * k * k, layer.Filters * k * k, ParameterInit.Glorot);
-                    Add("bias", [layer.Filters], 0, 0, ParameterInit.Zeros);
-                    output = new TensorShape(layer.Filters, oh, ow, false);
-                    flops = 2L * output.Size * shape.Channels * k * k;
-                    break;
-                }
-                case LayerKind.BatchNorm:
-                    name = Name("bn");
-                    Add("weight", [shape.Channels], 0, 0, ParameterInit.Ones);
-                    Add("bias", [shape.Channels], 0, 0, ParameterInit.Zeros);
-                    Add("running_mean", [shape.Channels], 0, 0, ParameterInit.Zeros, trainable: false);
-                    Add("running_var", [shape.Channels], 0, 0, ParameterInit.Ones, trainable: false);
-                    output = shape;
-                    flops = 2L * shape.Size;
-                    break;
-                case LayerKind.MaxPool:
-                    NeedsImage();
-                    if (shape.Height < 2 || shape.Width < 2)
-                        throw Error($"input {shape.Height}x{shape.Width} is smaller than the 2x2 window");
-                    output = shape with { Height = shape.Height / 2, Width = shape.Width / 2 };
-                    break;
-                case LayerKind.GlobalAvgPool:
-                    NeedsImage();
-                    output = TensorShape.Features(shape.Channels);
-                    flops = shape.Size;
-                    break;
-                case LayerKind.Flatten:
-                    output = TensorShape.Features(shape.Size);
-                    break;
-                case LayerKind.Dense:
-                    if (!shape.Flat)
-                        throw Error($"needs a flat input, but its input is {shape}; add {{\"type\": \"flatten\"}} or {{\"type\": \"global_avg_pool\"}} before it");
-                    name = Name("dense");
-                    Add("weight", [layer.Units, shape.Channels], shape.Channels, layer.Units, ParameterInit.Glorot);
-                    Add("bias", [layer.Units], 0, 0, ParameterInit.Zeros);
-                    output = TensorShape.Features(layer.Units);
-                    flops = 2L * shape.Channels * layer.Units;
-                    break;
-                default:
-                    output = shape;
-                    break;
-            }
             parameters.AddRange(owned);
-            layers.Add(new PlannedLayer(i, layer, shape, output, name, owned, flops));
-            shape = output;
+            layers.Add(new PlannedLayer(i, layer, shape, planned.Output, name, owned, planned.Flops));
+            shape = planned.Output;
         }
-        if (definition.Layers[^1] is not { Kind: LayerKind.Dense, Units: FashionMnistShape.Classes })
+        if (definition.Layers[^1] is not { Units: FashionMnistShape.Classes } last || last.Kind != LayerKinds.Dense)
             throw new FashionGpuException($"layer {definition.Layers.Count} ({definition.Layers[^1].Describe()}): the last layer must be a dense layer of {FashionMnistShape.Classes} units (the logits)");
         Layers = layers;
         Parameters = parameters;
@@ -185,7 +136,7 @@ public sealed class ModelPlan
     {
         if (!weightDecay)
             return [new ParameterRun(0, ParameterCount, false)];
-        var decayed = Layers.Where(l => l.Kind is LayerKind.Conv2d or LayerKind.Dense).Select(l => l.Parameter("weight").Name).ToHashSet();
+        var decayed = Layers.SelectMany(l => l.Kind.DecayedParameters.Select(l.Parameter)).Select(p => p.Name).ToHashSet();
         var runs = new List<ParameterRun>();
         foreach (var t in Parameters)
         {

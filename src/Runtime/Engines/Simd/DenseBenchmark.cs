@@ -22,7 +22,7 @@ public static class DenseBenchmark
         }
 
         var results = new List<(string, double)>();
-        foreach (var op in new EngineProgram(model).Ops.Where(op => op.Kind == OpKind.Dense))
+        foreach (var op in new EngineProgram(model).Ops.Where(op => op.Kind == LayerKinds.Dense))
         {
             var s = op.Dense(batch);
             var threads = SimdDense.Parallelism(s, cores);

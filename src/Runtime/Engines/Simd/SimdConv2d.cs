@@ -262,3 +262,19 @@ public static class SimdConv2d
         return PackedRows.OfRented(Matrix.RowMajor(flipped, columns), s.InChannels, columns);
     }
 }
+
+/// <summary>conv2d, and the 2x2 max-pool after it when the op pools.</summary>
+internal sealed class SimdConv2dLayer : SimdLayer
+{
+    public override Model.LayerKind Kind => Model.LayerKinds.Conv2d;
+
+    public override (int Argmax, int Saved, int Scratch) Buffers(Op op, int batch, int train) =>
+        (op.Pool ? batch * op.Output.Size : 0, 0, op.Trains ? train * SimdConv2d.PartialLength(op.Conv(1)) : 0);
+
+    public override void Forward(SimdOp o) =>
+        SimdConv2d.Forward(o.Input, o.Parameters, o.Offset("weight"), o.Parameter("bias"), o.Output, o.Op.Pool ? o.Argmax : null, o.Op.Conv(o.Batch), o.Parallelism);
+
+    public override void Backward(SimdOp o) =>
+        SimdConv2d.Backward(o.Input, o.Gradient, o.Op.Pool ? o.Argmax : null, o.Parameters, o.Offset("weight"), o.Scratch, o.GradientOf("weight"), o.GradientOf("bias"),
+            o.InputGradient, o.Op.Conv(o.Batch), o.Parallelism);
+}

@@ -341,3 +341,20 @@ public static class SimdConvBlock
         }
     }
 }
+
+/// <summary>The conv block as an op: conv2d + ReLU + 2x2 max-pool (+ dropout), forward and weight gradients.</summary>
+internal sealed class SimdConvBlockLayer : SimdLayer
+{
+    public override Model.LayerKind Kind => Model.LayerKinds.Conv2d;
+    protected override bool IsFusion => true;
+
+    public override (int Argmax, int Saved, int Scratch) Buffers(Op op, int batch, int train) =>
+        (batch * op.Output.Size, 0, train * SimdConvBlock.PartialLength(op.Conv(1)));
+
+    public override void Forward(SimdOp o) =>
+        SimdConvBlock.Forward(o.Input, o.Parameter("weight"), o.Parameter("bias"), o.Output, o.Argmax, o.Op.Conv(o.Batch), o.Dropout, o.Parallelism);
+
+    public override void Backward(SimdOp o) =>
+        SimdConvBlock.BackwardParameters(o.Input, o.Output, o.Argmax, o.Gradient, o.Scratch, o.GradientOf("weight"), o.GradientOf("bias"), o.Op.Conv(o.Batch),
+            o.Dropout, o.Parallelism);
+}

@@ -73,3 +73,30 @@ public static class SimdDense
         }
     }
 }
+
+/// <summary>dense, with the ReLU after it when the op fuses it.</summary>
+internal sealed class SimdDenseLayer : SimdLayer
+{
+    public override Model.LayerKind Kind => Model.LayerKinds.Dense;
+
+    public override (int Argmax, int Saved, int Scratch) Buffers(Op op, int batch, int train) => (0, 0, op.Relu && op.Trains ? train * op.Output.Size : 0);
+
+    public override void Forward(SimdOp o)
+    {
+        var s = o.Op.Dense(o.Batch);
+        SimdDense.Forward(o.Input, o.Parameters, o.Offset("weight"), o.Parameter("bias"), o.Output, s, o.Op.Relu, SimdDense.Parallelism(s, o.Parallelism));
+    }
+
+    public override void Backward(SimdOp o)
+    {
+        var s = o.Op.Dense(o.Batch);
+        var g = o.Gradient;
+        if (o.Op.Relu)
+        {
+            SimdRelu.Backward(o.Output, o.Gradient, o.Scratch, o.Length, o.Parallelism);
+            g = o.Scratch;
+        }
+        SimdDense.Backward(g, o.Input, o.Parameters, o.Offset("weight"), o.Gradients, o.Offset("weight"), o.GradientOf("bias"), o.InputGradient, s,
+            SimdDense.Parallelism(s, o.Parallelism));
+    }
+}

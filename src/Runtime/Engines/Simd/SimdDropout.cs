@@ -87,3 +87,10 @@ public static class SimdDropout
         return x;
     }
 }
+
+internal sealed class SimdDropoutLayer : SimdLayer
+{
+    public override Model.LayerKind Kind => Model.LayerKinds.Dropout;
+    public override void Forward(SimdOp o) => SimdDropout.Apply(o.Input, o.Output, o.Length, o.Dropout, o.Parallelism);
+    public override void Backward(SimdOp o) => SimdDropout.Apply(o.Gradient, o.InputGradient!, o.Length, o.Dropout, o.Parallelism);
+}

@@ -21,7 +21,7 @@ public sealed class SimdEngine : IEngine, IEngineInspection
     private readonly float[] _parameters, _gradients, _m, _v;
     private readonly float[] _x;
     private readonly int[] _labels;
-    private readonly OpBuffers[] _ops;
+    private readonly SimdOp[] _ops;
     private long _step;
     private HostDataset? _epochData;
     private int[] _order = [];
@@ -29,16 +29,6 @@ public sealed class SimdEngine : IEngine, IEngineInspection
     private readonly IReadOnlyList<ParameterRun> _optimizerRuns;
     private float[] _sampleLoss = [];
     private int[] _sampleCorrect = [];
-
-    /// <summary>An op's output, its gradient and whatever its backward keeps from the forward pass.</summary>
-    private sealed class OpBuffers
-    {
-        public required float[] Output;
-        public required float[] Gradient;
-        public int[] Argmax = [];
-        public float[] Saved = [];
-        public float[] Scratch = [];
-    }
 
     public SimdEngine(ModelPlan model, TrainingSettings settings, int? parallelism = null)
     {
@@ -55,28 +45,13 @@ public sealed class SimdEngine : IEngine, IEngineInspection
         _labels = new int[batch];
         _ops = _program.Ops.Select(op =>
         {
-            var buffers = new OpBuffers
+            var (argmax, saved, scratch) = SimdLayer.For(op).Buffers(op, batch, train);
+            return new SimdOp(op, _parameters, _gradients)
             {
                 Output = new float[batch * op.Output.Size],
                 Gradient = op.Trains ? new float[train * op.Output.Size] : [],
-                Argmax = op.Kind is OpKind.ConvBlock or OpKind.MaxPool || op.Pool ? new int[batch * op.Output.Size] : [],
+                Argmax = new int[argmax], Saved = new float[saved], Scratch = new float[scratch],
             };
-            switch (op.Kind)
-            {
-                case OpKind.ConvBlock:
-                    buffers.Scratch = new float[train * SimdConvBlock.PartialLength(op.Conv(1))];
-                    break;
-                case OpKind.BatchNorm:
-                    buffers.Saved = new float[2 * op.Input.Channels];
-                    break;
-                case OpKind.Dense when op.Relu && op.Trains:
-                    buffers.Scratch = new float[train * op.Output.Size];
-                    break;
-                case OpKind.Conv2d when op.Trains:
-                    buffers.Scratch = new float[train * SimdConv2d.PartialLength(op.Conv(1))];
-                    break;
-            }
-            return buffers;
         }).ToArray();
         _optimizerRuns = model.OptimizerRuns(settings.WeightDecay > 0);
         LoadState(ModelState.Fresh(model, settings.Seed));
@@ -176,12 +151,6 @@ public sealed class SimdEngine : IEngine, IEngineInspection
     }
 
 
-    private int DenseParallelism(DenseShape s) => SimdDense.Parallelism(s, _parallelism);
-
-    private int Offset(Op op, string suffix) => op.Layer.Parameter(suffix).Offset;
-    private ReadOnlyMemory<float> Parameter(Op op, string suffix) => _parameters.AsMemory(Offset(op, suffix), op.Layer.Parameter(suffix).Length);
-    private Span<float> Gradient(Op op, string suffix) => _gradients.AsSpan(Offset(op, suffix), op.Layer.Parameter(suffix).Length);
-
     private void Gather(LabeledImages data, int[] order, int start, int count, Augmentation augment) => Phase("Gather", () =>
         SimdGather.Gather(data, order.AsSpan(start, count), Model.PixelScale, augment, _x, _labels));
 
@@ -189,44 +158,14 @@ public sealed class SimdEngine : IEngine, IEngineInspection
     private void Forward(int batch, long? step)
     {
         var x = _x;
-        for (var i = 0; i < _ops.Length; i++)
+        foreach (var o in _ops)
         {
-            var (op, b) = (_program.Ops[i], _ops[i]);
-            var input = x;
-            var dropout = step is { } t && op.HasDropout ? Settings.DropoutAt(t, op.DropoutOrdinal, op.DropoutRate) : DropoutParameters.None;
-            var length = batch * op.Output.Size;
-            Phase(op.Name + ".Forward", () =>
-            {
-                switch (op.Kind)
-                {
-                    case OpKind.ConvBlock:
-                        SimdConvBlock.Forward(input, Parameter(op, "weight"), Parameter(op, "bias"), b.Output, b.Argmax, op.Conv(batch), dropout, _parallelism);
-                        break;
-                    case OpKind.Conv2d:
-                        SimdConv2d.Forward(input, _parameters, Offset(op, "weight"), Parameter(op, "bias"), b.Output, op.Pool ? b.Argmax : null, op.Conv(batch), _parallelism);
-                        break;
-                    case OpKind.BatchNorm:
-                        SimdBatchNorm.Forward(input, b.Output, _parameters, Offset(op, "weight"), Offset(op, "bias"), Offset(op, "running_mean"),
-                            Offset(op, "running_var"), b.Saved, op.Norm(batch), training: step is not null, _parallelism);
-                        break;
-                    case OpKind.Relu:
-                        SimdRelu.Forward(input, b.Output, length, _parallelism);
-                        break;
-                    case OpKind.MaxPool:
-                        SimdMaxPool.Forward(input, b.Output, b.Argmax, op.Pooling(batch), _parallelism);
-                        break;
-                    case OpKind.Dropout:
-                        SimdDropout.Apply(input, b.Output, length, dropout, _parallelism);
-                        break;
-                    case OpKind.GlobalAvgPool:
-                        SimdGlobalAvgPool.Forward(input, b.Output, batch * op.Input.Channels, op.Input.Spatial);
-                        break;
-                    case OpKind.Dense:
-                        SimdDense.Forward(input, _parameters, Offset(op, "weight"), Parameter(op, "bias"), b.Output, op.Dense(batch), op.Relu, DenseParallelism(op.Dense(batch)));
-                        break;
-                }
-            });
-            x = b.Output;
+            var op = o.Op;
+            (o.Batch, o.Input, o.Training, o.Parallelism) = (batch, x, step is not null, _parallelism);
+            o.Dropout = step is { } t && op.HasDropout ? Settings.DropoutAt(t, op.DropoutOrdinal, op.DropoutRate) : DropoutParameters.None;
+            var layer = SimdLayer.For(op);
+            Phase(op.Name + ".Forward", () => layer.Forward(o));
+            x = o.Output;
         }
     }
 
@@ -239,49 +178,12 @@ public sealed class SimdEngine : IEngine, IEngineInspection
     {
         for (var i = _ops.Length - 1; i >= 0 && _program.Ops[i].Trains; i--)
         {
-            var (op, b) = (_program.Ops[i], _ops[i]);
-            var x = i == 0 ? _x : _ops[i - 1].Output;
-            var dx = op.NeedsInputGradient ? _ops[i - 1].Gradient : null;
-            var dy = b.Gradient;
-            var length = batch * op.Output.Size;
-            var dropout = op.HasDropout ? Settings.DropoutAt(step, op.DropoutOrdinal, op.DropoutRate) : DropoutParameters.None;
-            Phase(op.Name + ".Backward", () =>
-            {
-                switch (op.Kind)
-                {
-                    case OpKind.ConvBlock:
-                        SimdConvBlock.BackwardParameters(x, b.Output, b.Argmax, dy, b.Scratch, Gradient(op, "weight"), Gradient(op, "bias"), op.Conv(batch), dropout, _parallelism);
-                        break;
-                    case OpKind.Conv2d:
-                        SimdConv2d.Backward(x, dy, op.Pool ? b.Argmax : null, _parameters, Offset(op, "weight"), b.Scratch, Gradient(op, "weight"), Gradient(op, "bias"), dx, op.Conv(batch), _parallelism);
-                        break;
-                    case OpKind.BatchNorm:
-                        SimdBatchNorm.Backward(x, dy, dx, _parameters, Offset(op, "weight"), b.Saved, _gradients, Offset(op, "weight"), Offset(op, "bias"), op.Norm(batch), _parallelism);
-                        break;
-                    case OpKind.Relu:
-                        SimdRelu.Backward(b.Output, dy, dx!, length, _parallelism);
-                        break;
-                    case OpKind.MaxPool:
-                        SimdMaxPool.Backward(dy, b.Argmax, dx!, op.Pooling(batch), _parallelism);
-                        break;
-                    case OpKind.Dropout:
-                        SimdDropout.Apply(dy, dx!, length, dropout, _parallelism);
-                        break;
-                    case OpKind.GlobalAvgPool:
-                        SimdGlobalAvgPool.Backward(dy, dx!, batch * op.Input.Channels, op.Input.Spatial);
-                        break;
-                    case OpKind.Dense:
-                        var s = op.Dense(batch);
-                        var g = dy;
-                        if (op.Relu)
-                        {
-                            SimdRelu.Backward(b.Output, dy, b.Scratch, length, _parallelism);
-                            g = b.Scratch;
-                        }
-                        SimdDense.Backward(g, x, _parameters, Offset(op, "weight"), _gradients, Offset(op, "weight"), Gradient(op, "bias"), dx, s, DenseParallelism(s));
-                        break;
-                }
-            });
+            var (o, op) = (_ops[i], _ops[i].Op);
+            (o.Batch, o.Input, o.Training, o.Parallelism) = (batch, i == 0 ? _x : _ops[i - 1].Output, true, _parallelism);
+            o.InputGradient = op.NeedsInputGradient ? _ops[i - 1].Gradient : null;
+            o.Dropout = op.HasDropout ? Settings.DropoutAt(step, op.DropoutOrdinal, op.DropoutRate) : DropoutParameters.None;
+            var layer = SimdLayer.For(op);
+            Phase(op.Name + ".Backward", () => layer.Backward(o));
         }
     }
 

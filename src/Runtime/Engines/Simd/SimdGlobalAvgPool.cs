@@ -20,3 +20,10 @@ public static class SimdGlobalAvgPool
             dx.Slice(p * spatial, spatial).Fill(dy[p] / spatial);
     }
 }
+
+internal sealed class SimdGlobalAvgPoolLayer : SimdLayer
+{
+    public override Model.LayerKind Kind => Model.LayerKinds.GlobalAvgPool;
+    public override void Forward(SimdOp o) => SimdGlobalAvgPool.Forward(o.Input, o.Output, o.Batch * o.Op.Input.Channels, o.Op.Input.Spatial);
+    public override void Backward(SimdOp o) => SimdGlobalAvgPool.Backward(o.Gradient, o.InputGradient!, o.Batch * o.Op.Input.Channels, o.Op.Input.Spatial);
+}

@@ -193,3 +193,11 @@ public static class SimdMaxPool
         Avx.Permute2x128(low, high, 0x31).CopyTo(target[8..]);
     }
 }
+
+internal sealed class SimdMaxPoolLayer : SimdLayer
+{
+    public override Model.LayerKind Kind => Model.LayerKinds.MaxPool;
+    public override (int Argmax, int Saved, int Scratch) Buffers(Op op, int batch, int train) => (batch * op.Output.Size, 0, 0);
+    public override void Forward(SimdOp o) => SimdMaxPool.Forward(o.Input, o.Output, o.Argmax, o.Op.Pooling(o.Batch), o.Parallelism);
+    public override void Backward(SimdOp o) => SimdMaxPool.Backward(o.Gradient, o.Argmax, o.InputGradient!, o.Op.Pooling(o.Batch), o.Parallelism);
+}

@@ -72,3 +72,10 @@ public static class SimdRelu
             Backward(y.AsSpan(start, count), dy.AsSpan(start, count), dx.AsSpan(start, count));
         });
 }
+
+internal sealed class SimdReluLayer : SimdLayer
+{
+    public override Model.LayerKind Kind => Model.LayerKinds.Relu;
+    public override void Forward(SimdOp o) => SimdRelu.Forward(o.Input, o.Output, o.Length, o.Parallelism);
+    public override void Backward(SimdOp o) => SimdRelu.Backward(o.Output, o.Gradient, o.InputGradient!, o.Length, o.Parallelism);
+}
