@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Loads a FashionGpu checkpoint into a torch.nn model built from its own metadata and evaluates it.
 
-An independent check of the checkpoint format and of `fashiongpu evaluate`: the model definition stored under the
-safetensors metadata key `model` becomes a torch.nn.Sequential whose layers carry FashionGpu's names (conv1, bn1,
-dense1, ...), the tensors load with load_state_dict(strict=True), and the accuracy printed here must equal the report's.
-Checkpoints written before models were data hold the seed model (their pixel scale comes from the training config).
+An independent check of the checkpoint format and of `fashiongpu evaluate`: the torch.nn modules stored under the
+safetensors metadata key `torch_modules` (each layer kind says its own) become a torch.nn.Sequential whose layers
+carry FashionGpu's names (conv1, bn1, dense1, ...), the tensors load with load_state_dict(strict=True), and the
+accuracy printed here must equal the report's. Older checkpoints without `torch_modules` are built from the model
+definition under `model`; those written before models were data hold the seed model (their pixel scale comes from the
+training config).
 Needs python3-torch and python3-numpy (Debian); reads safetensors by hand (no extra package).
 
 Run: /usr/bin/python3 tools/pytorch_evaluate.py CHECKPOINT.safetensors DATA_DIR
@@ -26,8 +28,23 @@ SEED = {"input": [1, 28, 28], "scale": 1.0, "layers": [
     {"type": "dense", "units": 10}]}
 
 
+def module(spec):
+    """A torch.nn module from the checkpoint's own description of it (class, args, kwargs, children): torch.nn only."""
+    cls = getattr(nn, spec["class"])
+    if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
+        raise SystemExit("not a torch.nn module: %r" % spec["class"])
+    children = [module(c) for c in spec.get("children", [])]
+    return cls(*children) if children else cls(*spec["args"], **spec["kwargs"])
+
+
+def build_from_modules(modules):
+    """The model as the checkpoint's `torch_modules` metadata lists it: any layer kind, without a table here."""
+    return nn.Sequential(collections.OrderedDict((m["name"], module(m["module"])) for m in modules))
+
+
 def build(model):
-    """The definition as nn.Sequential; layers with parameters are named by kind and 1-based index among their kind."""
+    """Checkpoints written before `torch_modules`: the definition as nn.Sequential, for the layer kinds of that time;
+    layers with parameters are named by kind and 1-based index among their kind."""
     channels, height, width = model["input"]
     features = None
     counts = collections.Counter()
@@ -94,7 +111,7 @@ def main():
     else:
         settings = json.loads(metadata.get("fashiongpu", "{}")).get("config", {}).get("settings", {})
         model_definition = dict(SEED, scale=1 / 255 if settings.get("normalize") else 1.0)
-    model = build(model_definition)
+    model = build_from_modules(json.loads(metadata["torch_modules"])) if "torch_modules" in metadata else build(model_definition)
     state = {k: v for k, v in tensors.items() if not k.startswith("optimizer.")}
     # PyTorch's BatchNorm counts the batches it has seen; FashionGpu does not store that count (momentum is fixed).
     for name, module in model.named_children():

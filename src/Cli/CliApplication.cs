@@ -200,7 +200,7 @@ public static class CliApplication
         var pixels = Flag<string?>("--pixels", "scaled (× 1/255, the default) or raw (0..255, as the reference)");
         pixels.AcceptOnlyFromAmong("scaled", "raw");
         var normalize = Flag<bool>("--normalize", "Accepted for old scripts: the same as --pixels scaled");
-        var listModels = Flag<bool>("--list-models", "List the built-in models and exit");
+        var listModels = Flag<bool>("--list-models", "List the built-in recipes, models and layer kinds, and exit");
         var limitTrain = AtLeast("--limit-train", 1, "Use only the first N training images (quick runs)");
         var runDir = Flag<string?>("--run-dir", "Where checkpoints and metrics go (default: runs/<timestamp>)");
         var resume = Flag<string?>("--resume", "Continue the run in DIR from its last checkpoint");

@@ -64,6 +64,13 @@ public sealed class TrainJob(IOptions<TrainOptions> options, ILogger<TrainJob> l
             Console.Out.WriteLine("models (trained with the seed recipe unless flags say otherwise):");
             foreach (var (name, description) in ModelPresets.List)
                 Console.Out.WriteLine($"  {name.PadRight(width)} {description}");
+            Console.Out.WriteLine("layer kinds of a --model-file (JSON: {\"input\": [1, 28, 28], \"scale\": 0.003921569, \"layers\": [{\"type\": ...}, ...]}):");
+            var kindWidth = LayerKinds.All.Max(k => k.Name.Length);
+            foreach (var kind in LayerKinds.All)
+            {
+                var fields = kind.Fields.Select(f => f.Required ? $"{f.Name}" : $"{f.Name}?");
+                Console.Out.WriteLine($"  {kind.Name.PadRight(kindWidth)} {kind.Summary}{(kind.Fields.Count > 0 ? $" [fields: {string.Join(", ", fields)}]" : "")}");
+            }
             return ExitCodes.Ok;
         }
 

@@ -12,8 +12,8 @@ public sealed record LoadedCheckpoint(ModelPlan Model, ModelState State, Checkpo
 
 /// <summary>
 /// A checkpoint is NAME.safetensors (parameters under PyTorch's names, Adam's moments under optimizer.m.* and
-/// optimizer.v.*, the model definition as JSON under the metadata key `model` and the <see cref="CheckpointInfo"/>
-/// under `fashiongpu`) with NAME.json beside it holding the same info for people and tools. Loading reads only the
+/// optimizer.v.*, the model definition as JSON under the metadata key `model`, its torch.nn modules under
+/// `torch_modules` and the <see cref="CheckpointInfo"/> under `fashiongpu`) with NAME.json beside it holding the same info for people and tools. Loading reads only the
 /// safetensors file, so the two can never disagree.
 /// </summary>
 public static class Checkpoint
@@ -21,12 +21,18 @@ public static class Checkpoint
     private const string InfoKey = "fashiongpu";
     public const string ModelKey = "model";
 
+    /// <summary>The model as torch.nn modules (see <see cref="ModelPlan.TorchModulesJson"/>), for tools/pytorch_evaluate.py.</summary>
+    public const string TorchKey = "torch_modules";
+
     public static string PathOf(string runDirectory, string name) => Path.Combine(runDirectory, name + ".safetensors");
 
     public static void Save(string runDirectory, string name, ModelPlan model, ModelState state, CheckpointInfo info)
     {
         var infoJson = JsonSerializer.Serialize(info, CheckpointInfo.Json);
-        var metadata = new Dictionary<string, string> { ["format"] = "pt", [ModelKey] = model.Definition.ToJson(), [InfoKey] = infoJson };
+        var metadata = new Dictionary<string, string>
+        {
+            ["format"] = "pt", [ModelKey] = model.Definition.ToJson(), [TorchKey] = model.TorchModulesJson(), [InfoKey] = infoJson,
+        };
         SafeTensors.Write(PathOf(runDirectory, name), state.Tensors(model).ToArray(), metadata);
         AtomicFile.WriteAllText(Path.Combine(runDirectory, name + ".json"), infoJson + "\n");
     }

@@ -155,8 +155,23 @@ public sealed class KernelSet : IDisposable
     /// <summary>A tiled product with fewer 32x32 output tiles than this is split along K (2 per multiprocessor).</summary>
     public int MinimumGroups { get; }
 
+    private readonly Dictionary<MethodInfo, Delegate> _loaded = [];
+
+    /// <summary>
+    /// <paramref name="kernel"/> loaded for this accelerator on first use and kept: how a layer kind's launcher (in
+    /// Engines/Ilgpu, beside nothing else) gets its kernels without a field here.
+    /// </summary>
+    public TKernel Loaded<TKernel>(TKernel kernel) where TKernel : Delegate
+    {
+        if (_loaded.TryGetValue(kernel.Method, out var launcher))
+            return (TKernel)launcher;
+        Load(out TKernel loaded, kernel);
+        _loaded[kernel.Method] = loaded;
+        return loaded;
+    }
+
     /// <summary>Counts a launch of <paramref name="threads"/> threads and, while profiling, times it alone.</summary>
-    private void Launch(string kernel, long threads, Action launch)
+    public void Launch(string kernel, long threads, Action launch)
     {
         Launches++;
         if (Profile is null)
@@ -170,7 +185,8 @@ public sealed class KernelSet : IDisposable
         Profile.Add(kernel, Stopwatch.GetElapsedTime(start), threads);
     }
 
-    private ElementRange Range(long count) => ElementRange.For(checked((int)count), _elementsPerThread);
+    /// <summary>An element-wise kernel's launch shape over <paramref name="count"/> elements (one per thread on a GPU).</summary>
+    public ElementRange Range(long count) => ElementRange.For(checked((int)count), _elementsPerThread);
 
     /// <summary>
     /// A convolution's forward: a thread per output row strip on the CPU accelerator; on the GPU path one tiled product

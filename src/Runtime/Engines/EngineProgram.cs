@@ -86,7 +86,7 @@ public sealed class EngineProgram
                 ops.Add(Make(i, ++i) with { Pool = true });
             else if (l.Kind == LayerKinds.Dense && Next(1) == LayerKinds.Relu)
                 ops.Add(Make(i, ++i, relu: true));
-            else if (l.Kind == LayerKinds.Flatten)
+            else if (!l.Kind.MovesData)
                 continue;
             else if (l.Kind == LayerKinds.Dropout)
                 ops.Add(Make(i, i, dropoutOrdinal: dropouts++, rate: l.Definition.Rate));

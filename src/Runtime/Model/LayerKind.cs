@@ -21,6 +21,9 @@ public abstract class LayerKind
     /// <summary>The JSON fields besides "type", in the order they are written.</summary>
     public virtual IReadOnlyList<LayerField> Fields => [];
 
+    /// <summary>False for a kind that only reinterprets its input's shape (flatten): the engines run no op for it.</summary>
+    public virtual bool MovesData => true;
+
     /// <summary>A layer with parameters is named by this and its number among layers of its kind (conv1, bn2, dense1).</summary>
     public virtual string? ParameterPrefix => null;
 

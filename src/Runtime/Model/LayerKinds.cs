@@ -11,8 +11,10 @@ public static class LayerKinds
     public static readonly LayerKind Flatten = new Kinds.Flatten();
     public static readonly LayerKind GlobalAvgPool = new Kinds.GlobalAvgPool();
     public static readonly LayerKind Dense = new Kinds.Dense();
+    public static readonly LayerKind AvgPool = new Kinds.AvgPool();
+    public static readonly LayerKind LeakyRelu = new Kinds.LeakyRelu();
 
-    public static IReadOnlyList<LayerKind> All { get; } = [Conv2d, BatchNorm, Relu, MaxPool, Dropout, Flatten, GlobalAvgPool, Dense];
+    public static IReadOnlyList<LayerKind> All { get; } = [Conv2d, BatchNorm, Relu, MaxPool, Dropout, Flatten, GlobalAvgPool, Dense, AvgPool, LeakyRelu];
 
     /// <summary>The kind a model file names, or null.</summary>
     public static LayerKind? Named(string name) => All.FirstOrDefault(k => k.Name == name);

@@ -7,10 +7,10 @@ namespace FashionGpu.Runtime.Model;
 
 /// <summary>
 /// One layer of a <see cref="ModelDefinition"/>, exactly as written in JSON: only the fields its kind declares are set
-/// (conv2d: filters, kernel, padding; maxpool: size; dropout: rate; dense: units).
+/// (conv2d: filters, kernel, padding; maxpool and avgpool: size; dropout: rate; dense: units; leaky_relu: slope).
 /// </summary>
 public sealed record LayerDefinition(LayerKind Kind, int Filters = 0, int Kernel = 0, bool SamePadding = false, int Size = 0,
-    float Rate = 0, int Units = 0)
+    float Rate = 0, int Units = 0, float Slope = 0)
 {
     public string Type => Kind.Name;
 

@@ -160,6 +160,29 @@ public sealed class ModelPlan
     /// <summary>The first layer whose backward pass is needed: nothing below a model's first parameters needs a gradient.</summary>
     public int FirstTrainedLayer => Layers.First(l => l.Parameters.Count > 0).Index;
 
+    /// <summary>
+    /// The model as torch.nn modules, in order: [{"name": "conv1", "class": "Conv2d", "args": [1, 32, 3], "kwargs":
+    /// {"padding": 0}}, …]. Layers with parameters carry their parameter names' prefix, so the state dict loads by name.
+    /// </summary>
+    public string TorchModulesJson()
+    {
+        using var stream = new MemoryStream();
+        using (var json = new System.Text.Json.Utf8JsonWriter(stream))
+        {
+            json.WriteStartArray();
+            foreach (var l in Layers)
+            {
+                json.WriteStartObject();
+                json.WriteString("name", l.Name ?? $"{l.Definition.Type}{l.Index + 1}");
+                json.WritePropertyName("module");
+                l.Kind.Torch(l.Definition, l.Input).Write(json);
+                json.WriteEndObject();
+            }
+            json.WriteEndArray();
+        }
+        return Encoding.UTF8.GetString(stream.ToArray());
+    }
+
     /// <summary>The summary table: layer, output shape, parameters, MFLOP of one image's forward pass.</summary>
     public string Summary()
     {
