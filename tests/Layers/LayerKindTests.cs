@@ -132,18 +132,17 @@ public sealed class LayerKindTests(CpuDeviceFixture device)
         engine.TrainStep(0, Batch, engine.Settings.LearningRate);
         var inspect = (IEngineInspection)engine;
         var k = tested.Index;
-        double[] Read(string name, int length) => TestData.ToDouble(inspect.Inspect(name, length));
-        var x = Read($"out.{k - 1}", Batch * tested.Input.Size);
-        var y = Read($"out.{k}", Batch * tested.Output.Size);
-        var dy = Read($"grad_out.{k}", Batch * tested.Output.Size);
-        var dx = Read($"grad_out.{k - 1}", Batch * tested.Input.Size);
+        var x = TestData.ToDouble(inspect.LayerOutput(k - 1, Batch * tested.Input.Size));
+        var y = TestData.ToDouble(inspect.LayerOutput(k, Batch * tested.Output.Size));
+        var dy = TestData.ToDouble(inspect.LayerOutputGradient(k, Batch * tested.Output.Size));
+        var dx = TestData.ToDouble(inspect.LayerOutputGradient(k - 1, Batch * tested.Input.Size));
         var c = new Case(tested, x, suffix => TestData.ToDouble(before.Parameters.AsSpan(tested.Parameter(suffix).Offset, tested.Parameter(suffix).Length).ToArray()), y);
         var where = $"{tested.Definition.Type} on {engine.DeviceId}";
         Close(row.Forward(c), y, $"{where}: output");
         var (wantDx, wantParameters) = row.Backward(c, y, dy);
         Close(wantDx, dx, $"{where}: input gradient");
         foreach (var (suffix, want) in wantParameters)
-            Close(want, Read("grad." + tested.Parameter(suffix).Name, want.Length), $"{where}: gradient of {suffix}");
+            Close(want, TestData.ToDouble(inspect.ParameterGradient(tested.Parameter(suffix).Name)), $"{where}: gradient of {suffix}");
         Assert.Equal(wantParameters.Count, tested.Parameters.Count(p => p.Trainable));
 
         // The exported graph gives the engine's inference probabilities.

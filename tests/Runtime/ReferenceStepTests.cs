@@ -157,19 +157,19 @@ public sealed class StepFixture
 
         // Inference first: no dropout, so the block's output (layer 3) is the pooled activation itself.
         Check("eval_logits", engine.Logits(data, all));
-        Check("pool", inspect.Inspect("out.3", poolLength));
+        Check("pool", inspect.LayerOutput(3, poolLength));
 
         engine.BeginEpoch(data, all, 0);
         engine.TrainStep(0, batch, engine.Settings.LearningRate);
-        Check("dropout", inspect.Inspect("out.3", poolLength));
-        var hidden = inspect.Inspect("out.6", batch * 128);
+        Check("dropout", inspect.LayerOutput(3, poolLength));
+        var hidden = inspect.LayerOutput(6, batch * 128);
         Check("hidden", hidden);
-        Check("logits", inspect.Inspect("out.7", batch * 10));
-        Check("d_logits", inspect.Inspect("grad_out.7", batch * 10));
-        Check("d_hidden", inspect.Inspect("grad_out.6", batch * 128).Select((g, i) => hidden[i] > 0 ? g : 0f).ToArray());
-        Check("d_dropout", inspect.Inspect("grad_out.3", poolLength));
+        Check("logits", inspect.LayerOutput(7, batch * 10));
+        Check("d_logits", inspect.LayerOutputGradient(7, batch * 10));
+        Check("d_hidden", inspect.LayerOutputGradient(6, batch * 128).Select((g, i) => hidden[i] > 0 ? g : 0f).ToArray());
+        Check("d_dropout", inspect.LayerOutputGradient(3, poolLength));
         foreach (var p in Model.Parameters)
-            Check("grad." + p.Name, inspect.Inspect("grad." + p.Name, p.Length));
+            Check("grad." + p.Name, inspect.ParameterGradient(p.Name));
         CheckUpdateAndLoss(engine, before);
     }
 
@@ -189,15 +189,15 @@ public sealed class StepFixture
         {
             if (program.Ops.Any(op => op.First <= layer.Index && layer.Index < op.Last))
                 continue;
-            Check($"out.{layer.Index}", inspect.Inspect($"out.{layer.Index}", Batch * layer.Output.Size));
+            Check($"out.{layer.Index}", inspect.LayerOutput(layer.Index, Batch * layer.Output.Size));
             if (layer.Index >= Model.FirstTrainedLayer)
-                Check($"grad_out.{layer.Index}", inspect.Inspect($"grad_out.{layer.Index}", Batch * layer.Output.Size));
+                Check($"grad_out.{layer.Index}", inspect.LayerOutputGradient(layer.Index, Batch * layer.Output.Size));
             checkedLayers++;
         }
         Assert.True(checkedLayers >= Model.Layers.Count - 2, $"only {checkedLayers} of {Model.Layers.Count} layers' outputs could be checked");
         foreach (var p in Model.Parameters.Where(p => p.Trainable))
         {
-            var got = inspect.Inspect("grad." + p.Name, p.Length);
+            var got = inspect.ParameterGradient(p.Name);
             if (Want("grad." + p.Name).MaxAbs < 1e-9)
             {
                 // A bias right before batchnorm has no gradient in exact arithmetic; in float what is left is the

@@ -58,7 +58,7 @@ public sealed class BenchJob(IOptions<BenchOptions> options) : IJob
             engine.LoadState(checkpoint.State);
         human.WriteLine($"device: {engine.DeviceId} ({engine.DeviceName})");
         // ILGPU's CPU accelerator simulates GPU threads: fewer steps and images make the same measurement.
-        var simulated = engine.DeviceId == "cpu";
+        var simulated = engine.SimulatesThreads;
         var steps = o.Steps ?? (simulated ? 40 : 300);
         using var data = engine.Upload(loaded.Data);
         var order = DataSplit.EpochOrder(Enumerable.Range(0, loaded.Data.Count).ToArray(), 42, 0);
@@ -94,7 +94,7 @@ public sealed class BenchJob(IOptions<BenchOptions> options) : IJob
         // Per-kernel times: ILGPU synchronises after each launch; the SIMD engine times its phases. Two steps first, so
         // that no step timed follows the evaluation batches straight away.
         TrainSteps(2);
-        var profile = new KernelProfile();
+        var profile = new Runtime.Profiling.StepProfile();
         var profiledSteps = Math.Min(steps, 50);
         engine.Profile = profile;
         TrainSteps(profiledSteps);
@@ -103,12 +103,8 @@ public sealed class BenchJob(IOptions<BenchOptions> options) : IJob
 
         // Before the stand-alone GEMM runs below allocate their own matrices.
         var trainingWorkingSet = Process.GetCurrentProcess().PeakWorkingSet64;
-        var (peak, gemm) = (double.NaN, Array.Empty<(string Name, double Gflops)>());
-        if (engine.DeviceId == "simd")
-        {
-            peak = Runtime.Engines.Simd.FmaPeak.MeasureGflops(Environment.ProcessorCount);
-            gemm = [.. Runtime.Engines.Simd.DenseBenchmark.Run(model, batch, Environment.ProcessorCount)];
-        }
+        var measured = engine.MeasurePeak(batch);
+        var (peak, gemm) = (measured?.Gflops ?? double.NaN, measured?.Products ?? []);
         stopping.ThrowIfCancellationRequested();
         var trainRate = steps * batch / trainSeconds;
         var evalRate = evalIndices.Length / evalSeconds;
@@ -171,13 +167,13 @@ public sealed class BenchJob(IOptions<BenchOptions> options) : IJob
             table.AddRow(Markup.Escape(k.name), k.launches_per_step.ToString("F0", inv), k.threads_per_launch?.ToString("N0", inv) ?? "",
                 k.ms_per_step.ToString("F3", inv), k.share.ToString("P1", inv), k.gflops?.ToString("F1", inv) ?? "", k.share_of_peak?.ToString("P0", inv) ?? "");
         AnsiConsole.Write(table);
-        if (gemm.Length > 0)
+        if (gemm.Count > 0)
         {
             var products = new Table().Title("dense layers alone (each call warm and back to back, as many cores as the engine gives it)")
                 .AddColumn("product").AddColumn("GFLOP/s", c => c.RightAligned()).AddColumn("of peak", c => c.RightAligned());
             foreach (var g in result.gemm)
                 products.AddRow(Markup.Escape(g.name), g.gflops.ToString("F1", inv), g.share_of_peak.ToString("P0", inv));
-            products.AddRow("peak: independent 256-bit FMAs on every core", peak.ToString("F1", inv), "100 %");
+            products.AddRow(Markup.Escape($"peak: {measured!.Description}"), peak.ToString("F1", inv), "100 %");
             AnsiConsole.Write(products);
         }
         return ExitCodes.Ok;

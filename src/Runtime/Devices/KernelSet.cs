@@ -147,7 +147,7 @@ public sealed class KernelSet : IDisposable
     public long Launches { get; private set; }
 
     /// <summary>When set, every launch is followed by a synchronisation and timed into it.</summary>
-    public KernelProfile? Profile { get; set; }
+    public Profiling.StepProfile? Profile { get; set; }
 
     /// <summary>Blocked on the CPU accelerator, tiled elsewhere (unless <see cref="KernelPaths"/> says otherwise).</summary>
     public GemmPath GemmPath { get; }

@@ -53,7 +53,16 @@ public interface IEngine : IDisposable
     /// When set, every launch (ILGPU: each kernel, synchronised after it) or phase (SIMD) is timed into it; for
     /// `bench`, since synchronising after each launch slows training.
     /// </summary>
-    Devices.KernelProfile? Profile { get; set; }
+    Profiling.StepProfile? Profile { get; set; }
+
+    /// <summary>True where GPU kernels run as simulated threads on the host (ILGPU's CPU accelerator): slow, so benchmarks take fewer steps.</summary>
+    bool SimulatesThreads { get; }
+
+    /// <summary>
+    /// The device's arithmetic peak, measured, and the model's products timed alone against it, for `bench`; null
+    /// where the engine has no such measurement (the ILGPU engine: a GPU's peak is in its data sheet).
+    /// </summary>
+    Profiling.PeakMeasurement? MeasurePeak(int batch) => null;
 
     IEngineDataset Upload(LabeledImages data);
 

@@ -1,11 +1,17 @@
 namespace FashionGpu.Runtime.Engines;
 
 /// <summary>
-/// Tests read an engine's last step by name, each as its first <c>length</c> elements: input (the gathered batch),
-/// out.K (the output of layer K, 0-based; outputs inside a fused op are not kept), grad_out.K (the loss's gradient
-/// with respect to it) and grad.PARAMETER.
+/// What the tests read of an engine's last step, each as its first <c>length</c> elements. Internal: production code
+/// never reads activations; only the test project (InternalsVisibleTo) does. Outputs inside a fused op are not kept.
 /// </summary>
 internal interface IEngineInspection
 {
-    float[] Inspect(string name, int length);
+    /// <summary>The output of layer <paramref name="layer"/> (0-based; a flatten's is its input's), or the gathered batch for -1.</summary>
+    float[] LayerOutput(int layer, int length);
+
+    /// <summary>The loss's gradient with respect to layer <paramref name="layer"/>'s output.</summary>
+    float[] LayerOutputGradient(int layer, int length);
+
+    /// <summary>The gradient of the parameter tensor <paramref name="name"/> (conv1.weight, bn2.bias, …).</summary>
+    float[] ParameterGradient(string name);
 }

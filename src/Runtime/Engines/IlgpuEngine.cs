@@ -51,7 +51,9 @@ public sealed class IlgpuEngine : IEngine, IEngineInspection
     public long Synchronizations { get; private set; }
     public bool ParametersDiverged { get; private set; }
 
-    public KernelProfile? Profile
+    public bool SimulatesThreads => _device.IsCpu;
+
+    public Profiling.StepProfile? Profile
     {
         get => _device.Kernels.Profile;
         set => _device.Kernels.Profile = value;
@@ -177,16 +179,14 @@ public sealed class IlgpuEngine : IEngine, IEngineInspection
         return result;
     }
 
-    float[] IEngineInspection.Inspect(string name, int length)
+    float[] IEngineInspection.LayerOutput(int layer, int length) => Read(layer < 0 ? _network.Input : _network.Activation(layer, gradient: false), length);
+
+    float[] IEngineInspection.LayerOutputGradient(int layer, int length) => Read(_network.Activation(layer, gradient: true), length);
+
+    float[] IEngineInspection.ParameterGradient(string name) => Read(_network.Gradient(name), Model[name].Length);
+
+    private float[] Read(ArrayView<float> view, int length)
     {
-        var view = name switch
-        {
-            "input" => _network.Input,
-            _ when name.StartsWith("grad.", StringComparison.Ordinal) => _network.Gradient(name[5..]),
-            _ when name.StartsWith("out.", StringComparison.Ordinal) => _network.Activation(int.Parse(name[4..], System.Globalization.CultureInfo.InvariantCulture), gradient: false),
-            _ when name.StartsWith("grad_out.", StringComparison.Ordinal) => _network.Activation(int.Parse(name[9..], System.Globalization.CultureInfo.InvariantCulture), gradient: true),
-            _ => throw new ArgumentException($"no tensor {name}"),
-        };
         _device.Accelerator.Synchronize();
         var result = new float[length];
         view.SubView(0, length).CopyToCPU(result);

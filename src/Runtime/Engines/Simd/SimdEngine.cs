@@ -69,7 +69,13 @@ public sealed class SimdEngine : IEngine, IEngineInspection
     public long Launches { get; private set; }
 
     /// <summary>Each phase of a step is timed into it (the SIMD engine has no asynchronous work to wait for).</summary>
-    public Devices.KernelProfile? Profile { get; set; }
+    public Profiling.StepProfile? Profile { get; set; }
+
+    public bool SimulatesThreads => false;
+
+    /// <summary>Independent FMAs on every core, and each dense layer's forward and backward alone, warm.</summary>
+    public Profiling.PeakMeasurement MeasurePeak(int batch) =>
+        new(FmaPeak.MeasureGflops(_parallelism), "independent 256-bit FMAs on every core", DenseBenchmark.Run(Model, batch, _parallelism));
 
     private void Phase(string name, Action work)
     {
@@ -197,22 +203,12 @@ public sealed class SimdEngine : IEngine, IEngineInspection
 
     public bool ParametersDiverged { get; private set; }
 
-    float[] IEngineInspection.Inspect(string name, int length)
-    {
-        float[] source;
-        if (name == "input")
-            source = _x;
-        else if (name.StartsWith("grad.", StringComparison.Ordinal))
-            source = _gradients.AsSpan(Model[name[5..]].Offset, Model[name[5..]].Length).ToArray();
-        else if (name.StartsWith("out.", StringComparison.Ordinal) || name.StartsWith("grad_out.", StringComparison.Ordinal))
-        {
-            var op = _program.OpProducing(int.Parse(name[(name.IndexOf('.') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
-            source = name[0] == 'o' ? (op < 0 ? _x : _ops[op].Output) : _ops[op].Gradient;
-        }
-        else
-            throw new ArgumentException($"no tensor {name}");
-        return source.AsSpan(0, length).ToArray();
-    }
+    float[] IEngineInspection.LayerOutput(int layer, int length) =>
+        (layer < 0 || _program.OpProducing(layer) < 0 ? _x : _ops[_program.OpProducing(layer)].Output).AsSpan(0, length).ToArray();
+
+    float[] IEngineInspection.LayerOutputGradient(int layer, int length) => _ops[_program.OpProducing(layer)].Gradient.AsSpan(0, length).ToArray();
+
+    float[] IEngineInspection.ParameterGradient(string name) => _gradients.AsSpan(Model[name].Offset, Model[name].Length).ToArray();
 
     public void Dispose() { }
 }

@@ -1,7 +1,10 @@
-namespace FashionGpu.Runtime.Devices;
+namespace FashionGpu.Runtime.Profiling;
 
-/// <summary>Wall time per kernel, measured by synchronising after every launch (only while profiling), and its threads.</summary>
-public sealed class KernelProfile
+/// <summary>
+/// Where a training step's time goes, as each engine measures it: wall time per ILGPU kernel (synchronised after every
+/// launch) with the threads each launch offered, or per SIMD phase (an op's forward or backward).
+/// </summary>
+public sealed class StepProfile
 {
     private readonly Dictionary<string, (long Launches, TimeSpan Time, long Threads)> _kernels = new();
 
