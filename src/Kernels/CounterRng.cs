@@ -7,7 +7,8 @@ namespace FashionGpu.Kernels;
 /// </summary>
 public static class CounterRng
 {
-    private const ulong Golden = 0x9E3779B97F4A7C15UL;
+    /// <summary>2⁶⁴/φ, SplitMix64's increment: a counter's hash input is key + (counter + 1)·Golden.</summary>
+    public const ulong Golden = 0x9E3779B97F4A7C15UL;
 
     /// <summary>Streams keep unrelated uses of one seed apart.</summary>
     public const ulong DropoutStream = 1UL << 56;

@@ -12,7 +12,7 @@ namespace FashionGpu.Runtime.Engines.Simd;
 /// </summary>
 public static class SimdDropout
 {
-    private const ulong Golden = 0x9E3779B97F4A7C15UL;
+    private const ulong Golden = CounterRng.Golden;
 
     /// <summary>values[i] = kept(firstElement + i) ? values[i]·scale : 0.</summary>
     public static void Apply(Span<float> values, int firstElement, DropoutParameters p)
