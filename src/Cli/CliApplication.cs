@@ -32,7 +32,7 @@ public static class CliApplication
             var unknown = parse.CommandResult.Command == root && args.Length > 0 && !args[0].StartsWith('-') && !commands.Contains(args[0]);
             Console.Error.WriteLine(unknown
                 ? $"error: unknown command '{args[0]}'{Nearest(args[0], commands) switch { { } n => $"; did you mean '{n}'?", _ => "" }} (commands: {string.Join(", ", commands)})"
-                : $"error: {parse.Errors[0].Message}");
+                : $"error: {string.Join(" ", parse.Errors[0].Message.Split('\n').Select(line => line.Trim()))}");
             var command = parse.CommandResult.Command == root ? "" : " " + parse.CommandResult.Command.Name;
             Console.Error.WriteLine($"run '{CommandName.Value}{command} --help' for usage");
             return ExitCodes.Usage;
@@ -72,74 +72,7 @@ public static class CliApplication
         return root;
     }
 
-    /// <summary>
-    /// A flag; numbers are parsed here (invariant culture, finite) so a value that is not one is a usage error naming
-    /// the flag, and <paramref name="check"/> (a range, say) turns a bad value into one.
-    /// </summary>
-    private static Option<T> Flag<T>(string name, string description, Func<T, string?>? check = null)
-    {
-        var option = new Option<T>(name) { Description = description, HelpName = HelpNameOf(name, typeof(T)) };
-        var type = Nullable.GetUnderlyingType(typeof(T)) ?? typeof(T);
-        if (type == typeof(int) || type == typeof(double) || type == typeof(ulong))
-        {
-            option.CustomParser = result =>
-            {
-                var token = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
-                object? value = type == typeof(int) ? int.TryParse(token, NumberStyles.Integer, CultureInfo.InvariantCulture, out var i) ? i : null
-                    : type == typeof(ulong) ? ulong.TryParse(token, NumberStyles.None, CultureInfo.InvariantCulture, out var u) ? u : null
-                    : double.TryParse(token, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d) ? d : null;
-                if (value is null)
-                {
-                    result.AddError(type == typeof(int) ? $"{name} must be a whole number (got '{token}')"
-                        : type == typeof(ulong) ? $"{name} must be a whole number from 0 to {ulong.MaxValue} (got '{token}')"
-                        : $"{name} must be a finite number (got '{token}')");
-                    return default;
-                }
-                if (check?.Invoke((T)value) is { } error)
-                    result.AddError(error);
-                return (T)value;
-            };
-        }
-        else if (type == typeof(string) && option.HelpName is "DIR" or "FILE")
-        {
-            option.Validators.Add(result =>
-            {
-                if (result.GetValueOrDefault<T>() is string { Length: 0 })
-                    result.AddError($"{name} is empty; give a {(option.HelpName == "DIR" ? "directory" : "file")}");
-                else if (result.GetValueOrDefault<T>() is { } value && check?.Invoke(value) is { } error)
-                    result.AddError(error);
-            });
-        }
-        else if (check is not null)
-        {
-            option.Validators.Add(result =>
-            {
-                if (result.GetValueOrDefault<T>() is { } value && check(value) is { } error)
-                    result.AddError(error);
-            });
-        }
-        return option;
-    }
-
-    /// <summary>What --help shows after a flag: DIR, FILE, NAME, N or X rather than the option's own name.</summary>
-    private static string? HelpNameOf(string name, Type type)
-    {
-        var t = Nullable.GetUnderlyingType(type) ?? type;
-        if (t == typeof(bool))
-            return null;
-        if (t == typeof(int) || t == typeof(ulong))
-            return "N";
-        if (t == typeof(double))
-            return "X";
-        return name switch
-        {
-            "--run" or "--resume" or "--data-dir" or "--run-dir" => "DIR",
-            "--checkpoint" or "--output" or "--model-file" or "--onnx" => "FILE",
-            "--model" => "NAME",
-            "--device" => "DEVICE",
-            _ => null,
-        };
-    }
+    private static Option<T> Flag<T>(string name, string description, Func<T, string?>? check = null) => FlagFactory.Create(name, description, check);
 
     /// <summary>Runs <typeparamref name="TJob"/> on the host with options bound from configuration section
     /// <paramref name="section"/>, then overridden by the flags given on the command line.</summary>
@@ -157,90 +90,19 @@ public static class CliApplication
     private static Option<int?> BatchSizeFlag() =>
         Flag<int?>("--batch-size", "Images per step (default: 32)", v => v is < 1 or > 4096 ? $"--batch-size must be between 1 and 4096 (got {v})" : null);
 
-    private static Func<double?, string?> Within(SettingRange range, string name) => v => v is { } value ? range.Check(name, value) : null;
-
     private static Option<int?> AtLeast(string name, int minimum, string description) =>
         Flag<int?>(name, description, v => v < minimum ? $"{name} must be at least {minimum} (got {v})" : null);
 
     private static Command TrainCommand()
     {
-        var dataDir = Flag<string?>("--data-dir", "Directory with the IDX or Kaggle CSV files (default: $FASHIONGPU_DATA, ./data/fashion-mnist, /usr/share/datasets/fashion-mnist, then the bundled sample)");
-        var device = DeviceFlag();
-        var epochs = AtLeast("--epochs", 1, "Epochs to train (default: the recipe's; seed: 3)");
-        var batchSize = Flag<int?>("--batch-size", "Images per step (default: the recipe's; seed: 32)", v => v is < 1 or > 4096 ? $"--batch-size must be between 1 and 4096 (got {v})" : null);
-        var learningRate = Flag<double?>("--learning-rate", "Peak learning rate (default: the recipe's; seed: 0.001)", Within(SettingRange.Positive, "--learning-rate"));
-        var validationSplit = Flag<double?>("--validation-split", "Fraction of the training set held out; 0 trains on every image (default: the recipe's; seed: 0.2)", Within(SettingRange.SplitFraction, "--validation-split"));
-        var seed = Flag<ulong?>("--seed", "Seed of the initial weights, hold-out, shuffles, dropout and augmentation (default: 42)");
-        var model = Flag<string?>("--model", $"Built-in recipe ({string.Join(", ", Recipes.All.Select(r => r.Name))}) or model ({ModelPresets.Names}) (default: seed; see --list-models)");
-        var optimizer = Flag<string?>("--optimizer", "adam (Keras form, the reference), adamw (decoupled weight decay) or sgd (Nesterov) (default: the recipe's)");
-        optimizer.AcceptOnlyFromAmong(TrainingSettings.Optimizers);
-        var weightDecay = Flag<double?>("--weight-decay", "Weight decay of conv and dense weights (never biases or batchnorm); decoupled for adamw (default: the recipe's; seed: 0)", Within(SettingRange.NonNegative, "--weight-decay"));
-        var momentum = Flag<double?>("--momentum", "SGD's Nesterov momentum (default: 0.9)", Within(SettingRange.Fraction, "--momentum"));
-        var schedule = Flag<string?>("--schedule", "Learning-rate schedule: constant, cosine or onecycle (default: the recipe's; seed: constant)");
-        schedule.AcceptOnlyFromAmong(TrainingSettings.Schedules);
-        var warmupEpochs = Flag<double?>("--warmup-epochs", "Epochs of linear warmup (onecycle: of its rise; default 30 % of the run)", Within(SettingRange.NonNegative, "--warmup-epochs"));
-        var labelSmoothing = Flag<double?>("--label-smoothing", "Label smoothing of the cross-entropy, as PyTorch's (default: the recipe's; seed: 0)", Within(SettingRange.Fraction, "--label-smoothing"));
-        var augment = Flag<string?>("--augment", $"Training augmentation: {AugmentationSpec.Syntax} (default: the recipe's; seed: none)", v =>
-        {
-            try
-            {
-                AugmentationSpec.Parse(v ?? "");
-                return null;
-            }
-            catch (FashionGpuException e)
-            {
-                return e.Message;
-            }
-        });
-        var patience = AtLeast("--patience", 1, "Stop after N epochs without a better validation accuracy (default: never)");
-        var modelFile = Flag<string?>("--model-file", "A model definition (JSON: input, scale, layers) instead of a preset");
-        var filters = Flag<int?>("--filters", "Filters of the first conv layer (default: the model's)", v => v is < 1 or > 4096 ? $"--filters must be between 1 and 4096 (got {v})" : null);
-        var hidden = Flag<int?>("--hidden", "Units of the first hidden dense layer (default: the model's)", v => v is < 1 or > 65536 ? $"--hidden must be between 1 and 65536 (got {v})" : null);
-        var dropout = Flag<double?>("--dropout", "Rate of every dropout layer (default: the model's)", Within(SettingRange.Fraction, "--dropout"));
-        var pixels = Flag<string?>("--pixels", "scaled (× 1/255, the default) or raw (0..255, as the reference)");
-        pixels.AcceptOnlyFromAmong("scaled", "raw");
-        var normalize = Flag<bool>("--normalize", "Accepted for old scripts: the same as --pixels scaled");
-        var listModels = Flag<bool>("--list-models", "List the built-in recipes, models and layer kinds, and exit");
-        var limitTrain = AtLeast("--limit-train", 1, "Use only the first N training images (quick runs)");
-        var runDir = Flag<string?>("--run-dir", "Where checkpoints and metrics go (default: runs/<timestamp>)");
-        var resume = Flag<string?>("--resume", "Continue the run in DIR from its last checkpoint");
-        var json = Flag<bool>("--json", "Print one JSON object per epoch on stdout");
-        var command = new Command("train", "Train a model (the seed model by default); Ctrl+C saves a resumable checkpoint")
-        {
-            dataDir, device, model, modelFile, filters, hidden, dropout, pixels, normalize, listModels, epochs, batchSize, learningRate,
-            optimizer, weightDecay, momentum, schedule, warmupEpochs, labelSmoothing, augment, patience,
-            validationSplit, seed, limitTrain, runDir, resume, json,
-        };
+        var command = new Command("train", "Train a model (the seed model by default); Ctrl+C saves a resumable checkpoint");
+        foreach (var flag in TrainFlags.All)
+            command.Options.Add(flag.Option);
         RunsHosted<TrainJob, TrainOptions>(command, "Train", (parse, o) =>
         {
-            o.DataDir = parse.GetValue(dataDir) ?? o.DataDir;
-            o.Device = parse.GetValue(device) ?? o.Device;
+            foreach (var flag in TrainFlags.All)
+                flag.Apply(parse, o);
             o.FromCommandLine = command.Options.Where(option => parse.GetResult(option) is not null).Select(option => option.Name).ToHashSet();
-            o.Epochs = parse.GetValue(epochs) ?? o.Epochs;
-            o.BatchSize = parse.GetValue(batchSize) ?? o.BatchSize;
-            o.LearningRate = parse.GetValue(learningRate) ?? o.LearningRate;
-            o.ValidationSplit = parse.GetValue(validationSplit) ?? o.ValidationSplit;
-            o.Optimizer = parse.GetValue(optimizer) ?? o.Optimizer;
-            o.WeightDecay = parse.GetValue(weightDecay) ?? o.WeightDecay;
-            o.Momentum = parse.GetValue(momentum) ?? o.Momentum;
-            o.Schedule = parse.GetValue(schedule) ?? o.Schedule;
-            o.WarmupEpochs = parse.GetValue(warmupEpochs) ?? o.WarmupEpochs;
-            o.LabelSmoothing = parse.GetValue(labelSmoothing) ?? o.LabelSmoothing;
-            o.Augment = parse.GetValue(augment) ?? o.Augment;
-            o.Patience = parse.GetValue(patience) ?? o.Patience;
-            o.Seed = parse.GetValue(seed) ?? o.Seed;
-            o.Model = parse.GetValue(model) ?? o.Model;
-            o.ModelFile = parse.GetValue(modelFile) ?? o.ModelFile;
-            o.Filters = parse.GetValue(filters) ?? o.Filters;
-            o.Hidden = parse.GetValue(hidden) ?? o.Hidden;
-            o.Dropout = parse.GetValue(dropout) ?? o.Dropout;
-            o.Pixels = parse.GetValue(pixels) ?? o.Pixels;
-            o.Normalize |= parse.GetValue(normalize);
-            o.ListModels |= parse.GetValue(listModels);
-            o.LimitTrain = parse.GetValue(limitTrain) ?? o.LimitTrain;
-            o.RunDir = parse.GetValue(runDir) ?? o.RunDir;
-            o.Resume = parse.GetValue(resume) ?? o.Resume;
-            o.Json |= parse.GetValue(json);
         });
         return command;
     }
@@ -251,7 +113,7 @@ public static class CliApplication
         var checkpoint = Flag<string?>("--checkpoint", "A .safetensors checkpoint to evaluate");
         var dataDir = Flag<string?>("--data-dir", "Directory with the test files (same search order as train)");
         var device = DeviceFlag();
-        var output = Flag<string?>("--output", "Write the text report here (and the JSON beside it); default: report.txt in the run directory");
+        var output = Flag<string?>("--output", "Write the text report here and the JSON beside it (.json); a FILE ending in .json takes the JSON, the text goes beside it (.txt). Default: report.txt in the run directory");
         var json = Flag<bool>("--json", "Print the report as JSON on stdout");
         var tta = TtaFlag();
         var command = new Command("evaluate", "Report accuracy, precision, recall, per-class metrics and the confusion matrix on the test set")
@@ -273,7 +135,7 @@ public static class CliApplication
 
     private static Option<string?> TtaFlag()
     {
-        var tta = Flag<string?>("--tta", "Test-time augmentation: none (the default) or flip (average the probabilities of each image and its mirror)");
+        var tta = Flag<string?>("--tta", "Test-time augmentation: none (the default) or flip (average the probabilities of each image and its mirror; evaluate reports it beside the model's own accuracy)");
         tta.AcceptOnlyFromAmong("none", "flip");
         return tta;
     }
@@ -434,7 +296,7 @@ public static class CliApplication
         var dataDir = Flag<string?>("--data-dir", "Directory with the training files (same search order as train)");
         var device = DeviceFlag();
         var batchSize = BatchSizeFlag();
-        var steps = AtLeast("--steps", 1, "Timed training steps (default: 40 on the CPU accelerator, 500 on a GPU)");
+        var steps = AtLeast("--steps", 1, "Timed training steps (default: 40 on the CPU accelerator, 300 elsewhere)");
         var json = Flag<bool>("--json", "Print the results as one JSON object on stdout");
         var model = Flag<string?>("--model", "Built-in recipe or model to time (default: seed)");
         var modelFile = Flag<string?>("--model-file", "A model definition (JSON) to time");

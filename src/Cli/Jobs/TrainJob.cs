@@ -20,32 +20,8 @@ public sealed class TrainJob(IOptions<TrainOptions> options, ILogger<TrainJob> l
     /// <summary>A flag that would change a resumed run is refused: resuming continues the run exactly.</summary>
     private static void RefuseConflicts(TrainOptions o, RunConfiguration run, string directory)
     {
-        var inv = CultureInfo.InvariantCulture;
-        var conflicts = new List<string>();
-        void Check(string flag, bool differs, string theirs)
-        {
-            if (o.FromCommandLine.Contains(flag) && differs)
-                conflicts.Add($"{flag} (the run's is {theirs})");
-        }
-        var s = run.Settings;
-        Check("--batch-size", o.BatchSize != s.BatchSize, s.BatchSize.ToString(inv));
-        Check("--learning-rate", o.LearningRate != s.LearningRate, s.LearningRate.ToString(inv));
-        Check("--seed", o.Seed != s.Seed, s.Seed.ToString(inv));
-        Check("--validation-split", o.ValidationSplit != run.ValidationSplit, run.ValidationSplit.ToString(inv));
-        Check("--optimizer", o.Optimizer != s.Optimizer, s.Optimizer);
-        Check("--weight-decay", o.WeightDecay != s.WeightDecay, s.WeightDecay.ToString(inv));
-        Check("--momentum", o.Momentum != s.Momentum, s.Momentum.ToString(inv));
-        Check("--schedule", o.Schedule != s.Schedule, s.Schedule);
-        Check("--warmup-epochs", o.WarmupEpochs != s.WarmupEpochs, s.WarmupEpochs.ToString(inv));
-        Check("--label-smoothing", o.LabelSmoothing != s.LabelSmoothing, s.LabelSmoothing.ToString(inv));
-        Check("--augment", o.Augment is { } a && AugmentationSpec.Parse(a).ToString() != s.Augment, s.Augment);
-        Check("--patience", o.Patience != run.Patience, run.Patience?.ToString(inv) ?? "none");
-        // The schedule's curve spans the run's epochs: more of them would bend the part still to come.
-        Check("--epochs", s.Schedule != "constant" && o.Epochs != run.Epochs, $"{run.Epochs}, and its {s.Schedule} schedule spans them");
-        Check("--limit-train", o.LimitTrain != run.LimitTrain, run.LimitTrain?.ToString(inv) ?? "all images");
-        Check("--run-dir", o.RunDir is not null && Path.GetFullPath(o.RunDir) != Path.GetFullPath(directory), directory);
-        Check("--normalize", run.Model is { } m && m.Scale != ModelDefinition.ScaledPixels, "raw pixels");
-        if (conflicts.Count > 0)
+        var conflicts = TrainFlags.All.Select(f => f.ResumeConflict(o, run, directory)).OfType<string>().ToArray();
+        if (conflicts.Length > 0)
             throw new UsageException($"--resume continues {directory} with its own settings; drop {string.Join(", ", conflicts)}, or start a new run");
     }
 

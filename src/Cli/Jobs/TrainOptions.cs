@@ -48,52 +48,10 @@ public sealed class TrainOptions
     /// </summary>
     public void Validate()
     {
-        if (Epochs < 1)
-            throw Configured("Train:Epochs", "at least 1", Epochs);
-        if (BatchSize is < 1 or > 4096)
-            throw Configured("Train:BatchSize", "between 1 and 4096", BatchSize);
-        Check("Train:LearningRate", SettingRange.Positive, LearningRate);
-        Check("Train:ValidationSplit", SettingRange.SplitFraction, ValidationSplit);
-        if (Optimizer is not null && !TrainingSettings.Optimizers.Contains(Optimizer))
-            throw Configured("Train:Optimizer", string.Join(", ", TrainingSettings.Optimizers), Optimizer);
-        if (Schedule is not null && !TrainingSettings.Schedules.Contains(Schedule))
-            throw Configured("Train:Schedule", string.Join(", ", TrainingSettings.Schedules), Schedule);
-        Check("Train:WeightDecay", SettingRange.NonNegative, WeightDecay);
-        Check("Train:Momentum", SettingRange.Fraction, Momentum);
-        Check("Train:WarmupEpochs", SettingRange.NonNegative, WarmupEpochs);
-        Check("Train:LabelSmoothing", SettingRange.Fraction, LabelSmoothing);
-        if (Patience is < 1)
-            throw Configured("Train:Patience", "at least 1", Patience);
-        if (Augment is not null)
-        {
-            try
-            {
-                AugmentationSpec.Parse(Augment);
-            }
-            catch (Runtime.FashionGpuException)
-            {
-                throw Configured("Train:Augment", AugmentationSpec.Syntax, Augment);
-            }
-        }
-        if (LimitTrain is < 1)
-            throw Configured("Train:LimitTrain", "at least 1", LimitTrain);
-        if (!DeviceSpec.TryParse(Device, out _, out var error))
-            throw new UsageException($"configuration value Train:Device: {error}; fix FASHIONGPU__Train__Device or appsettings.json");
-        if (Filters is < 1 or > 4096)
-            throw Configured("Train:Filters", "between 1 and 4096", Filters);
-        if (Hidden is < 1 or > 65536)
-            throw Configured("Train:Hidden", "between 1 and 65536", Hidden);
-        Check("Train:Dropout", SettingRange.Fraction, Dropout);
-        if (Pixels is not (null or "scaled" or "raw"))
-            throw Configured("Train:Pixels", "scaled or raw", Pixels);
+        foreach (var flag in TrainFlags.All)
+            flag.Validate(this);
         if (Normalize && Pixels == "raw")
             throw new UsageException("--normalize means --pixels scaled; drop one of --normalize and --pixels raw");
-    }
-
-    private static void Check(string key, SettingRange range, double? value)
-    {
-        if (value is { } v && range.Check($"configuration value {key}", v) is { } problem)
-            throw new UsageException($"{problem}; fix FASHIONGPU__{key.Replace(":", "__", StringComparison.Ordinal)} or appsettings.json");
     }
 
     public static UsageException Configured(string key, string rule, object? got) =>
