@@ -6,7 +6,7 @@ namespace FashionGpu.Runtime.Engines.Ilgpu;
 internal sealed class IlgpuConvBlock : IlgpuLayer
 {
     public override LayerKind Kind => LayerKinds.Conv2d;
-    protected override bool IsFusion => true;
+    public override bool IsFusion => true;
     public override (long Argmax, long Saved, long Scratch) Buffers(Op op, int maxBatch, int trainBatch) => ((long)maxBatch * op.Output.Size, 0, 0);
 
     public override void Forward(IlgpuOp o) =>

@@ -10,9 +10,11 @@ namespace FashionGpu.Runtime.Engines.Ilgpu;
 /// launches of its forward and backward. Each kind's implementation has a file of its own in this folder; the engine
 /// finds them by reflection and refuses a model with a kind that has none.
 /// </summary>
-internal abstract class IlgpuLayer
+internal abstract class IlgpuLayer : ILayerImplementation
 {
     public abstract LayerKind Kind { get; }
+
+    public virtual bool IsFusion => false;
 
     /// <summary>Lengths of the pooling indices, saved statistics and scratch an op of this kind needs.</summary>
     public virtual (long Argmax, long Saved, long Scratch) Buffers(Op op, int maxBatch, int trainBatch) => (0, 0, 0);
@@ -21,25 +23,13 @@ internal abstract class IlgpuLayer
 
     public abstract void Backward(IlgpuOp o);
 
-    /// <summary>A fused op (the conv block) rather than a layer kind's own implementation.</summary>
-    protected virtual bool IsFusion => false;
-
-    private static readonly IlgpuLayer[] Implementations = typeof(IlgpuLayer).Assembly.GetTypes()
-        .Where(t => t.IsSubclassOf(typeof(IlgpuLayer)) && !t.IsAbstract)
-        .Select(t => (IlgpuLayer)Activator.CreateInstance(t, nonPublic: true)!)
-        .ToArray();
-
-    private static readonly Dictionary<LayerKind, IlgpuLayer> ByKind = Implementations.Where(l => !l.IsFusion).ToDictionary(l => l.Kind);
-
-    private static readonly IlgpuLayer Block = Implementations.Single(l => l.IsFusion);
+    private static readonly LayerImplementations<IlgpuLayer> Implementations = new("ILGPU engine", "--device simd");
 
     /// <summary>The implementation that runs <paramref name="op"/>: the conv block's, or its layer kind's.</summary>
-    public static IlgpuLayer For(Op op) => op.Block ? Block
-        : ByKind.TryGetValue(op.Kind, out var layer) ? layer
-        : throw new FashionGpuException($"the ILGPU engine has no implementation of layer kind {op.Kind}; run this model with --device simd");
+    public static IlgpuLayer For(Op op) => Implementations.For(op);
 
-    /// <summary>The kinds the ILGPU engine implements (the tests check that this is every kind).</summary>
-    public static IReadOnlyCollection<LayerKind> Kinds => ByKind.Keys;
+    /// <summary>The kinds the ILGPU engine implements.</summary>
+    public static IReadOnlyCollection<LayerKind> Kinds => Implementations.Kinds;
 }
 
 /// <summary>One op of the ILGPU engine: its kernels and device buffers, and what the step under way gives it.</summary>

@@ -346,7 +346,7 @@ public static class SimdConvBlock
 internal sealed class SimdConvBlockLayer : SimdLayer
 {
     public override Model.LayerKind Kind => Model.LayerKinds.Conv2d;
-    protected override bool IsFusion => true;
+    public override bool IsFusion => true;
 
     public override (int Argmax, int Saved, int Scratch) Buffers(Op op, int batch, int train) =>
         (batch * op.Output.Size, 0, train * SimdConvBlock.PartialLength(op.Conv(1)));

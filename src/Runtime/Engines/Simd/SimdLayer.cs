@@ -8,9 +8,11 @@ namespace FashionGpu.Runtime.Engines.Simd;
 /// backward. Each kind's implementation sits in that kind's Simd*.cs file; the engine finds them all by reflection, and
 /// refuses a model with a kind that has none.
 /// </summary>
-internal abstract class SimdLayer
+internal abstract class SimdLayer : ILayerImplementation
 {
     public abstract LayerKind Kind { get; }
+
+    public virtual bool IsFusion => false;
 
     /// <summary>Lengths of the pooling indices, saved statistics and scratch an op of this kind needs.</summary>
     public virtual (int Argmax, int Saved, int Scratch) Buffers(Op op, int batch, int train) => (0, 0, 0);
@@ -19,25 +21,13 @@ internal abstract class SimdLayer
 
     public abstract void Backward(SimdOp o);
 
-    /// <summary>A fused op (the conv block) rather than a layer kind's own implementation.</summary>
-    protected virtual bool IsFusion => false;
-
-    private static readonly SimdLayer[] Implementations = typeof(SimdLayer).Assembly.GetTypes()
-        .Where(t => t.IsSubclassOf(typeof(SimdLayer)) && !t.IsAbstract)
-        .Select(t => (SimdLayer)Activator.CreateInstance(t, nonPublic: true)!)
-        .ToArray();
-
-    private static readonly Dictionary<LayerKind, SimdLayer> ByKind = Implementations.Where(l => !l.IsFusion).ToDictionary(l => l.Kind);
-
-    private static readonly SimdLayer Block = Implementations.Single(l => l.IsFusion);
+    private static readonly LayerImplementations<SimdLayer> Implementations = new("SIMD engine", "--device cpu or cuda");
 
     /// <summary>The implementation that runs <paramref name="op"/>: the conv block's, or its layer kind's.</summary>
-    public static SimdLayer For(Op op) => op.Block ? Block
-        : ByKind.TryGetValue(op.Kind, out var layer) ? layer
-        : throw new FashionGpuException($"the SIMD engine has no implementation of layer kind {op.Kind}; run this model with --device cpu or cuda");
+    public static SimdLayer For(Op op) => Implementations.For(op);
 
-    /// <summary>The kinds the SIMD engine implements (the tests check that this is every kind).</summary>
-    public static IReadOnlyCollection<LayerKind> Kinds => ByKind.Keys;
+    /// <summary>The kinds the SIMD engine implements.</summary>
+    public static IReadOnlyCollection<LayerKind> Kinds => Implementations.Kinds;
 }
 
 /// <summary>One op of the SIMD engine: its buffers, and what the step under way gives it.</summary>
