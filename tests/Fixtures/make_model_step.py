@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Makes model_step.json: one training step of a model definition (models as data) computed by PyTorch in float64.
 
-The model is read from model_step_model.json beside this script (FashionGpu's model-definition format) and run with
+The model is read from model_step_model.json beside this script (or the model file named second on the command line,
+FashionGpu's model-definition format; the fixture goes to the file named third) and run with
 torch.nn.functional, layer by layer, keeping every layer's output and the loss's gradient with respect to it. Weights
 come from FashionGpu's counter-based generator (CounterRng + ParameterInitializer, rebuilt with numpy's wrapping
 uint64 arithmetic); biases and batchnorm weights are set to small non-zero values from another stream so every path
@@ -12,7 +13,8 @@ tensors), and sum / sum of |x| / max |x|.
 Names: out.K and grad_out.K for layer K (0-based), grad.P, update.P (one Adam step, Keras form) for every trained
 parameter, running.P for the batchnorm running statistics after the step, eval_logits before it (inference).
 
-Run: /usr/bin/python3 tests/Fixtures/make_model_step.py [/usr/share/datasets/fashion-mnist]
+Run: /usr/bin/python3 tests/Fixtures/make_model_step.py [/usr/share/datasets/fashion-mnist [MODEL.json OUT.json]]
+(kinds_step.json: ... tests/Fixtures/kinds_step_model.json tests/Fixtures/kinds_step.json)
 (needs python3-torch and python3-numpy; the test suite itself only reads the JSON).
 """
 import json
@@ -57,7 +59,7 @@ def plan(model):
             n = name("bn")
             params += [(i, n + ".weight", (c,), 0, 0, "bn_weight"), (i, n + ".bias", (c,), 0, 0, "bias"),
                        (i, n + ".running_mean", (c,), 0, 0, "zeros"), (i, n + ".running_var", (c,), 0, 0, "ones")]
-        elif t == "maxpool":
+        elif t in ("maxpool", "avgpool"):
             h, w = h // 2, w // 2
         elif t == "global_avg_pool":
             h = w = 1
@@ -107,8 +109,12 @@ def forward(model, params, x, training, keep_outputs):
             x = F.batch_norm(x, p["running_mean"], p["running_var"], p["weight"], p["bias"], training=training, momentum=0.1, eps=1e-5)
         elif t == "relu":
             x = F.relu(x)
+        elif t == "leaky_relu":
+            x = F.leaky_relu(x, float(np.float32(layer.get("slope", 0.01))))
         elif t == "maxpool":
             x = F.max_pool2d(x, 2)
+        elif t == "avgpool":
+            x = F.avg_pool2d(x, 2)
         elif t == "dropout":
             if training:
                 rate = np.float32(layer["rate"])
@@ -130,7 +136,9 @@ def forward(model, params, x, training, keep_outputs):
 
 def main():
     data_dir = sys.argv[1] if len(sys.argv) > 1 else "/usr/share/datasets/fashion-mnist"
-    with open(os.path.join(HERE, "model_step_model.json")) as f:
+    model_file = sys.argv[2] if len(sys.argv) > 2 else os.path.join(HERE, "model_step_model.json")
+    destination = sys.argv[3] if len(sys.argv) > 3 else os.path.join(HERE, "model_step.json")
+    with open(model_file) as f:
         model = json.load(f)
     images = read_idx(os.path.join(data_dir, "t10k-images-idx3-ubyte.gz"), 16)[: BATCH * 784]
     labels = read_idx(os.path.join(data_dir, "t10k-labels-idx1-ubyte.gz"), 8)[:BATCH]
@@ -169,10 +177,9 @@ def main():
         "loss": float(loss),
         "tensors": {name: summary(t) for name, t in tensors.items()},
     }
-    out = os.path.join(HERE, "model_step.json")
-    with open(out, "w") as f:
+    with open(destination, "w") as f:
         json.dump(fixture, f, separators=(",", ":"))
-    print("wrote", out, "loss", float(loss))
+    print("wrote", destination, "loss", float(loss))
 
 
 if __name__ == "__main__":

@@ -38,6 +38,9 @@ public sealed class StepFixture
     /// <summary>The model of model_step_model.json (tensors named out.K, grad_out.K, grad.P, update.P, running.P).</summary>
     public static StepFixture BatchNormModel { get; } = FromModelFile("model_step.json");
 
+    /// <summary>The model of kinds_step_model.json: the layer kinds added through the registry (leaky_relu, avgpool) among the others.</summary>
+    public static StepFixture KindsModel { get; } = FromModelFile("kinds_step.json");
+
     private static StepFixture FromModelFile(string file)
     {
         var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", file))).RootElement;
@@ -314,6 +317,22 @@ public sealed class ModelStepTests(CpuDeviceFixture gpu)
     public void The_SIMD_engine_runs_a_batchnorm_model_step_as_PyTorch_does()
     {
         var fixture = StepFixture.BatchNormModel;
+        using var engine = new SimdEngine(fixture.Model, fixture.Settings);
+        fixture.CheckModelStep(engine);
+    }
+
+    [Fact]
+    public void The_ILGPU_engine_runs_leaky_relu_and_avgpool_as_PyTorch_does()
+    {
+        var fixture = StepFixture.KindsModel;
+        using var engine = new IlgpuEngine(gpu.Device, fixture.Model, fixture.Settings);
+        fixture.CheckModelStep(engine);
+    }
+
+    [Fact]
+    public void The_SIMD_engine_runs_leaky_relu_and_avgpool_as_PyTorch_does()
+    {
+        var fixture = StepFixture.KindsModel;
         using var engine = new SimdEngine(fixture.Model, fixture.Settings);
         fixture.CheckModelStep(engine);
     }
