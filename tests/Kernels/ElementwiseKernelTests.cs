@@ -21,7 +21,7 @@ public sealed class ElementwiseKernelTests(CpuDeviceFixture gpu)
         var dy = TestData.Uniform(random, length);
         var view = gpu.Upload(dy);
 
-        gpu.Kernels.ReluBackward(gpu.Upload(y), view, view);
+        FashionGpu.Runtime.Engines.Ilgpu.IlgpuRelu.Backward(gpu.Kernels, gpu.Upload(y), view, view);
 
         var want = dy.Select((g, i) => y[i] > 0 ? (double)g : 0.0).ToArray();
         Close.All("relu backward", want, gpu.Download(view), 0, 0);
@@ -37,7 +37,7 @@ public sealed class ElementwiseKernelTests(CpuDeviceFixture gpu)
         var p = new DropoutParameters(CounterRng.Key(42, CounterRng.DropoutStream + 7), rate);
         var backward = gpu.Upload(dy);
 
-        gpu.Kernels.DropoutBackward(backward, p);
+        FashionGpu.Runtime.Engines.Ilgpu.IlgpuDropout.Apply(gpu.Kernels, backward, p, backward: true);
 
         var keep = Enumerable.Range(0, length).Select(i => CounterRng.UniformFloat(p.Key, (ulong)i) >= rate).ToArray();
         Close.All("dropout backward", dy.Select((v, i) => keep[i] ? v / (1.0 - rate) : 0).ToArray(), gpu.Download(backward), 1e-7);

@@ -70,8 +70,8 @@ public sealed class GradientCheckTests(CpuDeviceFixture gpu)
         var argmax = gpu.Allocate<int>(r.Length);
         var dx = gpu.Allocate<float>(x.Length);
 
-        gpu.Kernels.PoolForward(gpu.Upload(x), y, argmax, s);
-        gpu.Kernels.PoolBackward(gpu.Upload(r), argmax, dx, s);
+        FashionGpu.Runtime.Engines.Ilgpu.IlgpuMaxPool.Forward(gpu.Kernels, gpu.Upload(x), y, argmax, s);
+        FashionGpu.Runtime.Engines.Ilgpu.IlgpuMaxPool.Backward(gpu.Kernels, gpu.Upload(r), argmax, dx, s);
 
         var rd = TestData.ToDouble(r);
         var want = Numeric(v => Dot(rd, Reference.PoolForward(v, s).Y), TestData.ToDouble(x));
@@ -96,7 +96,7 @@ public sealed class GradientCheckTests(CpuDeviceFixture gpu)
         var (xv, wv) = (gpu.Upload(x), gpu.Upload(w));
 
         gpu.Kernels.DenseForward(xv, wv, gpu.Upload(b), y, s, relu: true);
-        gpu.Kernels.ReluBackward(y, dy, dy);
+        FashionGpu.Runtime.Engines.Ilgpu.IlgpuRelu.Backward(gpu.Kernels, y, dy, dy);
         gpu.Kernels.DenseBackwardInput(dy, wv, dx, reluMask: null, s);
         gpu.Kernels.DenseBackwardParameters(dy, xv, dw, db, s);
 

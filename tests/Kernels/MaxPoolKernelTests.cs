@@ -23,8 +23,8 @@ public sealed class MaxPoolKernelTests(CpuDeviceFixture gpu)
         var argmax = gpu.Allocate<int>(outputs);
         var dx = gpu.Upload(TestData.Uniform(random, x.Length, 5f, 6f));
 
-        gpu.Kernels.PoolForward(gpu.Upload(x), y, argmax, s);
-        gpu.Kernels.PoolBackward(gpu.Upload(dy), argmax, dx, s);
+        FashionGpu.Runtime.Engines.Ilgpu.IlgpuMaxPool.Forward(gpu.Kernels, gpu.Upload(x), y, argmax, s);
+        FashionGpu.Runtime.Engines.Ilgpu.IlgpuMaxPool.Backward(gpu.Kernels, gpu.Upload(dy), argmax, dx, s);
 
         var (wantY, wantArg) = Reference.PoolForward(TestData.ToDouble(x), s);
         Assert.Equal(wantArg, gpu.Download(argmax));
@@ -39,7 +39,7 @@ public sealed class MaxPoolKernelTests(CpuDeviceFixture gpu)
         var x = new float[] { 1, 3, 2, 2, 3, 3, 2, 2 };
         var y = gpu.Allocate<float>(2);
         var argmax = gpu.Allocate<int>(2);
-        gpu.Kernels.PoolForward(gpu.Upload(x), y, argmax, s);
+        FashionGpu.Runtime.Engines.Ilgpu.IlgpuMaxPool.Forward(gpu.Kernels, gpu.Upload(x), y, argmax, s);
         Assert.Equal(new[] { 3f, 2f }, gpu.Download(y));
         Assert.Equal(new[] { 1, 0 }, gpu.Download(argmax));
     }

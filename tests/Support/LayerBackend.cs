@@ -109,7 +109,7 @@ public sealed class IlgpuLayers(DeviceFixture gpu) : LayerBackend
     public override float[] Dropout(float[] x, DropoutParameters p)
     {
         var view = gpu.Upload(x);
-        gpu.Kernels.DropoutForward(view, p);
+        FashionGpu.Runtime.Engines.Ilgpu.IlgpuDropout.Apply(gpu.Kernels, view, p, backward: false);
         return gpu.Download(view);
     }
 
@@ -167,42 +167,42 @@ public sealed class IlgpuLayers(DeviceFixture gpu) : LayerBackend
     {
         var outputs = s.Batch * s.Channels * s.OutHeight * s.OutWidth;
         var (y, argmax) = (gpu.Allocate<float>(outputs), gpu.Allocate<int>(outputs));
-        gpu.Kernels.PoolForward(gpu.Upload(x), y, argmax, s);
+        FashionGpu.Runtime.Engines.Ilgpu.IlgpuMaxPool.Forward(gpu.Kernels, gpu.Upload(x), y, argmax, s);
         return (gpu.Download(y), gpu.Download(argmax));
     }
 
     public override float[] MaxPoolBackward(float[] dy, int[] argmax, PoolShape s)
     {
         var dx = gpu.Allocate<float>(s.Batch * s.Channels * s.Height * s.Width);
-        gpu.Kernels.PoolBackward(gpu.Upload(dy), gpu.Upload(argmax), dx, s);
+        FashionGpu.Runtime.Engines.Ilgpu.IlgpuMaxPool.Backward(gpu.Kernels, gpu.Upload(dy), gpu.Upload(argmax), dx, s);
         return gpu.Download(dx);
     }
 
     public override float[] GlobalAvgPoolForward(float[] x, int planes, int spatial)
     {
         var y = gpu.Allocate<float>(planes);
-        gpu.Kernels.GlobalAvgPoolForward(gpu.Upload(x), y, planes, spatial);
+        FashionGpu.Runtime.Engines.Ilgpu.IlgpuGlobalAvgPool.Forward(gpu.Kernels, gpu.Upload(x), y, planes, spatial);
         return gpu.Download(y);
     }
 
     public override float[] GlobalAvgPoolBackward(float[] dy, int planes, int spatial)
     {
         var dx = gpu.Allocate<float>(planes * spatial);
-        gpu.Kernels.GlobalAvgPoolBackward(gpu.Upload(dy), dx, planes, spatial);
+        FashionGpu.Runtime.Engines.Ilgpu.IlgpuGlobalAvgPool.Backward(gpu.Kernels, gpu.Upload(dy), dx, planes, spatial);
         return gpu.Download(dx);
     }
 
     public override float[] ReluForward(float[] x)
     {
         var y = gpu.Allocate<float>(x.Length);
-        gpu.Kernels.ReluForward(gpu.Upload(x), y);
+        FashionGpu.Runtime.Engines.Ilgpu.IlgpuRelu.Forward(gpu.Kernels, gpu.Upload(x), y);
         return gpu.Download(y);
     }
 
     public override float[] ReluBackward(float[] y, float[] dy)
     {
         var dx = gpu.Allocate<float>(dy.Length);
-        gpu.Kernels.ReluBackward(gpu.Upload(y), gpu.Upload(dy), dx);
+        FashionGpu.Runtime.Engines.Ilgpu.IlgpuRelu.Backward(gpu.Kernels, gpu.Upload(y), gpu.Upload(dy), dx);
         return gpu.Download(dx);
     }
 }

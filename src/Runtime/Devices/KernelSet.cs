@@ -50,24 +50,16 @@ public sealed class KernelSet : IDisposable
     private readonly Action<Index1D, ArrayView<double>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, int> _bnMergeStatistics;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<double>, BatchNormShape> _bnGradientPartials;
     private readonly Action<Index1D, ArrayView<double>, ArrayView<float>, ArrayView<float>, BatchNormShape> _bnSumGradients;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, PoolShape, RowStrips> _poolForward;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, PoolShape, RowStrips> _poolBackward;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseShape, int> _denseForward;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseShape, int> _denseBackwardInput;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseShape> _denseBackwardParameters;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, DenseShape> _denseBackwardBias;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, GemmShape, ArrayView<float>, ArrayView<float>, GemmEpilogue, ElementRange> _reduceSplits;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ElementRange> _reluForward;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ElementRange> _reluBackward;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, int> _bnStatistics;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape> _bnRunningStatistics;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, ElementRange> _bnNormalize;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape> _bnParameterGradients;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, ElementRange> _bnBackwardInput;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _gapForward;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, ElementRange> _gapBackward;
-    private readonly Action<Index1D, ArrayView<float>, DropoutParameters, ElementRange> _dropoutForward;
-    private readonly Action<Index1D, ArrayView<float>, DropoutParameters, ElementRange> _dropoutBackward;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<int>, LossShape> _softmaxCrossEntropy;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, LossShape> _argmax;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, OptimizerStep, ArrayView<int>, ElementRange> _optimizer;
@@ -92,15 +84,11 @@ public sealed class KernelSet : IDisposable
         Load(out _convInputFromColumns, Conv2DKernels.InputFromColumns);
         Load(out _transpose, TransposeKernels.Batched);
         Load(out _convBlockSum, ConvBlockKernels.SumParameterPartials);
-        Load(out _poolForward, MaxPoolKernels.Forward);
-        Load(out _poolBackward, MaxPoolKernels.Backward);
         Load(out _denseForward, DenseKernels.Forward);
         Load(out _denseBackwardInput, DenseKernels.BackwardInput);
         Load(out _denseBackwardParameters, DenseKernels.BackwardParameters);
         Load(out _denseBackwardBias, DenseKernels.BackwardBias);
         Load(out _reduceSplits, GemmKernels.ReduceSplits);
-        Load(out _reluForward, ActivationKernels.ReluForward);
-        Load(out _reluBackward, ActivationKernels.ReluBackward);
         Load(out _bnStatistics, BatchNormKernels.Statistics);
         Load(out _bnRunningStatistics, BatchNormKernels.RunningStatistics);
         Load(out _bnNormalize, BatchNormKernels.Normalize);
@@ -110,10 +98,6 @@ public sealed class KernelSet : IDisposable
         Load(out _bnMergeStatistics, BatchNormKernels.MergeStatistics);
         Load(out _bnGradientPartials, BatchNormKernels.ParameterGradientPartials);
         Load(out _bnSumGradients, BatchNormKernels.SumParameterGradients);
-        Load(out _gapForward, GlobalAvgPoolKernels.Forward);
-        Load(out _gapBackward, GlobalAvgPoolKernels.Backward);
-        Load(out _dropoutForward, DropoutKernels.Forward);
-        Load(out _dropoutBackward, DropoutKernels.Backward);
         Load(out _softmaxCrossEntropy, SoftmaxCrossEntropyKernels.ForwardBackward);
         Load(out _argmax, SoftmaxCrossEntropyKernels.Argmax);
         Load(out _optimizer, OptimizerKernels.Update);
@@ -331,7 +315,8 @@ public sealed class KernelSet : IDisposable
     }
 
     /// <summary>Rows of <paramref name="width"/> elements: whole rows per thread on the CPU accelerator, one element on the GPU path.</summary>
-    private RowStrips Strips(int width) => new(width, GemmPath == GemmPath.Blocked ? width : 1);
+    /// <summary>A row kernel's strips: a whole row per thread on the CPU path, one element per thread on GPUs.</summary>
+    public RowStrips Strips(int width) => new(width, GemmPath == GemmPath.Blocked ? width : 1);
 
     /// <summary>Threads a launch that carries real work should offer a GPU (an H100 has 132 multiprocessors).</summary>
     public const int TargetThreads = 16384;
@@ -353,12 +338,6 @@ public sealed class KernelSet : IDisposable
         }
         return buffer.View.SubView(0, length);
     }
-
-    public void PoolForward(ArrayView<float> x, ArrayView<float> y, ArrayView<int> argmax, PoolShape s) =>
-        Launch("MaxPool.Forward", Strips(s.OutWidth).Threads(s.ForwardRows), () => _poolForward(Strips(s.OutWidth).Threads(s.ForwardRows), x, y, argmax, s, Strips(s.OutWidth)));
-
-    public void PoolBackward(ArrayView<float> dy, ArrayView<int> argmax, ArrayView<float> dx, PoolShape s) =>
-        Launch("MaxPool.Backward", Strips(s.Width).Threads(s.BackwardRows), () => _poolBackward(Strips(s.Width).Threads(s.BackwardRows), dy, argmax, dx, s, Strips(s.Width)));
 
     public void DenseForward(ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, ArrayView<float> y, DenseShape s, bool relu)
     {
@@ -413,12 +392,6 @@ public sealed class KernelSet : IDisposable
         Launch("Gemm.ReduceSplits", range.Stride, () => _reduceSplits(range.Stride, workspace, c, s, bias, mask, epilogue, range));
     }
 
-    public void ReluForward(ArrayView<float> x, ArrayView<float> y)
-    {
-        var range = Range(y.Length);
-        Launch("Activation.ReluForward", range.Stride, () => _reluForward(range.Stride, x, y, range));
-    }
-
     /// <summary>
     /// Batchnorm forward: training takes the batch's statistics (and updates the running ones), inference the running
     /// statistics; either way they are left in <paramref name="saved"/> for backward.
@@ -458,36 +431,8 @@ public sealed class KernelSet : IDisposable
         Launch("BatchNorm.BackwardInput", range.Stride, () => _bnBackwardInput(range.Stride, x, dy, input, weight, saved, dWeight, dBias, s, range));
     }
 
-    public void GlobalAvgPoolForward(ArrayView<float> x, ArrayView<float> y, int planes, int spatial) =>
-        Launch("GlobalAvgPool.Forward", planes, () => _gapForward(planes, x, y, spatial));
-
-    public void GlobalAvgPoolBackward(ArrayView<float> dy, ArrayView<float> dx, int planes, int spatial)
-    {
-        var range = Range((long)planes * spatial);
-        Launch("GlobalAvgPool.Backward", range.Stride, () => _gapBackward(range.Stride, dy, dx, spatial, range));
-    }
-
     /// <summary>y = x (element copies on the accelerator's stream).</summary>
     public void Copy(ArrayView<float> x, ArrayView<float> y) => Launch("Copy", y.Length, () => x.CopyTo(y));
-
-    /// <summary>dx = dy where the ReLU's output y is positive, else 0; <paramref name="dx"/> may be <paramref name="dy"/>.</summary>
-    public void ReluBackward(ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx)
-    {
-        var range = Range(y.Length);
-        Launch("Activation.ReluBackward", range.Stride, () => _reluBackward(range.Stride, y, dy, dx, range));
-    }
-
-    public void DropoutForward(ArrayView<float> x, DropoutParameters p)
-    {
-        var range = Range(x.Length);
-        Launch("Dropout.Forward", range.Stride, () => _dropoutForward(range.Stride, x, p, range));
-    }
-
-    public void DropoutBackward(ArrayView<float> dy, DropoutParameters p)
-    {
-        var range = Range(dy.Length);
-        Launch("Dropout.Backward", range.Stride, () => _dropoutBackward(range.Stride, dy, p, range));
-    }
 
     public void SoftmaxCrossEntropy(ArrayView<float> logits, ArrayView<int> labels, ArrayView<float> dLogits,
         ArrayView<float> loss, ArrayView<int> correct, LossShape s) =>

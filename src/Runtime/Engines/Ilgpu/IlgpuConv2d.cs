@@ -19,7 +19,7 @@ internal sealed class IlgpuConv2d : IlgpuLayer
             return;
         }
         o.Kernels.ConvForward(o.Input, o.Parameter("weight"), o.Parameter("bias"), o.Scratch, o.Op.Conv(o.Batch), relu: false);
-        o.Kernels.PoolForward(o.Scratch, o.Output, o.Argmax, o.Op.Pooling(o.Batch));
+        IlgpuMaxPool.Forward(o.Kernels, o.Scratch, o.Output, o.Argmax, o.Op.Pooling(o.Batch));
     }
 
     public override void Backward(IlgpuOp o)
@@ -27,7 +27,7 @@ internal sealed class IlgpuConv2d : IlgpuLayer
         var gradient = o.Gradient;
         if (o.Op.Pool)
         {
-            o.Kernels.PoolBackward(o.Gradient, o.Argmax, o.Scratch, o.Op.Pooling(o.Batch));
+            IlgpuMaxPool.Backward(o.Kernels, o.Gradient, o.Argmax, o.Scratch, o.Op.Pooling(o.Batch));
             gradient = o.Scratch;
         }
         o.Kernels.ConvBackward(o.Input, gradient, o.Parameter("weight"), o.GradientOf("weight"), o.GradientOf("bias"), o.InputGradient, o.Op.Conv(o.Batch));

@@ -18,7 +18,7 @@ internal sealed class IlgpuDense : IlgpuLayer
         var g = o.Gradient;
         if (o.Op.Relu)
         {
-            o.Kernels.ReluBackward(o.BatchOutput, o.BatchGradient, o.Scratch.SubView(0, o.Length));
+            IlgpuRelu.Backward(o.Kernels, o.BatchOutput, o.BatchGradient, o.Scratch.SubView(0, o.Length));
             g = o.Scratch;
         }
         o.Kernels.DenseBackwardParameters(g, o.Input, o.GradientOf("weight"), o.GradientOf("bias"), o.Op.Dense(o.Batch));
