@@ -49,15 +49,7 @@ public sealed class SweepDefinition
     public bool Maximize => (Source["goal"]?.GetValue<string>() ?? "maximize") == "maximize";
     public bool Test => Source["test"]?.GetValue<bool>() ?? Metric == "test_accuracy";
 
-    /// <summary>Reads a sweep file and checks all of it: every key, type, value and path, and the size of the plan.</summary>
-    public static SweepDefinition Parse(string text, string origin)
-    {
-        var sweep = Read(text, origin);
-        sweep.Plan();
-        return sweep;
-    }
-
-    /// <summary>Reads a sweep file and checks its shape (the keys and their types), without planning it.</summary>
+    /// <summary>Reads a sweep file and checks its shape (the keys and their types); <see cref="Plan"/> checks every value and path.</summary>
     public static SweepDefinition Read(string text, string origin)
     {
         JsonNode? node;

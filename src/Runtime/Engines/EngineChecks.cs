@@ -27,7 +27,8 @@ internal static class EngineChecks
                     $"layer {op.First + 1} ({op.Layer.Definition.Describe()}): its output for a batch of {maxBatch:N0} has {(long)maxBatch * widest:N0} values, past the {Array.MaxLength:N0} one buffer can index; use a smaller --batch-size, fewer filters, or pool earlier"));
             activations += 4L * widest * (3L * maxBatch + trainBatch);
         }
-        if (parameters + activations > deviceBytes)
+        // A device that reports no memory size (0) is not judged by it.
+        if (deviceBytes > 0 && parameters + activations > deviceBytes)
             throw new FashionGpuException(string.Create(inv,
                 $"the model needs about {Gib(parameters + activations)} at batch {trainBatch} (parameters with gradients and Adam's moments {Gib(parameters)}, activations {Gib(activations)}), but {device} has {Gib(deviceBytes)}; use a smaller --batch-size or a smaller model"));
     }

@@ -41,7 +41,7 @@ public sealed record Op(LayerKind Kind, PlannedLayer Layer, int First, int Last,
     /// <summary>A batchnorm op over [batch, channels, H·W] (H·W = 1 after a dense layer).</summary>
     public Kernels.BatchNormShape Norm(int batch) => new(batch, Input.Channels, Input.Spatial);
 
-    /// <summary>The 2x2 max-pool of a max-pool op, or of a conv2d op's output when it pools, for a batch.</summary>
+    /// <summary>The 2x2 window of a pooling op (maxpool, avgpool), or of a conv2d op's output when it pools, for a batch.</summary>
     public Kernels.PoolShape Pooling(int batch)
     {
         var pooled = Pool || Block ? Layer.Output : Input;
