@@ -150,7 +150,7 @@ public sealed class IlgpuLayers(DeviceFixture gpu) : LayerBackend
     public override (float[] Y, float[] Saved) BatchNormForward(float[] x, float[] weight, float[] bias, float[] running, BatchNormShape s, bool training)
     {
         var (y, saved, stats) = (gpu.Allocate<float>(x.Length), gpu.Allocate<float>(2 * s.Channels), gpu.Upload(running));
-        gpu.Kernels.BatchNormForward(gpu.Upload(x), y, gpu.Upload(weight), gpu.Upload(bias), stats.SubView(0, s.Channels),
+        FashionGpu.Runtime.Engines.Ilgpu.IlgpuBatchNorm.Forward(gpu.Kernels, gpu.Upload(x), y, gpu.Upload(weight), gpu.Upload(bias), stats.SubView(0, s.Channels),
             stats.SubView(s.Channels, s.Channels), saved, s, training);
         gpu.Download(stats).CopyTo(running, 0);
         return (gpu.Download(y), gpu.Download(saved));
@@ -159,7 +159,7 @@ public sealed class IlgpuLayers(DeviceFixture gpu) : LayerBackend
     public override (float[] DWeight, float[] DBias, float[] DX) BatchNormBackward(float[] x, float[] dy, float[] weight, float[] saved, BatchNormShape s)
     {
         var (dw, db, dx) = (gpu.Allocate<float>(s.Channels), gpu.Allocate<float>(s.Channels), gpu.Allocate<float>(x.Length));
-        gpu.Kernels.BatchNormBackward(gpu.Upload(x), gpu.Upload(dy), dx, gpu.Upload(weight), gpu.Upload(saved), dw, db, s);
+        FashionGpu.Runtime.Engines.Ilgpu.IlgpuBatchNorm.Backward(gpu.Kernels, gpu.Upload(x), gpu.Upload(dy), dx, gpu.Upload(weight), gpu.Upload(saved), dw, db, s);
         return (gpu.Download(dw), gpu.Download(db), gpu.Download(dx));
     }
 

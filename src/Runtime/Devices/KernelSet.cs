@@ -46,20 +46,11 @@ public sealed class KernelSet : IDisposable
     private MemoryBuffer1D<float, Stride1D.Dense>? _columns;
     private MemoryBuffer1D<float, Stride1D.Dense>? _positionRows;
     private MemoryBuffer1D<double, Stride1D.Dense>? _doublePartials;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<double>, BatchNormShape> _bnStatisticsPartials;
-    private readonly Action<Index1D, ArrayView<double>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, int> _bnMergeStatistics;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<double>, BatchNormShape> _bnGradientPartials;
-    private readonly Action<Index1D, ArrayView<double>, ArrayView<float>, ArrayView<float>, BatchNormShape> _bnSumGradients;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseShape, int> _denseForward;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseShape, int> _denseBackwardInput;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseShape> _denseBackwardParameters;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, DenseShape> _denseBackwardBias;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, GemmShape, ArrayView<float>, ArrayView<float>, GemmEpilogue, ElementRange> _reduceSplits;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, int> _bnStatistics;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape> _bnRunningStatistics;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, ElementRange> _bnNormalize;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape> _bnParameterGradients;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, ElementRange> _bnBackwardInput;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<int>, LossShape> _softmaxCrossEntropy;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, LossShape> _argmax;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, OptimizerStep, ArrayView<int>, ElementRange> _optimizer;
@@ -89,15 +80,6 @@ public sealed class KernelSet : IDisposable
         Load(out _denseBackwardParameters, DenseKernels.BackwardParameters);
         Load(out _denseBackwardBias, DenseKernels.BackwardBias);
         Load(out _reduceSplits, GemmKernels.ReduceSplits);
-        Load(out _bnStatistics, BatchNormKernels.Statistics);
-        Load(out _bnRunningStatistics, BatchNormKernels.RunningStatistics);
-        Load(out _bnNormalize, BatchNormKernels.Normalize);
-        Load(out _bnParameterGradients, BatchNormKernels.ParameterGradients);
-        Load(out _bnBackwardInput, BatchNormKernels.BackwardInput);
-        Load(out _bnStatisticsPartials, BatchNormKernels.StatisticsPartials);
-        Load(out _bnMergeStatistics, BatchNormKernels.MergeStatistics);
-        Load(out _bnGradientPartials, BatchNormKernels.ParameterGradientPartials);
-        Load(out _bnSumGradients, BatchNormKernels.SumParameterGradients);
         Load(out _softmaxCrossEntropy, SoftmaxCrossEntropyKernels.ForwardBackward);
         Load(out _argmax, SoftmaxCrossEntropyKernels.Argmax);
         Load(out _optimizer, OptimizerKernels.Update);
@@ -392,44 +374,8 @@ public sealed class KernelSet : IDisposable
         Launch("Gemm.ReduceSplits", range.Stride, () => _reduceSplits(range.Stride, workspace, c, s, bias, mask, epilogue, range));
     }
 
-    /// <summary>
-    /// Batchnorm forward: training takes the batch's statistics (and updates the running ones), inference the running
-    /// statistics; either way they are left in <paramref name="saved"/> for backward.
-    /// </summary>
-    public void BatchNormForward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> weight, ArrayView<float> bias,
-        ArrayView<float> runningMean, ArrayView<float> runningVar, ArrayView<float> saved, BatchNormShape s, bool training)
-    {
-        if (training && GemmPath == GemmPath.Tiled)
-        {
-            var partials = Scratch(ref _doublePartials, 2L * s.Channels * s.Batch);
-            Launch("BatchNorm.StatisticsPartials", s.Channels * s.Batch, () => _bnStatisticsPartials(s.Channels * s.Batch, x, partials, s));
-            Launch("BatchNorm.MergeStatistics", s.Channels, () => _bnMergeStatistics(s.Channels, partials, saved, runningMean, runningVar, s, 1));
-        }
-        else if (training)
-            Launch("BatchNorm.Statistics", s.Channels, () => _bnStatistics(s.Channels, x, saved, runningMean, runningVar, s, 1));
-        else
-            Launch("BatchNorm.RunningStatistics", s.Channels, () => _bnRunningStatistics(s.Channels, runningMean, runningVar, saved, s));
-        var range = Range(s.Elements);
-        Launch("BatchNorm.Normalize", range.Stride, () => _bnNormalize(range.Stride, x, y, weight, bias, saved, s, range));
-    }
-
-    /// <summary>Batchnorm's weight and bias gradients, and its input gradient when <paramref name="dx"/> is given.</summary>
-    public void BatchNormBackward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float>? dx, ArrayView<float> weight, ArrayView<float> saved,
-        ArrayView<float> dWeight, ArrayView<float> dBias, BatchNormShape s)
-    {
-        if (GemmPath == GemmPath.Tiled)
-        {
-            var partials = Scratch(ref _doublePartials, 2L * s.Channels * s.Batch);
-            Launch("BatchNorm.GradientPartials", s.Channels * s.Batch, () => _bnGradientPartials(s.Channels * s.Batch, x, dy, saved, partials, s));
-            Launch("BatchNorm.SumGradients", s.Channels, () => _bnSumGradients(s.Channels, partials, dWeight, dBias, s));
-        }
-        else
-            Launch("BatchNorm.ParameterGradients", s.Channels, () => _bnParameterGradients(s.Channels, x, dy, saved, dWeight, dBias, s));
-        if (dx is not { } input)
-            return;
-        var range = Range(s.Elements);
-        Launch("BatchNorm.BackwardInput", range.Stride, () => _bnBackwardInput(range.Stride, x, dy, input, weight, saved, dWeight, dBias, s, range));
-    }
+    /// <summary>A shared scratch of doubles for staged per-channel sums (batchnorm's, on the GPU path), grown on demand.</summary>
+    public ArrayView<double> DoublePartials(long length) => Scratch(ref _doublePartials, length);
 
     /// <summary>y = x (element copies on the accelerator's stream).</summary>
     public void Copy(ArrayView<float> x, ArrayView<float> y) => Launch("Copy", y.Length, () => x.CopyTo(y));
