@@ -303,37 +303,31 @@ public sealed class TiledReferenceStepTests(GroupedCpuDeviceFixture grouped)
     }
 }
 
+/// <summary>
+/// Each model fixture through both engines: model_step.json (batchnorm, pooling, dropout, global average pooling) and
+/// kinds_step.json (leaky_relu and avgpool, the kinds added through the registry, among the others).
+/// </summary>
 [Collection(CpuAcceleratorCollection.Name)]
 public sealed class ModelStepTests(CpuDeviceFixture gpu)
 {
-    [Fact]
-    public void The_ILGPU_engine_runs_a_batchnorm_model_step_as_PyTorch_does()
+    public static TheoryData<string> Fixtures => new("model_step.json", "kinds_step.json");
+
+    private static StepFixture Of(string file) => file == "kinds_step.json" ? StepFixture.KindsModel : StepFixture.BatchNormModel;
+
+    [Theory]
+    [MemberData(nameof(Fixtures))]
+    public void The_ILGPU_engine_runs_the_model_step_as_PyTorch_does(string file)
     {
-        var fixture = StepFixture.BatchNormModel;
+        var fixture = Of(file);
         using var engine = new IlgpuEngine(gpu.Device, fixture.Model, fixture.Settings);
         fixture.CheckModelStep(engine);
     }
 
-    [Fact]
-    public void The_SIMD_engine_runs_a_batchnorm_model_step_as_PyTorch_does()
+    [Theory]
+    [MemberData(nameof(Fixtures))]
+    public void The_SIMD_engine_runs_the_model_step_as_PyTorch_does(string file)
     {
-        var fixture = StepFixture.BatchNormModel;
-        using var engine = new SimdEngine(fixture.Model, fixture.Settings);
-        fixture.CheckModelStep(engine);
-    }
-
-    [Fact]
-    public void The_ILGPU_engine_runs_leaky_relu_and_avgpool_as_PyTorch_does()
-    {
-        var fixture = StepFixture.KindsModel;
-        using var engine = new IlgpuEngine(gpu.Device, fixture.Model, fixture.Settings);
-        fixture.CheckModelStep(engine);
-    }
-
-    [Fact]
-    public void The_SIMD_engine_runs_leaky_relu_and_avgpool_as_PyTorch_does()
-    {
-        var fixture = StepFixture.KindsModel;
+        var fixture = Of(file);
         using var engine = new SimdEngine(fixture.Model, fixture.Settings);
         fixture.CheckModelStep(engine);
     }
