@@ -135,8 +135,8 @@ public static class CliApplication
 
     private static Option<string?> TtaFlag()
     {
-        var tta = Flag<string?>("--tta", "Test-time augmentation: none (the default) or flip (average the probabilities of each image and its mirror; evaluate reports it beside the model's own accuracy)");
-        tta.AcceptOnlyFromAmong("none", "flip");
+        var tta = Flag<string?>("--tta", "Test-time augmentation: none (the default), flip (each image's probabilities averaged with its mirror's), shift (with its one-pixel diagonal translations) or flip,shift (six views); evaluate reports it beside the model's own accuracy");
+        tta.AcceptOnlyFromAmong(Runtime.Evaluation.TestTimeAugmentation.Choices);
         return tta;
     }
 
@@ -303,9 +303,14 @@ public static class CliApplication
         var checkpoint = Flag<string?>("--checkpoint", "Time the model of this checkpoint, from its weights");
         var toAccuracy = Flag<double?>("--to-accuracy", "Instead: train the --model recipe, testing after each epoch, and report the wall time at which test accuracy reached X",
             v => v is not (> 0 and <= 1) ? $"--to-accuracy must be in (0, 1] (got {v})" : null);
+        var tta = Flag<string?>("--tta", "With --to-accuracy: judge the target on this test-time augmentation's accuracy (default: the recipe's)");
+        tta.AcceptOnlyFromAmong(Runtime.Evaluation.TestTimeAugmentation.Choices);
+        var seed = Flag<ulong?>("--seed", "With --to-accuracy: the seed to train with (default: 42)");
+        var peerSeconds = Flag<double?>("--peer-seconds", "With --to-accuracy: a peer's seconds to the same accuracy, printed beside ours with the ratio",
+            v => v is not > 0 || !double.IsFinite(v.Value) ? $"--peer-seconds must be a positive number of seconds (got {v})" : null);
         var command = new Command("bench", "Time training steps and evaluation; count launches and syncs; profile each kernel or layer; or time to an accuracy")
         {
-            dataDir, device, batchSize, steps, model, modelFile, checkpoint, toAccuracy, json,
+            dataDir, device, batchSize, steps, model, modelFile, checkpoint, toAccuracy, tta, seed, peerSeconds, json,
         };
         RunsHosted<BenchJob, BenchOptions>(command, "Bench", (parse, o) =>
         {
@@ -317,6 +322,9 @@ public static class CliApplication
             o.ModelFile = parse.GetValue(modelFile) ?? o.ModelFile;
             o.Checkpoint = parse.GetValue(checkpoint) ?? o.Checkpoint;
             o.ToAccuracy = parse.GetValue(toAccuracy) ?? o.ToAccuracy;
+            o.Tta = parse.GetValue(tta) ?? o.Tta;
+            o.Seed = parse.GetValue(seed) ?? o.Seed;
+            o.PeerSeconds = parse.GetValue(peerSeconds) ?? o.PeerSeconds;
             o.Json |= parse.GetValue(json);
         });
         return command;

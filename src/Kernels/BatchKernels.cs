@@ -39,29 +39,47 @@ public readonly struct Augmentation
     public const int EraseMinSide = 4;
     public const int EraseMaxSide = 14;
 
-    public Augmentation(ulong key, int maxShift, int flip, int erase)
+    /// <summary>Flip the images whose own bit (from <see cref="FlipKey"/>, the same every epoch) is 1: half of them, and on alternate epochs the other half.</summary>
+    public const int FlipByImage = 3;
+    /// <summary>Flip the images whose own bit is 0.</summary>
+    public const int FlipByImageInverted = 4;
+
+    public Augmentation(ulong key, int maxShift, int flip, int erase, ulong flipKey = 0, int dx = 0, int dy = 0)
     {
         Key = key;
         MaxShift = maxShift;
         Flip = flip;
         Erase = erase;
+        FlipKey = flipKey;
+        Dx = dx;
+        Dy = dy;
     }
 
     public static Augmentation None => default;
     public static Augmentation Mirror => new(0, 0, FlipAll, 0);
+
+    /// <summary>Every image mirrored or not and translated by (dx, dy): one view of test-time augmentation.</summary>
+    public static Augmentation View(bool mirrored, int dx, int dy) => new(0, 0, mirrored ? FlipAll : 0, 0, 0, dx, dy);
 
     public ulong Key { get; }
 
     /// <summary>dx and dy are uniform in [-MaxShift, MaxShift].</summary>
     public int MaxShift { get; }
 
-    /// <summary>0: never; <see cref="FlipRandom"/>; <see cref="FlipAll"/>.</summary>
+    /// <summary>0: never; <see cref="FlipRandom"/>; <see cref="FlipAll"/>; <see cref="FlipByImage"/>; <see cref="FlipByImageInverted"/>.</summary>
     public int Flip { get; }
+
+    /// <summary>The key of each image's own flip bit (<see cref="FlipByImage"/>).</summary>
+    public ulong FlipKey { get; }
+
+    /// <summary>A translation added to the drawn one (test-time augmentation's views).</summary>
+    public int Dx { get; }
+    public int Dy { get; }
 
     /// <summary>1: with probability 1/2 a rectangle with sides uniform in [EraseMinSide, EraseMaxSide], placed uniformly inside the image, is set to 0.</summary>
     public int Erase { get; }
 
-    public bool IsIdentity => MaxShift == 0 && Flip == 0 && Erase == 0;
+    public bool IsIdentity => MaxShift == 0 && Flip == 0 && Erase == 0 && Dx == 0 && Dy == 0;
 
     /// <summary>Uniform integer in [0, n) from 16 random bits.</summary>
     private static int Pick(ulong bits, int n) => (int)(((bits & 0xFFFF) * (ulong)n) >> 16);
@@ -70,9 +88,10 @@ public readonly struct Augmentation
     public AugmentedImage Draw(int sample, int rows, int columns)
     {
         var h = CounterRng.Hash(Key, 2 * (ulong)sample);
-        var dx = MaxShift == 0 ? 0 : Pick(h, 2 * MaxShift + 1) - MaxShift;
-        var dy = MaxShift == 0 ? 0 : Pick(h >> 16, 2 * MaxShift + 1) - MaxShift;
-        var flip = Flip == FlipAll || (Flip == FlipRandom && ((h >> 32) & 1) == 1);
+        var dx = Dx + (MaxShift == 0 ? 0 : Pick(h, 2 * MaxShift + 1) - MaxShift);
+        var dy = Dy + (MaxShift == 0 ? 0 : Pick(h >> 16, 2 * MaxShift + 1) - MaxShift);
+        var flip = Flip == FlipAll || (Flip == FlipRandom && ((h >> 32) & 1) == 1)
+            || (Flip >= FlipByImage && ((CounterRng.Hash(FlipKey, (ulong)sample) & 1) == 1) == (Flip == FlipByImage));
         if (Erase == 0 || ((h >> 33) & 1) == 0)
             return new AugmentedImage(dx, dy, flip, 0, 0, 0, 0);
         var e = CounterRng.Hash(Key, 2 * (ulong)sample + 1);

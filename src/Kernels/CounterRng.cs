@@ -15,6 +15,8 @@ public static class CounterRng
     public const ulong InitStream = 2UL << 56;
     public const ulong ShuffleStream = 3UL << 56;
     public const ulong AugmentStream = 4UL << 56;
+    /// <summary>Each image's own flip bit under --augment flip-alternate (one key for the whole run).</summary>
+    public const ulong FlipStream = 5UL << 56;
 
     public static ulong Mix(ulong x)
     {

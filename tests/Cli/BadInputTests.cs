@@ -81,6 +81,9 @@ public sealed class BadInputs : IDisposable
                      ("grid-too-big", """{"grid": {"epochs": [1,2,3,4,5,6,7,8,9,10], "batch_size": [1,2,3,4,5,6,7,8,9,10], "hidden": [1,2,3,4,5,6,7,8,9,10], "filters": [1,2,3,4,5,6,7,8,9,10], "dropout": [0.1, 0.2]}}"""),
                      ("missing-model-file", """{"grid": {"model_file": ["no-such-model.json"]}}"""),
                      ("dropout-rounds-to-1", """{"grid": {"dropout": [0.99999999]}}"""),
+                     ("tta-unknown", """{"grid": {"epochs": [1]}, "tta": "rotate"}"""),
+                     ("tta-metric-without-tta", """{"grid": {"epochs": [1]}, "metric": "tta_accuracy"}"""),
+                     ("ema-one", """{"grid": {"ema": [1]}}"""),
                  })
             File.WriteAllText(Path.Combine(Root, "sweep-" + name + ".json"), sweep);
         Run = Path.Combine(Root, "run");
@@ -134,6 +137,12 @@ public sealed class BadInputTests(BadInputs inputs) : IClassFixture<BadInputs>, 
         { "train --schedule linear", "", 2, "linear" },
         { "train --optimizer lamb", "", 2, "lamb" },
         { "train --label-smoothing 1", "", 2, "--label-smoothing must be in [0, 1) (got 1)" },
+        { "train --ema 1", "", 2, "--ema must be in [0, 1) (got 1)" },
+        { "train --ema 0.999999999", "", 2, "--ema must be in [0, 1) (got 0.999999999, which is 1 as a 32-bit float)" },
+        { "train --augment flip,flip-alternate", "", 2, "cannot use \"flip-alternate\"" },
+        { "evaluate --run {run} --tta rotate", "", 2, "rotate" },
+        { "bench --tta flip --data-dir {sample}", "", 2, "--tta, --seed and --peer-seconds belong to --to-accuracy" },
+        { "bench --to-accuracy 0.5 --peer-seconds 0", "", 2, "--peer-seconds must be a positive number of seconds (got 0)" },
         { "train --momentum 1", "", 2, "--momentum must be in [0, 1) (got 1)" },
         { "train --weight-decay -0.1", "", 2, "--weight-decay must be 0 or more (got -0.1)" },
         { "train --patience 0", "", 2, "--patience must be at least 1 (got 0)" },
@@ -218,6 +227,9 @@ public sealed class BadInputTests(BadInputs inputs) : IClassFixture<BadInputs>, 
         { "sweep plan {root}/sweep-grid-too-big.json --dir {root}/planned", "", 1, "the grid times the seeds makes more than 10,000 trials" },
         { "sweep plan {root}/sweep-missing-model-file.json --dir {root}/planned", "", 1, "no-such-model.json does not exist" },
         { "sweep plan {root}/sweep-dropout-rounds-to-1.json --dir {root}/planned", "", 1, "grid dropout: --dropout must be in [0, 1) (got 0.99999999, which is 1 as a 32-bit float)" },
+        { "sweep plan {root}/sweep-tta-unknown.json --dir {root}/planned", "", 1, "\"tta\" is \"rotate\"; use \"none\", \"flip\", \"shift\", \"flip,shift\"" },
+        { "sweep plan {root}/sweep-tta-metric-without-tta.json --dir {root}/planned", "", 1, "\"metric\" is \"tta_accuracy\" but no \"tta\" is given" },
+        { "sweep plan {root}/sweep-ema-one.json --dir {root}/planned", "", 1, "grid ema: --ema must be in [0, 1) (got 1)" },
     };
 
     [Theory]

@@ -75,6 +75,18 @@ public sealed class RecipeCommandTests : IDisposable
         var mirrored = JsonDocument.Parse(Run("predict", "--run", run, "--device", "simd", "--json", "--tta", "flip", image).Stdout).RootElement;
         Assert.Equal(once.GetArrayLength(), mirrored.GetArrayLength());
         Assert.NotEqual(once[0].GetProperty("top")[0].GetProperty("probability").GetDouble(), mirrored[0].GetProperty("top")[0].GetProperty("probability").GetDouble());
+
+        // Six views: the engine gathers them, the ONNX path moves the pixels itself; the answers agree.
+        var engine = JsonDocument.Parse(Run("predict", "--run", run, "--device", "simd", "--json", "--tta", "flip,shift", image).Stdout).RootElement;
+        var onnx = JsonDocument.Parse(Run("predict", "--onnx", Path.Combine(run, "model.onnx"), "--json", "--tta", "flip,shift", image).Stdout).RootElement;
+        Assert.Equal(engine.GetArrayLength(), onnx.GetArrayLength());
+        for (var i = 0; i < engine.GetArrayLength(); i++)
+        {
+            var (e, x) = (engine[i].GetProperty("top")[0], onnx[i].GetProperty("top")[0]);
+            Assert.Equal(e.GetProperty("class").GetString(), x.GetProperty("class").GetString());
+            Assert.Equal(e.GetProperty("probability").GetDouble(), x.GetProperty("probability").GetDouble(), 4);
+        }
+        Assert.NotEqual(mirrored[0].GetProperty("top")[0].GetProperty("probability").GetDouble(), engine[0].GetProperty("top")[0].GetProperty("probability").GetDouble());
     }
 
     [Fact]
@@ -89,6 +101,13 @@ public sealed class RecipeCommandTests : IDisposable
         Assert.Equal(r.GetProperty("epoch").GetInt32(), epochs.GetArrayLength());
         Assert.True(epochs[epochs.GetArrayLength() - 1].GetProperty("test_accuracy").GetDouble() >= 0.3);
         Assert.Equal(epochs[epochs.GetArrayLength() - 1].GetProperty("seconds").GetDouble(), r.GetProperty("seconds").GetDouble());
+
+        // Judged on the TTA figure when asked, with a peer's time beside ours.
+        var shifted = JsonDocument.Parse(Run([.. common, "--to-accuracy", "0.3", "--tta", "shift", "--seed", "7", "--peer-seconds", "100"]).Stdout).RootElement;
+        Assert.Equal(("shift", 7UL), (shifted.GetProperty("tta").GetString(), shifted.GetProperty("seed").GetUInt64()));
+        var last = shifted.GetProperty("epochs")[shifted.GetProperty("epochs").GetArrayLength() - 1];
+        Assert.True(last.GetProperty("tta_accuracy").GetDouble() >= 0.3);
+        Assert.Equal(100 / shifted.GetProperty("seconds").GetDouble(), shifted.GetProperty("peer_ratio").GetDouble(), 9);
 
         var missed = JsonDocument.Parse(Run([.. common, "--to-accuracy", "1"]).Stdout).RootElement;
         Assert.False(missed.GetProperty("reached").GetBoolean());

@@ -99,7 +99,7 @@ public sealed class AugmentationAcrossEnginesTests(CpuDeviceFixture gpu)
     [Fact]
     public void Both_engines_gather_the_same_bits_with_every_augmentation()
     {
-        var a = AugmentationSpec.Parse("flip,shift:3,erase").For(CounterRng.Key(1, CounterRng.AugmentStream + 2));
+        var a = AugmentationSpec.Parse("flip,shift:3,erase").For(CounterRng.Key(1, CounterRng.AugmentStream + 2), 0, 2);
         int[] indices = [0, 1, 2, 3, 3, 2, 1, 0];
         var simd = new SimdLayers().Gather(Images, [3, 1, 4, 1], indices, 1f / 255, a).X;
         var ilgpu = new IlgpuLayers(gpu).Gather(Images, [3, 1, 4, 1], indices, 1f / 255, a).X;
@@ -117,7 +117,7 @@ public sealed class AugmentationDrawTests
     [Fact]
     public void Draws_are_uniform_within_their_ranges()
     {
-        var a = AugmentationSpec.Parse("flip,shift:2,erase").For(CounterRng.Key(42, CounterRng.AugmentStream));
+        var a = AugmentationSpec.Parse("flip,shift:2,erase").For(CounterRng.Key(42, CounterRng.AugmentStream), 0, 0);
         const int n = 20_000;
         var (dx, dy) = (new int[5], new int[5]);
         var (flips, erased) = (0, 0);
@@ -173,5 +173,52 @@ public sealed class AugmentationDrawTests
     {
         var e = Assert.Throws<FashionGpu.Runtime.FashionGpuException>(() => AugmentationSpec.Parse(text));
         Assert.Contains("--augment", e.Message);
+    }
+}
+
+/// <summary>--augment flip-alternate: each image is mirrored in every other epoch, half of the images in each.</summary>
+public sealed class FlipAlternateTests
+{
+    [Fact]
+    public void Each_image_is_mirrored_in_alternate_epochs_and_half_of_them_in_each()
+    {
+        var spec = AugmentationSpec.Parse("flip-alternate,shift:1");
+        Assert.Equal("flip-alternate,shift:1", spec.ToString());
+        var settings = new TrainingSettings { Seed = 8, Augment = spec.ToString() };
+        var epochs = Enumerable.Range(0, 3).Select(settings.AugmentationIn).ToArray();
+        const int n = 20_000;
+        var flipped = 0;
+        for (var i = 0; i < n; i++)
+        {
+            var (a, b, c) = (epochs[0].Draw(i, 28, 28), epochs[1].Draw(i, 28, 28), epochs[2].Draw(i, 28, 28));
+            Assert.NotEqual(a.Flipped, b.Flipped);
+            Assert.Equal(a.Flipped, c.Flipped);
+            flipped += a.Flipped ? 1 : 0;
+        }
+        // sqrt(n/4) ≈ 71: a 5σ bound.
+        Assert.InRange(flipped, n / 2 - 355, n / 2 + 355);
+        // The shifts are still drawn afresh each epoch.
+        Assert.Contains(Enumerable.Range(0, 100), i => epochs[0].Draw(i, 28, 28).Dx != epochs[2].Draw(i, 28, 28).Dx);
+    }
+
+    [Theory]
+    [InlineData("flip,flip-alternate")]
+    [InlineData("flip-alternate,flip-alternate")]
+    public void Flip_and_flip_alternate_exclude_each_other(string text) =>
+        Assert.Throws<FashionGpu.Runtime.FashionGpuException>(() => AugmentationSpec.Parse(text));
+
+    [Fact]
+    public void A_translated_view_moves_every_image_by_its_offset()
+    {
+        var images = Enumerable.Range(0, 2 * 784).Select(i => (byte)(i % 251 + 1)).ToArray();
+        var x = new SimdLayers().Gather(images, [0, 0], [1, 0], 1f, Augmentation.View(false, 1, -1)).X;
+        for (var b = 0; b < 2; b++)
+            for (var r = 0; r < 28; r++)
+                for (var c = 0; c < 28; c++)
+                {
+                    var source = 1 - b;
+                    var want = r + 1 < 28 && c - 1 >= 0 ? images[source * 784 + (r + 1) * 28 + c - 1] : 0;
+                    Assert.Equal(want, x[b * 784 + r * 28 + c]);
+                }
     }
 }

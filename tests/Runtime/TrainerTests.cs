@@ -52,12 +52,14 @@ public sealed class TrainerTests(CpuDeviceFixture gpu) : IDisposable
     [InlineData("reference")]
     [InlineData("adamw-onecycle-smoothing-augment")]
     [InlineData("sgd-cosine")]
+    [InlineData("ema-flip-alternate")]
     public void An_interrupted_run_resumed_ends_with_the_same_bits_as_an_uninterrupted_one(string recipe)
     {
         var images = Sample.Take(256);
         var config = recipe switch
         {
             "reference" => Config(2),
+            "ema-flip-alternate" => Config(2) with { Settings = EveryFeature with { Ema = 0.9, Augment = "flip-alternate,shift:1" } },
             "sgd-cosine" => Config(2) with { Settings = new TrainingSettings { BatchSize = 32, Seed = 5, LearningRate = 0.05, Optimizer = "sgd", WeightDecay = 5e-4, Schedule = "cosine", WarmupEpochs = 1 } },
             _ => Config(2) with { Settings = EveryFeature },
         };
@@ -92,6 +94,9 @@ public sealed class TrainerTests(CpuDeviceFixture gpu) : IDisposable
             Assert.True(expected.Parameters.AsSpan().SequenceEqual(actual.Parameters), "parameters differ after resuming");
             Assert.True(expected.FirstMoment.AsSpan().SequenceEqual(actual.FirstMoment), "Adam's m differs after resuming");
             Assert.True(expected.SecondMoment.AsSpan().SequenceEqual(actual.SecondMoment), "Adam's v differs after resuming");
+            Assert.Equal(config.Settings.Ema > 0, actual.Average is not null);
+            if (actual.Average is not null)
+                Assert.True(expected.Average.AsSpan().SequenceEqual(actual.Average), "the weight average differs after resuming");
         }
         Assert.Equal(File.ReadAllLines(Path.Combine(straight, "metrics.jsonl"))[1].Split("\"seconds\"")[0],
             File.ReadAllLines(Path.Combine(interrupted, "metrics.jsonl"))[1].Split("\"seconds\"")[0]);

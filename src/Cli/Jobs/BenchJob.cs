@@ -19,6 +19,12 @@ public sealed class BenchOptions
     public int? BatchSize { get; set; }
     /// <summary>Train the recipe, evaluating the test set after each epoch, until test accuracy reaches this.</summary>
     public double? ToAccuracy { get; set; }
+    /// <summary>--to-accuracy: judge the target on this test-time augmentation's accuracy (default: the recipe's).</summary>
+    public string? Tta { get; set; }
+    /// <summary>--to-accuracy: the seed to train with (default 42).</summary>
+    public ulong? Seed { get; set; }
+    /// <summary>--to-accuracy: a peer's seconds to the same target, printed beside ours with the ratio.</summary>
+    public double? PeerSeconds { get; set; }
     public int? Steps { get; set; }
     public bool Json { get; set; }
     public string? Model { get; set; }
@@ -42,8 +48,14 @@ public sealed class BenchJob(IOptions<BenchOptions> options) : IJob
             throw TrainOptions.Configured("Bench:Steps", "at least 1", o.Steps);
         if (o.ToAccuracy is { } accuracy && !(accuracy > 0 && accuracy <= 1))
             throw TrainOptions.Configured("Bench:ToAccuracy", "in (0, 1]", accuracy);
+        if (o.Tta is { } tta && !Runtime.Evaluation.TestTimeAugmentation.TryParse(tta, out _))
+            throw TrainOptions.Configured("Bench:Tta", Runtime.Evaluation.TestTimeAugmentation.Syntax, tta);
+        if (o.PeerSeconds is { } peer && !(peer > 0 && double.IsFinite(peer)))
+            throw TrainOptions.Configured("Bench:PeerSeconds", "a positive number of seconds", peer);
         if (o.ToAccuracy is { } target)
             return TimeToAccuracy.Run(o, target, stopping);
+        if (o.Tta is not null || o.Seed is not null || o.PeerSeconds is not null)
+            throw new UsageException("--tta, --seed and --peer-seconds belong to --to-accuracy; add --to-accuracy X or drop them");
         var human = o.Json ? Console.Error : Console.Out;
         var source = DataLocator.Locate(o.DataDir, [Split.Train]);
         var loaded = FashionMnist.Load(source, Split.Train);

@@ -48,10 +48,11 @@ public sealed record ChosenCheckpoint(string Path, ModelPlan Model, ModelState S
         var loaded = Checkpoint.Load(path);
         if (loaded.ModelAssumption is { } assumption)
             Console.Error.WriteLine($"warning: {path}: {assumption}");
-        var nonFinite = loaded.Model.Parameters.FirstOrDefault(p => !AllFinite(loaded.State.Parameters.AsSpan(p.Offset, p.Length)));
+        var state = loaded.State.ForInference();
+        var nonFinite = loaded.Model.Parameters.FirstOrDefault(p => !AllFinite(state.Parameters.AsSpan(p.Offset, p.Length)));
         if (nonFinite is not null)
             throw new FashionGpuException($"checkpoint {path} holds NaN or infinite values in {nonFinite.Name}: its training diverged, so its answers would mean nothing; use an earlier checkpoint or train again with a lower --learning-rate");
-        return new ChosenCheckpoint(path, loaded.Model, loaded.State, loaded.Info, run ?? System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!,
+        return new ChosenCheckpoint(path, loaded.Model, state, loaded.Info, run ?? System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!,
             run is not null);
     }
 }

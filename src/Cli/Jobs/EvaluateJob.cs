@@ -34,15 +34,16 @@ public sealed class EvaluateJob(IOptions<EvaluateOptions> options) : IJob
         output.WriteLine($"device: {engine.DeviceId} ({engine.DeviceName}); checkpoint: {checkpointPath}");
         engine.LoadState(state);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var (evaluation, ttaAccuracy) = Evaluator.Evaluate(engine, test.Data, o.Tta == "flip", stopping);
+        var tta = TestTimeAugmentation.Parse(o.Tta);
+        var (evaluation, ttaAccuracy) = Evaluator.Evaluate(engine, test.Data, tta, stopping);
         var report = evaluation.Report;
         var seconds = clock.Elapsed.TotalSeconds;
 
-        var text = model.Summary() + Environment.NewLine + report.ToText() + (ttaAccuracy is { } t ? TtaLine(t) + Environment.NewLine : "");
+        var text = model.Summary() + Environment.NewLine + report.ToText() + (ttaAccuracy is { } t ? TtaLine(tta, t) + Environment.NewLine : "");
         var file = new EvaluationReportFile
         {
             Checkpoint = Path.GetFullPath(checkpointPath), Epoch = info?.Epoch, Data = source.Directory, DataVerification = test.Verification,
-            TestPixelsSha256 = test.PixelsSha256, Device = engine.DeviceId, Tta = o.Tta, TtaAccuracy = ttaAccuracy, Seconds = seconds, Parameters = model.ParameterCount,
+            TestPixelsSha256 = test.PixelsSha256, Device = engine.DeviceId, Tta = tta.ToString(), TtaAccuracy = ttaAccuracy, Seconds = seconds, Parameters = model.ParameterCount,
             Samples = report.Samples, Accuracy = report.Accuracy, MacroPrecision = report.MacroPrecision, MacroRecall = report.MacroRecall,
             MacroF1 = report.MacroF1, Loss = report.MeanLoss,
             Classes = report.Classes.Select(c => new ClassRow(c.Name, c.Precision, c.Recall, c.F1, c.Support)).ToArray(),
@@ -63,10 +64,10 @@ public sealed class EvaluateJob(IOptions<EvaluateOptions> options) : IJob
         {
             Print(report, model);
             if (ttaAccuracy is { } augmented)
-                AnsiConsole.WriteLine(TtaLine(augmented));
+                AnsiConsole.WriteLine(TtaLine(tta, augmented));
         }
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"evaluated {report.Samples:N0} images{(o.Tta == "flip" ? " and their mirrors" : "")} in {seconds:F2} s; wrote {textPath} and {jsonPath}"));
+            $"evaluated {report.Samples:N0} images{(tta.IsNone ? "" : $" and their {tta.Extra}")} in {seconds:F2} s; wrote {textPath} and {jsonPath}"));
         if (o.Output is null && chosen.IsRun && File.Exists(Path.Combine(chosen.Directory, "config.json")))
             RunReports.WriteQuietly(chosen.Directory, o.DataDir, output, test.Data);
         return ExitCodes.Ok;
@@ -86,8 +87,8 @@ public sealed class EvaluateJob(IOptions<EvaluateOptions> options) : IJob
         return (text, json);
     }
 
-    private static string TtaLine(double accuracy) =>
-        string.Create(CultureInfo.InvariantCulture, $"Accuracy with flip test-time augmentation (each image averaged with its mirror; not the model alone): {accuracy:F4}");
+    private static string TtaLine(TestTimeAugmentation tta, double accuracy) =>
+        string.Create(CultureInfo.InvariantCulture, $"Accuracy with {tta} test-time augmentation ({tta.Merge}; not the model alone): {accuracy:F4}");
 
     private static void Print(ClassificationReport report, ModelPlan model)
     {

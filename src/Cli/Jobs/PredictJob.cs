@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using FashionGpu.Cli.Hosting;
 using FashionGpu.Cli.Prediction;
+using FashionGpu.Kernels;
 using FashionGpu.Runtime;
 using FashionGpu.Runtime.Data;
 using FashionGpu.Runtime.Devices;
@@ -36,8 +37,8 @@ public sealed class PredictJob(IOptions<PredictOptions> options) : IJob
         var o = options.Value;
         if (o.Images.Length == 0)
             throw new UsageException($"give at least one image: {CommandName.Value} predict --run DIR IMAGE...");
-        if (o.Tta is not ("none" or "flip"))
-            throw TrainOptions.Configured("Predict:Tta", "none or flip", o.Tta);
+        if (!TestTimeAugmentation.TryParse(o.Tta, out var tta))
+            throw TrainOptions.Configured("Predict:Tta", TestTimeAugmentation.Syntax, o.Tta);
         if (o.Onnx is not null && (o.Run ?? o.Checkpoint) is not null)
             throw new UsageException("give one of --run DIR, --checkpoint FILE and --onnx FILE");
         if (o.Onnx is not null && !File.Exists(o.Onnx))
@@ -67,19 +68,19 @@ public sealed class PredictJob(IOptions<PredictOptions> options) : IJob
 
         var pixels = inputs.SelectMany(i => i.Pixels).ToArray();
         float[] logits;
-        var mirror = o.Tta == "flip";
         if (chosen is null)
         {
             logits = OnnxPredictor.Logits(o.Onnx!, pixels, inputs.Count);
-            if (mirror)
-                logits = LogitMetrics.AverageProbabilities(logits, OnnxPredictor.Logits(o.Onnx!, Mirrored(pixels), inputs.Count));
+            if (!tta.IsNone)
+                logits = LogitMetrics.AverageProbabilities(tta.Views
+                    .Select(v => (v.View.IsIdentity ? logits : OnnxPredictor.Logits(o.Onnx!, Viewed(pixels, v.View), inputs.Count), v.Weight)).ToArray());
         }
         else
         {
             using var engine = EngineFactory.Open(DeviceSpec.Parse(o.Device), chosen.Model, (chosen.Info?.Config.Settings ?? new TrainingSettings()) with { BatchSize = 1 });
             engine.LoadState(chosen.State);
             using var data = engine.Upload(new LabeledImages(pixels, new byte[inputs.Count], "predict"));
-            logits = Evaluator.Logits(engine, data, Enumerable.Range(0, inputs.Count).ToArray(), mirror);
+            logits = Evaluator.Logits(engine, data, Enumerable.Range(0, inputs.Count).ToArray(), tta, cancellation: stopping);
         }
         var names = FashionMnistShape.ClassNames;
         var results = inputs.Select((input, i) =>
@@ -106,14 +107,18 @@ public sealed class PredictJob(IOptions<PredictOptions> options) : IJob
         return failed > 0 ? ExitCodes.Failure : ExitCodes.Ok;
     }
 
-    /// <summary>Every 28x28 image mirrored left-right.</summary>
-    private static byte[] Mirrored(byte[] pixels)
+    /// <summary>Every 28x28 image as <paramref name="view"/> shows it (the gather's rule: pixels from outside are 0).</summary>
+    private static byte[] Viewed(byte[] pixels, Augmentation view)
     {
-        const int side = FashionMnistShape.ImageSide;
+        const int side = FashionMnistShape.ImageSide, size = FashionMnistShape.ImagePixels;
         var result = new byte[pixels.Length];
-        for (var row = 0; row < pixels.Length / side; row++)
-            for (var c = 0; c < side; c++)
-                result[row * side + c] = pixels[row * side + side - 1 - c];
+        for (var image = 0; image < pixels.Length / size; image++)
+        {
+            var drawn = view.Draw(image, side, side);
+            for (var r = 0; r < side; r++)
+                for (var c = 0; c < side; c++)
+                    result[image * size + r * side + c] = drawn.SourcePixel(r, c, side, side) is var from and >= 0 ? pixels[image * size + from] : (byte)0;
+        }
         return result;
     }
 }

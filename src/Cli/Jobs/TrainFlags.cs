@@ -150,6 +150,8 @@ public static class TrainFlags
             o => o.WarmupEpochs, (o, v) => o.WarmupEpochs = v, SettingRange.NonNegative.Check, resume: (run, _) => run.Settings.WarmupEpochs),
         new TrainFlag<double>("--label-smoothing", "LabelSmoothing", "Label smoothing of the cross-entropy, as PyTorch's (default: the recipe's; seed: 0)",
             o => o.LabelSmoothing, (o, v) => o.LabelSmoothing = v, SettingRange.Fraction.Check, resume: (run, _) => run.Settings.LabelSmoothing),
+        new TrainFlag<double>("--ema", "Ema", "Decay of an exponential moving average of the weights, evaluated and saved in their place (default: the recipe's; seed: 0, none)",
+            o => o.Ema, (o, v) => o.Ema = v, SettingRange.Fraction.Check, resume: (run, _) => run.Settings.Ema),
         new TrainFlag<string>("--augment", "Augment", $"Training augmentation: {AugmentationSpec.Syntax} (default: the recipe's; seed: none)",
             o => o.Augment, (o, v) => o.Augment = v, Augmentation, resume: (run, _) => run.Settings.Augment,
             differs: (o, run, _) => o.Augment is { } a && AugmentationSpec.Parse(a).ToString() != run.Settings.Augment),

@@ -20,6 +20,7 @@ public sealed class TrainOptions
     public string? Schedule { get; set; }
     public double? WarmupEpochs { get; set; }
     public double? LabelSmoothing { get; set; }
+    public double? Ema { get; set; }
     public string? Augment { get; set; }
     public int? Patience { get; set; }
     public ulong Seed { get; set; } = 42;
@@ -77,6 +78,7 @@ public sealed class TrainOptions
             BatchSize = BatchSize ?? r.BatchSize, LearningRate = LearningRate ?? r.LearningRate, Seed = Seed,
             Optimizer = Optimizer ?? r.Optimizer, WeightDecay = WeightDecay ?? r.WeightDecay, Momentum = Momentum ?? r.Momentum,
             Schedule = Schedule ?? r.Schedule, WarmupEpochs = WarmupEpochs ?? r.WarmupEpochs, LabelSmoothing = LabelSmoothing ?? r.LabelSmoothing,
+            Ema = Ema ?? r.Ema,
             Augment = Augment is null ? r.Augment : AugmentationSpec.Parse(Augment).ToString(),
         };
     }
@@ -91,7 +93,7 @@ public sealed class EvaluateOptions
     public string Device { get; set; } = "auto";
     public string? Output { get; set; }
     public bool Json { get; set; }
-    /// <summary>Test-time augmentation: none or flip.</summary>
+    /// <summary>Test-time augmentation: none, flip, shift or flip,shift.</summary>
     public string Tta { get; set; } = "none";
 
     /// <summary>Which checkpoint is checked by <see cref="ChosenCheckpoint"/>.</summary>
@@ -99,7 +101,7 @@ public sealed class EvaluateOptions
     {
         if (!DeviceSpec.TryParse(Device, out _, out var error))
             throw new UsageException($"configuration value Evaluate:Device: {error}; fix FASHIONGPU__Evaluate__Device or appsettings.json");
-        if (Tta is not ("none" or "flip"))
-            throw TrainOptions.Configured("Evaluate:Tta", "none or flip", Tta);
+        if (!Runtime.Evaluation.TestTimeAugmentation.TryParse(Tta, out _))
+            throw TrainOptions.Configured("Evaluate:Tta", Runtime.Evaluation.TestTimeAugmentation.Syntax, Tta);
     }
 }

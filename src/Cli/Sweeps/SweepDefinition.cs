@@ -22,19 +22,21 @@ public sealed record Trial(int Index, SortedDictionary<string, JsonNode> Setting
 /// <summary>
 /// A sweep file: `base` settings, then either a `grid` (every combination, keys in file order) or `random` search
 /// (`trials` draws from log_uniform / uniform / choice distributions, seeded by `sampler_seed`), each configuration
-/// once per entry of `seeds`; `metric` (validation_accuracy or test_accuracy) and `goal` (maximize or minimize)
-/// rank the trials, and `test: true` evaluates each finished trial on the test set. The whole file is checked before
+/// once per entry of `seeds`; `metric` (validation_accuracy, test_accuracy or tta_accuracy) and `goal` (maximize or
+/// minimize) rank the trials, and `test: true` evaluates each finished trial on the test set (`tta`: with that
+/// test-time augmentation's figure too). The whole file is checked before
 /// anything is planned or run; planning is a pure function of the file (and, for relative paths, of the directory it
 /// is planned from), so the same file always plans the same trials.
 /// </summary>
 public sealed class SweepDefinition
 {
     public static readonly string[] IntegerKeys = ["epochs", "batch_size", "limit_train", "filters", "hidden", "patience"];
-    public static readonly string[] NumberKeys = ["learning_rate", "validation_split", "dropout", "weight_decay", "momentum", "warmup_epochs", "label_smoothing"];
+    public static readonly string[] NumberKeys = ["learning_rate", "validation_split", "dropout", "weight_decay", "momentum", "warmup_epochs", "label_smoothing", "ema"];
     public static readonly string[] TextKeys = ["model", "model_file", "pixels", "device", "data_dir", "optimizer", "schedule", "augment"];
     /// <summary>Settings that name files: resolved to absolute paths and checked when the sweep is planned.</summary>
     private static readonly string[] PathKeys = ["model_file", "data_dir"];
-    private static readonly string[] TopLevel = ["base", "grid", "random", "trials", "sampler_seed", "seeds", "metric", "goal", "test"];
+    private static readonly string[] TopLevel = ["base", "grid", "random", "trials", "sampler_seed", "seeds", "metric", "goal", "test", "tta"];
+    public static readonly string[] Metrics = ["validation_accuracy", "test_accuracy", "tta_accuracy"];
 
     /// <summary>The most trials one plan may hold (configurations times seeds).</summary>
     public const int MaxTrials = 10_000;
@@ -47,7 +49,10 @@ public sealed class SweepDefinition
     public JsonObject Source { get; }
     public string Metric => Source["metric"]?.GetValue<string>() ?? "validation_accuracy";
     public bool Maximize => (Source["goal"]?.GetValue<string>() ?? "maximize") == "maximize";
-    public bool Test => Source["test"]?.GetValue<bool>() ?? Metric == "test_accuracy";
+    public bool Test => Source["test"]?.GetValue<bool>() ?? Metric is "test_accuracy" or "tta_accuracy";
+
+    /// <summary>The test-time augmentation each trial's test evaluation also reports (`tta`, default none).</summary>
+    public string Tta => Source["tta"]?.GetValue<string>() ?? "none";
 
     /// <summary>Reads a sweep file and checks its shape (the keys and their types); <see cref="Plan"/> checks every value and path.</summary>
     public static SweepDefinition Read(string text, string origin)
@@ -67,10 +72,13 @@ public sealed class SweepDefinition
         foreach (var key in root.Select(p => p.Key))
             if (!TopLevel.Contains(key))
                 throw Error($"unknown key \"{key}\" (allowed: {string.Join(", ", TopLevel)})");
-        if (root["metric"] is { } metric && !(metric.GetValueKind() == JsonValueKind.String && metric.GetValue<string>() is "validation_accuracy" or "test_accuracy"))
-            throw Error($"\"metric\" is {metric.ToJsonString()}; use \"validation_accuracy\" or \"test_accuracy\"");
-        if (root.ContainsKey("metric") && root["metric"] is null)
-            throw Error("\"metric\" is null; use \"validation_accuracy\" or \"test_accuracy\"");
+        if (root.ContainsKey("metric") && !(root["metric"] is { } metric && metric.GetValueKind() == JsonValueKind.String && Metrics.Contains(metric.GetValue<string>())))
+            throw Error($"\"metric\" is {Show(root["metric"])}; use \"validation_accuracy\", \"test_accuracy\" or \"tta_accuracy\"");
+        if (root.ContainsKey("tta") && !(root["tta"] is { } tta && tta.GetValueKind() == JsonValueKind.String
+                && Runtime.Evaluation.TestTimeAugmentation.TryParse(tta.GetValue<string>(), out _)))
+            throw Error($"\"tta\" is {Show(root["tta"])}; use \"{string.Join("\", \"", Runtime.Evaluation.TestTimeAugmentation.Choices)}\"");
+        if (root["metric"]?.GetValue<string>() == "tta_accuracy" && (root["tta"]?.GetValue<string>() ?? "none") == "none")
+            throw Error("\"metric\" is \"tta_accuracy\" but no \"tta\" is given; add \"tta\": \"flip,shift\" (or flip, shift)");
         if (root.ContainsKey("goal") && !(root["goal"] is { } goal && goal.GetValueKind() == JsonValueKind.String && goal.GetValue<string>() is "maximize" or "minimize"))
             throw Error($"\"goal\" is {Show(root["goal"])}; use \"maximize\" or \"minimize\"");
         if (root.ContainsKey("test") && root["test"]?.GetValueKind() is not (JsonValueKind.True or JsonValueKind.False))

@@ -119,7 +119,7 @@ public sealed class SweepJob(IOptions<SweepOptions> options) : IJob
         var (code, error) = Self(train, stopping);
         if (code == 0 && sweep.Test)
         {
-            string[] evaluate = ["evaluate", "--run", run];
+            string[] evaluate = ["evaluate", "--run", run, "--tta", sweep.Tta];
             if (trial.Settings.TryGetValue("data_dir", out var data))
                 evaluate = [.. evaluate, "--data-dir", data.GetValue<string>()];
             (code, error) = Self(evaluate, stopping);

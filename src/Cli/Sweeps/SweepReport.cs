@@ -17,9 +17,9 @@ namespace FashionGpu.Cli.Sweeps;
 /// </summary>
 public static class SweepReport
 {
-    private sealed record Row(Trial Trial, TrialState State, double? Validation, double? Test, double? Seconds, string? Error)
+    private sealed record Row(Trial Trial, TrialState State, double? Validation, double? Test, double? Tta, double? Seconds, string? Error)
     {
-        public double? Metric(SweepDefinition sweep) => sweep.Metric == "test_accuracy" ? Test : Validation;
+        public double? Metric(SweepDefinition sweep) => sweep.Metric switch { "test_accuracy" => Test, "tta_accuracy" => Tta, _ => Validation };
     }
 
     public static int Write(SweepDirectory dir, bool json)
@@ -49,12 +49,14 @@ public static class SweepReport
         var table = new Table().Title($"{dir.Path}: {trials.Count} trials by {sweep.Metric} ({(sweep.Maximize ? "highest" : "lowest")} first)").AddColumn("trial");
         foreach (var key in varied.Append("seed"))
             table.AddColumn(key, c => c.RightAligned());
-        foreach (var h in new[] { "validation", "test", "seconds" })
+        var hasTta = sweep.Tta != "none";
+        foreach (var h in new[] { "validation", "test" }.Concat(hasTta ? [$"test, {sweep.Tta} TTA"] : []).Append("seconds"))
             table.AddColumn(h, c => c.RightAligned());
         table.AddColumn("state");
         foreach (var r in ranked)
             table.AddRow([r.Trial.Index.ToString(inv), .. varied.Append("seed").Select(k => Markup.Escape(Value(r.Trial, k))),
-                r.Validation?.ToString("F4", inv) ?? "-", r.Test?.ToString("F4", inv) ?? "-", r.Seconds?.ToString("F1", inv) ?? "-",
+                r.Validation?.ToString("F4", inv) ?? "-", r.Test?.ToString("F4", inv) ?? "-", .. hasTta ? [r.Tta?.ToString("F4", inv) ?? "-"] : Array.Empty<string>(),
+                r.Seconds?.ToString("F1", inv) ?? "-",
                 Markup.Escape(r.State.ToString().ToLowerInvariant() + (r.Error is null ? "" : $": {r.Error}"))]);
         AnsiConsole.Write(table);
         Console.Out.WriteLine(best is null ? "no trial has finished yet"
@@ -67,7 +69,7 @@ public static class SweepReport
     {
         var run = dir.TrialDirectory(trial.Index);
         var state = dir.State(trial.Index);
-        double? validation = null, test = null, seconds = null;
+        double? validation = null, test = null, tta = null, seconds = null;
         string? error = null;
         var metrics = Path.Combine(run, "metrics.jsonl");
         if (File.Exists(metrics))
@@ -78,13 +80,13 @@ public static class SweepReport
             validation = accuracies.Length > 0 ? accuracies.Max() : null;
         }
         var report = Path.Combine(run, "report.json");
-        if (File.Exists(report))
-            test = EvaluationReportFile.Read(report)?.Accuracy;
+        if (File.Exists(report) && EvaluationReportFile.Read(report) is { } evaluated)
+            (test, tta) = (evaluated.Accuracy, evaluated.TtaAccuracy);
         if (state == TrialState.Done)
             seconds = JsonDocument.Parse(File.ReadAllText(dir.DoneFile(trial.Index))).RootElement.GetProperty("seconds").GetDouble();
         if (state == TrialState.Failed)
             error = JsonDocument.Parse(File.ReadAllText(dir.FailedFile(trial.Index))).RootElement.GetProperty("error").GetString();
-        return new Row(trial, state, validation, test, seconds, error);
+        return new Row(trial, state, validation, test, tta, seconds, error);
     }
 
     private static JsonObject Node(Row r) => new()
@@ -94,6 +96,7 @@ public static class SweepReport
         ["state"] = r.State.ToString().ToLowerInvariant(),
         ["validation_accuracy"] = r.Validation,
         ["test_accuracy"] = r.Test,
+        ["tta_accuracy"] = r.Tta,
         ["seconds"] = r.Seconds,
         ["error"] = r.Error,
     };
@@ -147,13 +150,14 @@ public static class SweepReport
         html.Append("<table><tr><th>trial</th>");
         foreach (var key in varied.Append("seed"))
             html.Append(CultureInfo.InvariantCulture, $"<th>{E(key)}</th>");
-        html.Append("<th>validation</th><th>test</th><th>seconds</th><th>state</th></tr>\n");
+        var ttaColumn = sweep.Tta != "none";
+        html.Append(CultureInfo.InvariantCulture, $"<th>validation</th><th>test</th>{(ttaColumn ? $"<th>test, {E(sweep.Tta)} TTA</th>" : "")}<th>seconds</th><th>state</th></tr>\n");
         foreach (var r in ranked)
         {
             html.Append(CultureInfo.InvariantCulture, $"<tr><td>{r.Trial.Index}</td>");
             foreach (var key in varied.Append("seed"))
                 html.Append(CultureInfo.InvariantCulture, $"<td>{E(Value(r.Trial, key))}</td>");
-            html.Append(CultureInfo.InvariantCulture, $"<td>{F(r.Validation)}</td><td>{F(r.Test)}</td><td>{E(r.Seconds?.ToString("F1", CultureInfo.InvariantCulture) ?? "–")}</td><td>{E(r.State.ToString().ToLowerInvariant())}{(r.Error is null ? "" : ": " + E(r.Error))}</td></tr>\n");
+            html.Append(CultureInfo.InvariantCulture, $"<td>{F(r.Validation)}</td><td>{F(r.Test)}</td>{(ttaColumn ? $"<td>{F(r.Tta)}</td>" : "")}<td>{E(r.Seconds?.ToString("F1", CultureInfo.InvariantCulture) ?? "–")}</td><td>{E(r.State.ToString().ToLowerInvariant())}{(r.Error is null ? "" : ": " + E(r.Error))}</td></tr>\n");
         }
         html.Append("</table>\n</body></html>\n");
         return html.ToString();

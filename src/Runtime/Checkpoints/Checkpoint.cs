@@ -12,7 +12,7 @@ public sealed record LoadedCheckpoint(ModelPlan Model, ModelState State, Checkpo
 
 /// <summary>
 /// A checkpoint is NAME.safetensors (parameters under PyTorch's names, Adam's moments under optimizer.m.* and
-/// optimizer.v.*, the model definition as JSON under the metadata key `model`, its torch.nn modules under
+/// optimizer.v.*, and under --ema the average under the names with the raw parameters as optimizer.w.*, the model definition as JSON under the metadata key `model`, its torch.nn modules under
 /// `torch_modules` and the <see cref="CheckpointInfo"/> under `fashiongpu`) with NAME.json beside it holding the same info for people and tools. Loading reads only the
 /// safetensors file, so the two can never disagree.
 /// </summary>
@@ -76,7 +76,8 @@ public static class Checkpoint
         var byName = tensors.ToDictionary(t => t.Name);
         foreach (var t in tensors)
         {
-            var name = t.Name.StartsWith("optimizer.m.", StringComparison.Ordinal) || t.Name.StartsWith("optimizer.v.", StringComparison.Ordinal) ? t.Name[12..] : t.Name;
+            var name = t.Name.StartsWith("optimizer.m.", StringComparison.Ordinal) || t.Name.StartsWith("optimizer.v.", StringComparison.Ordinal)
+                || t.Name.StartsWith(ModelState.RawPrefix, StringComparison.Ordinal) ? t.Name[12..] : t.Name;
             if (!model.Has(name))
                 throw new FashionGpuException($"checkpoint {path} has a tensor {t.Name} that its model ({model.Parameters.Count} tensors, {model.ParameterCount:N0} parameters) does not have; the model metadata does not match the tensors");
         }
@@ -100,9 +101,13 @@ public static class Checkpoint
             }
             return flat;
         }
-        var parameters = Gather("", required: true);
+        var weights = Gather("", required: true);
         var m = Gather("optimizer.m.", required: false);
         var v = Gather("optimizer.v.", required: false);
-        return new LoadedCheckpoint(model, new ModelState(parameters, m, v, info?.Step ?? 0), info) { ModelAssumption = assumption };
+        // A run with a weight average saves the average under the plain names and its raw parameters beside it.
+        var state = tensors.Any(t => t.Name.StartsWith(ModelState.RawPrefix, StringComparison.Ordinal))
+            ? new ModelState(Gather(ModelState.RawPrefix, required: true), m, v, info?.Step ?? 0) { Average = weights }
+            : new ModelState(weights, m, v, info?.Step ?? 0);
+        return new LoadedCheckpoint(model, state, info) { ModelAssumption = assumption };
     }
 }

@@ -48,6 +48,8 @@ public sealed record RunConfiguration
             };
             if (s.LabelSmoothing > 0)
                 parts.Add(string.Create(inv, $"label smoothing {s.LabelSmoothing:G4}"));
+            if (s.Ema > 0)
+                parts.Add(string.Create(inv, $"weight average (EMA) {s.Ema:G4}"));
             if (Patience is { } p)
                 parts.Add(string.Create(inv, $"patience {p}"));
             return $"{Recipe ?? "seed"}: {string.Join(", ", parts)}";

@@ -91,8 +91,9 @@ public interface IEngine : IDisposable
     void Synchronize();
 
     /// <summary>
-    /// Logits [indices.Length, 10] in inference mode (no dropout; batchnorm on its running statistics), of the images
-    /// mirrored left-right when <paramref name="mirrored"/> (test-time augmentation).
+    /// Logits [indices.Length, 10] in inference mode (no dropout; batchnorm on its running statistics; under --ema the
+    /// weight average) of the images as <paramref name="view"/> shows them (test-time augmentation: mirrored,
+    /// translated; none by default).
     /// </summary>
-    float[] Logits(IEngineDataset data, int[] indices, bool mirrored = false);
+    float[] Logits(IEngineDataset data, int[] indices, Kernels.Augmentation view = default);
 }

@@ -28,6 +28,9 @@ public sealed class IlgpuEngine : IEngine, IEngineInspection
 
     private readonly bool _ownsDevice;
 
+    /// <summary>The weight average (--ema), and room to keep the raw parameters while inference runs on it; null without one.</summary>
+    private readonly MemoryBuffer1D<float, Stride1D.Dense>? _average, _rawWhileAnswering;
+
     public IlgpuEngine(ComputeDevice device, ModelPlan model, TrainingSettings settings, bool ownsDevice = false)
     {
         _ownsDevice = ownsDevice;
@@ -39,6 +42,8 @@ public sealed class IlgpuEngine : IEngine, IEngineInspection
         EngineChecks.Fits(program, Math.Max(settings.BatchSize, EvaluationBatch), settings.BatchSize, device.MemoryBytes, $"{device.Id} ({device.Name})");
         _network = new IlgpuNetwork(device, program, Math.Max(settings.BatchSize, EvaluationBatch), settings.BatchSize,
             model.OptimizerRuns(settings.WeightDecay > 0), (float)settings.LabelSmoothing);
+        if (settings.Ema > 0)
+            (_average, _rawWhileAnswering) = (device.Accelerator.Allocate1D<float>(model.ParameterCount), device.Accelerator.Allocate1D<float>(model.ParameterCount));
         LoadState(ModelState.Fresh(model, settings.Seed));
     }
 
@@ -87,6 +92,7 @@ public sealed class IlgpuEngine : IEngine, IEngineInspection
         _network.Parameters.CopyFromCPU(state.Parameters);
         _network.FirstMoment.CopyFromCPU(state.FirstMoment);
         _network.SecondMoment.CopyFromCPU(state.SecondMoment);
+        _average?.View.CopyFromCPU(state.Average ?? state.Parameters);
         _network.NonFinite.MemSetToZero();
         ParametersDiverged = false;
         _step = state.Step;
@@ -101,7 +107,13 @@ public sealed class IlgpuEngine : IEngine, IEngineInspection
         _network.Parameters.CopyToCPU(p);
         _network.FirstMoment.CopyToCPU(m);
         _network.SecondMoment.CopyToCPU(v);
-        return new ModelState(p, m, v, _step);
+        float[]? average = null;
+        if (_average is not null)
+        {
+            average = new float[n];
+            _average.View.CopyToCPU(average);
+        }
+        return new ModelState(p, m, v, _step) { Average = average };
     }
 
     public void BeginEpoch(IEngineDataset data, int[] order, int epoch)
@@ -135,6 +147,8 @@ public sealed class IlgpuEngine : IEngine, IEngineInspection
         _network.Loss(count, _sampleLoss!.View.SubView(start, count), _sampleCorrect!.View.SubView(start, count));
         _network.Backward(count, Dropout);
         _network.Optimize(Settings.OptimizerAt(step, learningRate));
+        if (_average is not null)
+            Ilgpu.IlgpuWeightAverage.Update(_device.Kernels, _network.Parameters, _average.View, Settings.AverageWeightAt(step));
     }
 
     public EpochTotals ReadEpochTotals(int start, int end)
@@ -156,7 +170,24 @@ public sealed class IlgpuEngine : IEngine, IEngineInspection
 
     public void Synchronize() => _device.Accelerator.Synchronize();
 
-    public float[] Logits(IEngineDataset data, int[] indices, bool mirrored = false)
+    public float[] Logits(IEngineDataset data, int[] indices, Augmentation view = default)
+    {
+        if (_average is null || _rawWhileAnswering is null)
+            return AnswerWithParameters(data, indices, view);
+        ArrayView1D<float, Stride1D.Dense> parameters = _network.Parameters;
+        parameters.CopyTo(_rawWhileAnswering.View);
+        _average.View.CopyTo(parameters);
+        try
+        {
+            return AnswerWithParameters(data, indices, view);
+        }
+        finally
+        {
+            _rawWhileAnswering.View.CopyTo(parameters);
+        }
+    }
+
+    private float[] AnswerWithParameters(IEngineDataset data, int[] indices, Augmentation view)
     {
         var dataset = (DeviceDataset)data;
         var a = _device.Accelerator;
@@ -169,7 +200,7 @@ public sealed class IlgpuEngine : IEngine, IEngineInspection
         for (var start = 0; start < indices.Length; start += EvaluationBatch)
         {
             var count = Math.Min(EvaluationBatch, indices.Length - start);
-            _network.Gather(dataset.Images, dataset.Labels, indexBuffer.View.SubView(start, count), count, mirrored ? Augmentation.Mirror : Augmentation.None);
+            _network.Gather(dataset.Images, dataset.Labels, indexBuffer.View.SubView(start, count), count, view);
             _network.Forward(count, dropout: null);
             ArrayView1D<float, Stride1D.Dense> logits = _network.Logits.SubView(0, (long)count * classes);
             logits.CopyTo(output.View.SubView((long)start * classes, (long)count * classes));
@@ -198,6 +229,8 @@ public sealed class IlgpuEngine : IEngine, IEngineInspection
         _order?.Dispose();
         _sampleLoss?.Dispose();
         _sampleCorrect?.Dispose();
+        _average?.Dispose();
+        _rawWhileAnswering?.Dispose();
         _network.Dispose();
         if (_ownsDevice)
             _device.Dispose();

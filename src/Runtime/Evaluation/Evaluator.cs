@@ -17,24 +17,22 @@ public sealed record Evaluation(ClassificationReport Report, int[] Predictions, 
 /// <summary>Runs a labelled set through an engine's model (inference: no dropout) and reports on it.</summary>
 public static class Evaluator
 {
-    /// <summary>The model's own report on <paramref name="data"/>; with <paramref name="mirrorTta"/> also the accuracy
-    /// of test-time augmentation (each image's probabilities the mean of its own and its mirror's), which is a
-    /// different figure, never the model's.</summary>
-    public static (Evaluation Plain, double? MirrorTtaAccuracy) Evaluate(IEngine engine, LabeledImages data, bool mirrorTta,
+    /// <summary>The model's own report on <paramref name="data"/>; with a <paramref name="tta"/> also the accuracy of
+    /// test-time augmentation (each image's probabilities averaged over its views), which is a different figure,
+    /// never the model's.</summary>
+    public static (Evaluation Plain, double? TtaAccuracy) Evaluate(IEngine engine, LabeledImages data, TestTimeAugmentation tta,
         CancellationToken cancellation = default)
     {
         using var uploaded = engine.Upload(data);
         var indices = Enumerable.Range(0, data.Count).ToArray();
         var logits = engine.Logits(uploaded, indices);
         var plain = Report(logits, data);
-        if (!mirrorTta)
+        if (tta.IsNone)
             return (plain, null);
-        cancellation.ThrowIfCancellationRequested();
-        var averaged = LogitMetrics.AverageProbabilities(logits, engine.Logits(uploaded, indices, mirrored: true));
-        return (plain, LogitMetrics.Evaluate(averaged, data.Labels).Accuracy);
+        return (plain, LogitMetrics.Evaluate(Logits(engine, uploaded, indices, tta, logits, cancellation), data.Labels).Accuracy);
     }
 
-    public static Evaluation Evaluate(IEngine engine, LabeledImages data) => Evaluate(engine, data, mirrorTta: false).Plain;
+    public static Evaluation Evaluate(IEngine engine, LabeledImages data) => Evaluate(engine, data, TestTimeAugmentation.None).Plain;
 
     private static Evaluation Report(float[] logits, LabeledImages data)
     {
@@ -43,10 +41,22 @@ public static class Evaluator
         return new Evaluation(ClassificationReport.From(data.Labels, predictions, FashionMnistShape.ClassNames, loss), predictions, confidences);
     }
 
-    /// <summary>The engine's logits, or with <paramref name="mirrorTta"/> the log of the mean probabilities of each image and its mirror.</summary>
-    public static float[] Logits(IEngine engine, IEngineDataset data, int[] indices, bool mirrorTta)
+    /// <summary>
+    /// The engine's logits, or under a <paramref name="tta"/> the log of each image's probabilities averaged over its
+    /// views (<paramref name="plain"/>: the plain view's logits when they are at hand).
+    /// </summary>
+    public static float[] Logits(IEngine engine, IEngineDataset data, int[] indices, TestTimeAugmentation tta, float[]? plain = null,
+        CancellationToken cancellation = default)
     {
-        var logits = engine.Logits(data, indices);
-        return mirrorTta ? LogitMetrics.AverageProbabilities(logits, engine.Logits(data, indices, mirrored: true)) : logits;
+        plain ??= engine.Logits(data, indices);
+        if (tta.IsNone)
+            return plain;
+        var views = new List<(float[], double)>();
+        foreach (var (view, weight) in tta.Views)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            views.Add((view.IsIdentity ? plain : engine.Logits(data, indices, view), weight));
+        }
+        return LogitMetrics.AverageProbabilities(views);
     }
 }

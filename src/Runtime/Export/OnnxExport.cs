@@ -158,7 +158,7 @@ public static class OnnxExport
         if (testAccuracy is { } t)
             metadata["test_accuracy"] = t.ToString("R", CultureInfo.InvariantCulture);
         if (tta is { } augmented)
-            metadata[$"test_accuracy_with_{augmented.Mode}_tta"] = augmented.Accuracy.ToString("R", CultureInfo.InvariantCulture);
+            metadata[$"test_accuracy_with_{augmented.Mode.Replace(',', '_')}_tta"] = augmented.Accuracy.ToString("R", CultureInfo.InvariantCulture);
         return metadata;
     }
 }

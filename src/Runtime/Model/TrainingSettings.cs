@@ -33,6 +33,12 @@ public sealed record TrainingSettings
     public double WarmupEpochs { get; init; }
     public double LabelSmoothing { get; init; }
 
+    /// <summary>
+    /// The decay of the exponential moving average of the weights that is evaluated and saved in their place (--ema);
+    /// 0: none.
+    /// </summary>
+    public double Ema { get; init; }
+
     /// <summary>The training images' augmentation, as --augment writes it ("none", "flip,shift:2", …).</summary>
     public string Augment { get; init; } = AugmentationSpec.NoneText;
 
@@ -65,7 +71,7 @@ public sealed record TrainingSettings
                  {
                      ("--learning-rate", SettingRange.Positive, LearningRate), ("--weight-decay", SettingRange.NonNegative, WeightDecay),
                      ("--momentum", SettingRange.Fraction, Momentum), ("--warmup-epochs", SettingRange.NonNegative, WarmupEpochs),
-                     ("--label-smoothing", SettingRange.Fraction, LabelSmoothing),
+                     ("--label-smoothing", SettingRange.Fraction, LabelSmoothing), ("--ema", SettingRange.Fraction, Ema),
                  })
             if (range.Check(name, value) is { } problem)
                 throw new FashionGpuException(problem);
@@ -89,6 +95,14 @@ public sealed record TrainingSettings
     public OptimizerStep OptimizerAt(long step, double learningRate) =>
         OptimizerStep.For(OptimizerKind, learningRate, OptimizerKind == OptimizerKind.Sgd ? Momentum : Beta1, Beta2, Epsilon, WeightDecay, step);
 
+    /// <summary>
+    /// The weight of step <paramref name="step"/>'s (1-based) parameters in the average: 1 − min(decay, (1 + t)/(10 + t)),
+    /// so the first steps, far from where training goes, are forgotten quickly (TensorFlow's ExponentialMovingAverage
+    /// with num_updates).
+    /// </summary>
+    public float AverageWeightAt(long step) => (float)(1 - Math.Min(Ema, (1.0 + step) / (10.0 + step)));
+
     /// <summary>The training images' augmentation in epoch <paramref name="epoch"/> (0-based).</summary>
-    public Augmentation AugmentationIn(int epoch) => AugmentSpec.For(CounterRng.Key(Seed, CounterRng.AugmentStream + (ulong)epoch));
+    public Augmentation AugmentationIn(int epoch) =>
+        AugmentSpec.For(CounterRng.Key(Seed, CounterRng.AugmentStream + (ulong)epoch), CounterRng.Key(Seed, CounterRng.FlipStream), epoch);
 }

@@ -31,21 +31,31 @@ public static class LogitMetrics
     }
 
     /// <summary>
-    /// Test-time augmentation's merge: log of the mean of softmax(a) and softmax(b) per row, in double. Its softmax is
+    /// Test-time augmentation's merge: log of the weighted mean of each view's softmax per row, in double. Its softmax is
     /// that mean, so the result serves wherever logits do (predictions, confidences, the loss).
     /// </summary>
-    public static float[] AverageProbabilities(float[] a, float[] b)
+    public static float[] AverageProbabilities(IReadOnlyList<(float[] Logits, double Weight)> views)
     {
         const int classes = FashionMnistShape.Classes;
-        var result = new float[a.Length];
-        for (var row = 0; row < a.Length / classes; row++)
+        var result = new float[views[0].Logits.Length];
+        var mean = new double[classes];
+        for (var row = 0; row < result.Length / classes; row++)
         {
-            var (p, q) = (Probabilities(a, row), Probabilities(b, row));
+            Array.Clear(mean);
+            foreach (var (logits, weight) in views)
+            {
+                var p = Probabilities(logits, row);
+                for (var c = 0; c < classes; c++)
+                    mean[c] += weight * p[c];
+            }
             for (var c = 0; c < classes; c++)
-                result[row * classes + c] = (float)Math.Log((p[c] + q[c]) / 2);
+                result[row * classes + c] = (float)Math.Log(mean[c]);
         }
         return result;
     }
+
+    /// <summary>The mean of softmax(a) and softmax(b): the flip TTA of two logit sets.</summary>
+    public static float[] AverageProbabilities(float[] a, float[] b) => AverageProbabilities([(a, 0.5), (b, 0.5)]);
 
     /// <summary>softmax(logits[row]) in double, max-subtracted.</summary>
     public static double[] Probabilities(float[] logits, int row)

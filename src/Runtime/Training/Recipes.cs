@@ -6,8 +6,9 @@ namespace FashionGpu.Runtime.Training;
 /// A complete training recipe: the model preset it trains, the settings (optimizer, schedule, loss, augmentation),
 /// the epochs and the hold-out. `--model NAME` picks one; flags override any of its values.
 /// </summary>
+/// <param name="Tta">The test-time augmentation the recipe's accuracy is quoted with (`evaluate --tta`, `bench --to-accuracy`).</param>
 public sealed record Recipe(string Name, string Description, string Model, int Epochs, TrainingSettings Settings,
-    double ValidationSplit = 0.2, int? Patience = null);
+    double ValidationSplit = 0.2, int? Patience = null, string Tta = "none");
 
 /// <summary>The built-in recipes: seed (the reference, unchanged), fast and best.</summary>
 public static class Recipes

@@ -19,6 +19,8 @@ public sealed class SimdEngine : IEngine, IEngineInspection
     private readonly EngineProgram _program;
     private readonly int _parallelism;
     private readonly float[] _parameters, _gradients, _m, _v;
+    /// <summary>The weight average (--ema), null without one; inference swaps it into the parameters' place.</summary>
+    private readonly float[]? _average;
     private readonly float[] _x;
     private readonly int[] _labels;
     private readonly SimdOp[] _ops;
@@ -41,6 +43,7 @@ public sealed class SimdEngine : IEngine, IEngineInspection
         EngineChecks.Fits(_program, batch, train, Devices.ComputeDevice.HostMemory, "this machine's memory");
         var p = model.ParameterCount;
         (_parameters, _gradients, _m, _v) = (new float[p], new float[p], new float[p], new float[p]);
+        _average = settings.Ema > 0 ? new float[p] : null;
         _x = new float[batch * model.Input.Size];
         _labels = new int[batch];
         _ops = _program.Ops.Select(op =>
@@ -106,11 +109,14 @@ public sealed class SimdEngine : IEngine, IEngineInspection
         state.Parameters.CopyTo(_parameters, 0);
         state.FirstMoment.CopyTo(_m, 0);
         state.SecondMoment.CopyTo(_v, 0);
+        if (_average is not null)
+            (state.Average ?? state.Parameters).CopyTo(_average, 0);
         _step = state.Step;
         _diverged = ParametersDiverged = false;
     }
 
-    public ModelState ReadState() => new((float[])_parameters.Clone(), (float[])_m.Clone(), (float[])_v.Clone(), _step);
+    public ModelState ReadState() =>
+        new((float[])_parameters.Clone(), (float[])_m.Clone(), (float[])_v.Clone(), _step) { Average = (float[]?)_average?.Clone() };
 
     public void BeginEpoch(IEngineDataset data, int[] order, int epoch)
     {
@@ -134,6 +140,8 @@ public sealed class SimdEngine : IEngine, IEngineInspection
         Loss(count, start);
         Backward(count, step);
         Optimize(Settings.OptimizerAt(step, learningRate));
+        if (_average is { } average)
+            Phase("Average", () => SimdOptimizer.Average(_parameters, average, Settings.AverageWeightAt(step), _parallelism));
     }
 
     public EpochTotals ReadEpochTotals(int start, int end)
@@ -142,14 +150,30 @@ public sealed class SimdEngine : IEngine, IEngineInspection
         return end <= start ? default : EpochTotals.Sum(_sampleLoss.AsSpan(start, end - start), _sampleCorrect.AsSpan(start, end - start));
     }
 
-    public float[] Logits(IEngineDataset data, int[] indices, bool mirrored = false)
+    public float[] Logits(IEngineDataset data, int[] indices, Augmentation view = default)
+    {
+        if (_average is null)
+            return AnswerWithParameters(data, indices, view);
+        var raw = (float[])_parameters.Clone();
+        _average.CopyTo(_parameters, 0);
+        try
+        {
+            return AnswerWithParameters(data, indices, view);
+        }
+        finally
+        {
+            raw.CopyTo(_parameters, 0);
+        }
+    }
+
+    private float[] AnswerWithParameters(IEngineDataset data, int[] indices, Augmentation view)
     {
         var dataset = (HostDataset)data;
         var result = new float[indices.Length * Classes];
         for (var start = 0; start < indices.Length; start += EvaluationBatch)
         {
             var count = Math.Min(EvaluationBatch, indices.Length - start);
-            Gather(dataset.Data, indices, start, count, mirrored ? Augmentation.Mirror : Augmentation.None);
+            Gather(dataset.Data, indices, start, count, view);
             Forward(count, step: null);
             _ops[^1].Output.AsSpan(0, count * Classes).CopyTo(result.AsSpan(start * Classes));
         }

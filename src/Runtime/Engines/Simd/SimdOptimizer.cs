@@ -80,4 +80,27 @@ public static class SimdOptimizer
             nonFinite = 1;
         return i;
     }
+
+    /// <summary><see cref="WeightAverageKernels.Update"/> on the host: eight elements a step, chunks in parallel.</summary>
+    public static void Average(float[] parameters, float[] average, float weight, int parallelism)
+    {
+        if (average.Length != parameters.Length)
+            throw new ArgumentException($"the average needs {parameters.Length} floats, not {average.Length}");
+        WorkerTeam.For((parameters.Length + Chunk - 1) / Chunk, parallelism, c =>
+        {
+            var (from, to) = (c * Chunk, Math.Min(parameters.Length, (c + 1) * Chunk));
+            var i = from;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                var w = Vector256.Create(weight);
+                for (; i + 8 <= to; i += 8)
+                {
+                    var a = Vector256.Create<float>(average.AsSpan(i));
+                    (a + w * (Vector256.Create<float>(parameters.AsSpan(i)) - a)).CopyTo(average.AsSpan(i));
+                }
+            }
+            for (; i < to; i++)
+                average[i] = WeightAverageKernels.Apply(average[i], parameters[i], weight);
+        });
+    }
 }

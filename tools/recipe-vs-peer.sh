@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# A recipe's time to a test accuracy against the PyTorch peer's, alternating in one sitting, one row per seed.
+#   bash tools/recipe-vs-peer.sh RECIPE TARGET [SEED...]      e.g. bash tools/recipe-vs-peer.sh fast 0.93 0 1 2
+# Ours: `fashiongpu bench --to-accuracy TARGET --model RECIPE --seed S` (wall time from the command's start, data
+# loading and the recipe's test-time augmentation included). The peer: ../shared/peers/pytorch_fast_recipe.py
+# (override with PEER=path; PEER_ARGS, default "--epochs 6 --no-augment", as its README measures it), whose seconds
+# are its own cumulative training time at the first epoch that reached TARGET (data loading and tests excluded).
+# Needs a Release build, /usr/bin/python3 with torch and numpy; OpenBLAS is used when installed.
+set -euo pipefail
+[ $# -ge 2 ] || { echo "usage: $0 RECIPE TARGET [SEED...]" >&2; exit 2; }
+recipe=$1 target=$2
+shift 2
+seeds=("$@")
+[ ${#seeds[@]} -gt 0 ] || seeds=(0 1 2)
+cd "$(dirname "$0")/.."
+peer=${PEER:-../shared/peers/pytorch_fast_recipe.py}
+[ -f "$peer" ] || { echo "error: no peer at $peer; set PEER to pytorch_fast_recipe.py" >&2; exit 2; }
+dll=src/Cli/bin/Release/net10.0/fashiongpu.dll
+[ -f "$dll" ] || { echo "error: no build at $dll; run 'dotnet build FashionGpu.sln -c Release' first" >&2; exit 2; }
+openblas=/usr/lib/x86_64-linux-gnu/openblas-pthread
+cores=$(nproc)
+width=$(grep -qw avx512f /proc/cpuinfo && [ "${DOTNET_EnableAVX512:-1}" != 0 ] && echo "AVX-512" || echo "AVX2")
+echo "machine: $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), family $(sed -n 's/^cpu family\s*: //p' /proc/cpuinfo | head -1), $cores cores, $width"
+# bench's JSON as "seconds epoch accuracy": the first epoch at the target, or the last one's figures.
+summary='
+import json, sys
+d = json.loads(sys.stdin.read())
+row = next((r for r in d["epochs"] if r["epoch"] == d["epoch"]), d["epochs"][-1])
+acc = row["tta_accuracy"] if row["tta_accuracy"] is not None else row["test_accuracy"]
+seconds = "%.1f" % d["seconds"] if d["reached"] else "not-reached"
+print(seconds, d["epoch"] or "-", "%.4f" % acc + ("" if d["tta"] == "none" else "(" + d["tta"] + ")"))'
+echo "| seed | peer s to $target | peer epoch | ours s to $target | ours epoch | accuracy judged | peer / ours |"
+echo "| --- | --- | --- | --- | --- | --- | --- |"
+for seed in "${seeds[@]}"; do
+  peer_log=$(OPENBLAS_NUM_THREADS=$cores LD_LIBRARY_PATH=$openblas /usr/bin/python3 "$peer" ${PEER_ARGS:---epochs 6 --no-augment} --threads "$cores" --seed "$seed")
+  peer_row=$(echo "$peer_log" | awk -v t="$target" '/^epoch/ { e=$2; sub(":", "", e); if ($NF + 0 >= t + 0) { print e, $4; exit } }')
+  peer_s=${peer_row#* } peer_epoch=${peer_row%% *}
+  [ -n "$peer_row" ] || { peer_s="not reached (last: $(echo "$peer_log" | tail -1 | awk '{print $NF}'))"; peer_epoch=-; }
+  ours=$(dotnet "$dll" bench --to-accuracy "$target" --model "$recipe" --seed "$seed" --json 2>/dev/null)
+  read -r ours_s ours_epoch judged < <(/usr/bin/python3 -c "$summary" <<< "$ours")
+  ratio=$(awk -v p="$peer_s" -v o="$ours_s" 'BEGIN { if (p + 0 > 0 && o + 0 > 0) printf "%.2f", p / o; else print "-" }')
+  echo "| $seed | $peer_s | $peer_epoch | $ours_s | $ours_epoch | $judged | $ratio |"
+done
