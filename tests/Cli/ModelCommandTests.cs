@@ -88,7 +88,7 @@ public sealed class ModelCommandTests : IDisposable
         foreach (var name in new[] { "seed", "fast", "best", "cnn2" })
             Assert.Contains($"  {name} ", list.Stdout);
 
-        OneErrorLine(Run("train", "--model", "resnet"), 2, "--model resnet: no such built-in recipe or model; use one of seed, fast, best, cnn2, cnn2pool (see train --list-models) or --model-file FILE");
+        OneErrorLine(Run("train", "--model", "resnet"), 2, "--model resnet: no such built-in recipe or model; use one of seed, fast, best, cnn2, cnn2pool, cnn24pool (see train --list-models) or --model-file FILE");
         OneErrorLine(Run("train", "--model", "seed", "--model-file", "m.json"), 2, "give either --model NAME or --model-file FILE, not both");
         OneErrorLine(Run("train", "--hidden", "0"), 2, "--hidden must be between 1 and 65536 (got 0)");
         OneErrorLine(Run("train", "--dropout", "1"), 2, "--dropout must be in [0, 1) (got 1)");

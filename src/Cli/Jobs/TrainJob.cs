@@ -152,7 +152,8 @@ public sealed class TrainJob(IOptions<TrainOptions> options, ILogger<TrainJob> l
         output.WriteLine((result.Last.BestValidationAccuracy is { } best
             ? string.Create(CultureInfo.InvariantCulture, $"done: best validation accuracy {best:F4} (epoch {result.Last.BestEpoch}); checkpoints in {runDirectory}. ")
             : $"done: trained on every image (no validation set; best is the last epoch); checkpoints in {runDirectory}. ") +
-            $"Evaluate with: {CommandName.Value} evaluate --run {runDirectory}");
+            $"Evaluate with: {CommandName.Value} evaluate --run {runDirectory}" +
+            (Recipes.Find(config.Recipe) is { Tta: not "none" } quoted ? $" --tta {quoted.Tta} (the {quoted.Name} recipe's accuracy is quoted with it)" : ""));
         return ExitCodes.Ok;
     }
 }

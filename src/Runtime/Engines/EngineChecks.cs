@@ -38,7 +38,7 @@ internal static class EngineChecks
     public static void State(ModelState state, ModelPlan model)
     {
         var n = model.ParameterCount;
-        if (state.Parameters.Length != n || state.FirstMoment.Length != n || state.SecondMoment.Length != n)
+        if (state.Parameters.Length != n || state.FirstMoment.Length != n || state.SecondMoment.Length != n || state.Average is { Length: var a } && a != n)
             throw new FashionGpuException($"model state has {state.Parameters.Length} parameters, the model needs {n}");
     }
 
