@@ -63,6 +63,12 @@ public static class JobHost
         using var host = builder.Build();
         var result = host.Services.GetRequiredService<JobResult>();
         host.Run();
+        if (!result.Started)
+        {
+            // Ctrl+C or SIGTERM reached the host before the job began: nothing ran, so nothing is half done.
+            Console.Error.WriteLine("error: interrupted before the work began; nothing was done");
+            return ExitCodes.Interrupted;
+        }
         if (result.Abandoned)
         {
             // The job's thread, or a device's, may keep the process alive: leave without waiting for them.
@@ -75,6 +81,9 @@ public static class JobHost
     public sealed class JobResult
     {
         public int ExitCode { get; set; } = ExitCodes.Failure;
+
+        /// <summary>The job began (false when the host was stopped before it could).</summary>
+        public bool Started { get; set; }
 
         /// <summary>The job was still running when its stop grace ran out; its thread is left behind.</summary>
         public bool Abandoned { get; set; }
@@ -91,6 +100,12 @@ public static class JobHost
     {
         protected override async Task ExecuteAsync(CancellationToken stoppingToken)
         {
+            if (stoppingToken.IsCancellationRequested)
+            {
+                lifetime.StopApplication();
+                return;
+            }
+            result.Started = true;
             var work = Task.Factory.StartNew(() =>
             {
                 try
