@@ -133,9 +133,9 @@ public static class CliApplication
         return command;
     }
 
-    private static Option<string?> TtaFlag()
+    private static Option<string?> TtaFlag(string description = "Test-time augmentation: none (the default), flip (each image's probabilities averaged with its mirror's), shift (with its one-pixel diagonal translations) or flip,shift (six views); evaluate reports it beside the model's own accuracy")
     {
-        var tta = Flag<string?>("--tta", "Test-time augmentation: none (the default), flip (each image's probabilities averaged with its mirror's), shift (with its one-pixel diagonal translations) or flip,shift (six views); evaluate reports it beside the model's own accuracy");
+        var tta = Flag<string?>("--tta", description);
         tta.AcceptOnlyFromAmong(Runtime.Evaluation.TestTimeAugmentation.Choices);
         return tta;
     }
@@ -303,8 +303,7 @@ public static class CliApplication
         var checkpoint = Flag<string?>("--checkpoint", "Time the model of this checkpoint, from its weights");
         var toAccuracy = Flag<double?>("--to-accuracy", "Instead: train the --model recipe, testing after each epoch, and report the wall time at which test accuracy reached X",
             v => v is not (> 0 and <= 1) ? $"--to-accuracy must be in (0, 1] (got {v})" : null);
-        var tta = Flag<string?>("--tta", "With --to-accuracy: judge the target on this test-time augmentation's accuracy (default: the recipe's)");
-        tta.AcceptOnlyFromAmong(Runtime.Evaluation.TestTimeAugmentation.Choices);
+        var tta = TtaFlag("With --to-accuracy: judge the target on this test-time augmentation's accuracy (default: the recipe's)");
         var seed = Flag<ulong?>("--seed", "With --to-accuracy: the seed to train with (default: 42)");
         var peerSeconds = Flag<double?>("--peer-seconds", "With --to-accuracy: a peer's seconds to the same accuracy, printed beside ours with the ratio",
             v => v is not > 0 || !double.IsFinite(v.Value) ? $"--peer-seconds must be a positive number of seconds (got {v})" : null);

@@ -56,7 +56,6 @@ public readonly struct Augmentation
     }
 
     public static Augmentation None => default;
-    public static Augmentation Mirror => new(0, 0, FlipAll, 0);
 
     /// <summary>Every image mirrored or not and translated by (dx, dy): one view of test-time augmentation.</summary>
     public static Augmentation View(bool mirrored, int dx, int dy) => new(0, 0, mirrored ? FlipAll : 0, 0, 0, dx, dy);

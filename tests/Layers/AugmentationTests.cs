@@ -49,7 +49,7 @@ public abstract class AugmentationTests(LayerBackend layers)
     [Fact]
     public void A_flip_mirrors_each_row_and_the_mirror_pass_flips_every_image()
     {
-        var (x, y) = layers.Gather(Images, Labels, [3, 0, 2], 1f, Augmentation.Mirror);
+        var (x, y) = layers.Gather(Images, Labels, [3, 0, 2], 1f, Augmentation.View(mirrored: true, 0, 0));
         Assert.Equal([1, 3, 4], y);
         int[] order = [3, 0, 2];
         for (var b = 0; b < 3; b++)

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text.Json;
 using FashionGpu.Cli.Hosting;
 using FashionGpu.Cli.Prediction;
-using FashionGpu.Kernels;
 using FashionGpu.Runtime;
 using FashionGpu.Runtime.Data;
 using FashionGpu.Runtime.Devices;
@@ -66,20 +65,15 @@ public sealed class PredictJob(IOptions<PredictOptions> options) : IJob
         if (inputs.Count == 0)
             return ExitCodes.Failure;
 
-        var pixels = inputs.SelectMany(i => i.Pixels).ToArray();
+        var images = new LabeledImages(inputs.SelectMany(i => i.Pixels).ToArray(), new byte[inputs.Count], "predict");
         float[] logits;
         if (chosen is null)
-        {
-            logits = OnnxPredictor.Logits(o.Onnx!, pixels, inputs.Count);
-            if (!tta.IsNone)
-                logits = LogitMetrics.AverageProbabilities(tta.Views
-                    .Select(v => (v.View.IsIdentity ? logits : OnnxPredictor.Logits(o.Onnx!, Viewed(pixels, v.View), inputs.Count), v.Weight)).ToArray());
-        }
+            logits = OnnxPredictor.Logits(o.Onnx!, images, tta);
         else
         {
             using var engine = EngineFactory.Open(DeviceSpec.Parse(o.Device), chosen.Model, (chosen.Info?.Config.Settings ?? new TrainingSettings()) with { BatchSize = 1 });
             engine.LoadState(chosen.State);
-            using var data = engine.Upload(new LabeledImages(pixels, new byte[inputs.Count], "predict"));
+            using var data = engine.Upload(images);
             logits = Evaluator.Logits(engine, data, Enumerable.Range(0, inputs.Count).ToArray(), tta, cancellation: stopping);
         }
         var names = FashionMnistShape.ClassNames;
@@ -107,18 +101,4 @@ public sealed class PredictJob(IOptions<PredictOptions> options) : IJob
         return failed > 0 ? ExitCodes.Failure : ExitCodes.Ok;
     }
 
-    /// <summary>Every 28x28 image as <paramref name="view"/> shows it (the gather's rule: pixels from outside are 0).</summary>
-    private static byte[] Viewed(byte[] pixels, Augmentation view)
-    {
-        const int side = FashionMnistShape.ImageSide, size = FashionMnistShape.ImagePixels;
-        var result = new byte[pixels.Length];
-        for (var image = 0; image < pixels.Length / size; image++)
-        {
-            var drawn = view.Draw(image, side, side);
-            for (var r = 0; r < side; r++)
-                for (var c = 0; c < side; c++)
-                    result[image * size + r * side + c] = drawn.SourcePixel(r, c, side, side) is var from and >= 0 ? pixels[image * size + from] : (byte)0;
-        }
-        return result;
-    }
 }

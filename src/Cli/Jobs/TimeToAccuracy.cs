@@ -56,10 +56,10 @@ internal static class TimeToAccuracy
             // Testing an epoch that falls short is bench's own observation, which `train` never pays: it is left out of
             // the time of every later epoch.
             var observing = TimeSpan.Zero;
+            var indices = Enumerable.Range(0, test.Data.Count).ToArray();
             var observer = new EpochEnd(metrics =>
             {
                 var testStart = clock.Elapsed;
-                var indices = Enumerable.Range(0, test.Data.Count).ToArray();
                 var logits = engine.Logits(testData, indices);
                 var (_, accuracy, _) = LogitMetrics.Evaluate(logits, test.Data.Labels);
                 double? augmented = tta.IsNone ? null : LogitMetrics.Evaluate(Evaluator.Logits(engine, testData, indices, tta, logits, stopping), test.Data.Labels).Accuracy;

@@ -46,17 +46,6 @@ public static class Evaluator
     /// views (<paramref name="plain"/>: the plain view's logits when they are at hand).
     /// </summary>
     public static float[] Logits(IEngine engine, IEngineDataset data, int[] indices, TestTimeAugmentation tta, float[]? plain = null,
-        CancellationToken cancellation = default)
-    {
-        plain ??= engine.Logits(data, indices);
-        if (tta.IsNone)
-            return plain;
-        var views = new List<(float[], double)>();
-        foreach (var (view, weight) in tta.Views)
-        {
-            cancellation.ThrowIfCancellationRequested();
-            views.Add((view.IsIdentity ? plain : engine.Logits(data, indices, view), weight));
-        }
-        return LogitMetrics.AverageProbabilities(views);
-    }
+        CancellationToken cancellation = default) =>
+        tta.Average(plain ?? engine.Logits(data, indices), view => engine.Logits(data, indices, view), cancellation);
 }

@@ -1,4 +1,5 @@
 using FashionGpu.Kernels;
+using FashionGpu.Runtime.Training;
 
 namespace FashionGpu.Runtime.Evaluation;
 
@@ -49,5 +50,22 @@ public sealed record TestTimeAugmentation(bool Flip, bool Shift)
             bool[] mirrors = Flip ? [false, true] : [false];
             return places.SelectMany(p => mirrors.Select(m => (Augmentation.View(m, p.Dx, p.Dy), p.Weight / mirrors.Length))).ToArray();
         }
+    }
+
+    /// <summary>
+    /// <paramref name="plain"/> without TTA; else the log of each image's probabilities averaged over the views, each
+    /// view's logits from <paramref name="logitsOf"/> (the plain view's are <paramref name="plain"/>).
+    /// </summary>
+    public float[] Average(float[] plain, Func<Augmentation, float[]> logitsOf, CancellationToken cancellation = default)
+    {
+        if (IsNone)
+            return plain;
+        var views = new List<(float[], double)>();
+        foreach (var (view, weight) in Views)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            views.Add((view.IsIdentity ? plain : logitsOf(view), weight));
+        }
+        return LogitMetrics.AverageProbabilities(views);
     }
 }

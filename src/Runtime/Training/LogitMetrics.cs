@@ -54,9 +54,6 @@ public static class LogitMetrics
         return result;
     }
 
-    /// <summary>The mean of softmax(a) and softmax(b): the flip TTA of two logit sets.</summary>
-    public static float[] AverageProbabilities(float[] a, float[] b) => AverageProbabilities([(a, 0.5), (b, 0.5)]);
-
     /// <summary>softmax(logits[row]) in double, max-subtracted.</summary>
     public static double[] Probabilities(float[] logits, int row)
     {
