@@ -58,6 +58,9 @@ public sealed class SimdGemmTests
     [InlineData(130, 10, 128, 2, true, false)]
     [InlineData(130, 10, 128, 1, true, true)]
     [InlineData(9, 3, 16, 2, true, true)]
+    [InlineData(6, 13, 45, 1, false, false)]
+    [InlineData(7, 16, 40, 2, true, true)]
+    [InlineData(5, 22, 33, 2, true, false)]
     public void NT_adds_in_its_documented_order(int m, int n, int k, int parallelism, bool withBias, bool relu)
     {
         Skip.IfNot(Vector256.IsHardwareAccelerated, "no 256-bit vectors on this processor: NT runs its scalar dot products");

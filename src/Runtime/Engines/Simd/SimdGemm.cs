@@ -340,8 +340,9 @@ public static class SimdGemm
         a.Require(m, k, nameof(a));
         b.Require(n, k, nameof(b));
         Matrix.RowMajor(c, n, cOffset).Require(m, n, nameof(c));
-        // Ten columns (every output layer here) are two blocks of five where 32 vector registers hold a 4x5 tile.
-        var width = n % 4 != 0 && n % 5 == 0 && Vector512.IsHardwareAccelerated ? 5 : 4;
+        // Ten columns (every output layer here) are two blocks of five where 32 vector registers hold a 4x5 tile;
+        // otherwise blocks of eight columns on 512-bit vectors (Tile4x8), of four on 256-bit ones.
+        var width = !Vector512.IsHardwareAccelerated ? 4 : n % 4 != 0 && n % 5 == 0 ? 5 : 8;
         var (blocks, lda) = ((n + width - 1) / width, a.RowStride);
         // Work units: blocks of columns, and with too few of them for the threads (a narrow output layer), groups of
         // rows too, each thread's units one contiguous group of rows.
@@ -363,10 +364,45 @@ public static class SimdGemm
                 Columns5NT(a, b, c, cOffset, n, k, i, i1, j0, bias.IsEmpty ? default : bias.Span.Slice(j0, 5), relu);
             else
             {
-                Columns4NT(i, i1, j0);
+                if (width == 8)
+                    Columns8NT(i, i1, j0);
+                else
+                    Columns4NT(i, i1, j0);
                 if (!bias.IsEmpty)
                     AddBias(c, cOffset, n, i, i1, j0, bias.Span.Slice(j0, Math.Min(width, n - j0)), relu);
             }
+        }
+
+        // Columns j0..j0+7 as Columns4NT would make them at j0 and at j0 + 4, the 4-row tiles two at once.
+        void Columns8NT(int i, int i1, int j0)
+        {
+            var cols = Math.Min(8, n - j0);
+            if (cols > 4)
+            {
+                // Fewer than eight columns left: the high half repeats B's last row, as Columns4NT's tiles do.
+                BRows Rows(int o) => new(b.Start(j0 + Math.Min(o, cols - 1)), b.Start(j0 + Math.Min(o + 1, cols - 1)),
+                    b.Start(j0 + Math.Min(o + 2, cols - 1)), b.Start(j0 + Math.Min(o + 3, cols - 1)));
+                var (low, high) = (Rows(0), Rows(4));
+                var partial = cols < 8 ? ArrayPool<float>.Shared.Rent(32) : null;
+                var (target, at, ldc) = partial is null ? (c, cOffset + j0, n) : (partial, 0, 8);
+                for (; i + 4 <= i1; i += 4)
+                {
+                    var c0 = partial is null ? at + i * ldc : 0;
+                    Tile4x8(a.Data, a.Start(i), lda, b.Data, low, high, target, c0, ldc, k);
+                    if (k % 8 != 0)
+                    {
+                        AddTail(a.Data, a.Start(i), lda, b.Data, low, target, c0, ldc, k, k / 8 * 8, 4);
+                        AddTail(a.Data, a.Start(i), lda, b.Data, high, target, c0 + 4, ldc, k, k / 8 * 8, 4);
+                    }
+                    if (partial is not null)
+                        for (var r = 0; r < 4; r++)
+                            partial.AsSpan(r * 8, cols).CopyTo(c.AsSpan(cOffset + (i + r) * n + j0, cols));
+                }
+                if (partial is not null)
+                    ArrayPool<float>.Shared.Return(partial);
+                Columns4NT(i, i1, j0 + 4);
+            }
+            Columns4NT(i, i1, j0);
         }
 
         void Columns4NT(int i, int i1, int j0)
@@ -544,6 +580,47 @@ public static class SimdGemm
         StoreSums(c, c0 + 2 * ldc, s20, s21, s22, s23);
         StoreSums(c, c0 + 3 * ldc, s30, s31, s32, s33);
     }
+
+    /// <summary>
+    /// <see cref="Tile4x4"/> for columns <paramref name="low"/> and <paramref name="high"/> at once on 512-bit vectors:
+    /// each accumulator holds a low column's eight lanes and a high column's, so every lane adds the same products in
+    /// the same order as Tile4x4's and the sums are the same bits.
+    /// </summary>
+    private static void Tile4x8(float[] a, int a0, int lda, float[] b, BRows low, BRows high, float[] c, int c0, int ldc, int k)
+    {
+        ref var aRef = ref MemoryMarshal.GetArrayDataReference(a);
+        ref var bRef = ref MemoryMarshal.GetArrayDataReference(b);
+        Vector512<float> s00 = default, s01 = default, s02 = default, s03 = default, s10 = default, s11 = default, s12 = default, s13 = default;
+        Vector512<float> s20 = default, s21 = default, s22 = default, s23 = default, s30 = default, s31 = default, s32 = default, s33 = default;
+        var ka = (nuint)lda;
+        for (var kk = 0; kk + 8 <= k; kk += 8)
+        {
+            var ai = (nuint)(a0 + kk);
+            var w0 = Vector512.Create(Vector256.LoadUnsafe(ref bRef, (nuint)(low.R0 + kk)), Vector256.LoadUnsafe(ref bRef, (nuint)(high.R0 + kk)));
+            var w1 = Vector512.Create(Vector256.LoadUnsafe(ref bRef, (nuint)(low.R1 + kk)), Vector256.LoadUnsafe(ref bRef, (nuint)(high.R1 + kk)));
+            var w2 = Vector512.Create(Vector256.LoadUnsafe(ref bRef, (nuint)(low.R2 + kk)), Vector256.LoadUnsafe(ref bRef, (nuint)(high.R2 + kk)));
+            var w3 = Vector512.Create(Vector256.LoadUnsafe(ref bRef, (nuint)(low.R3 + kk)), Vector256.LoadUnsafe(ref bRef, (nuint)(high.R3 + kk)));
+            var x = Both(Vector256.LoadUnsafe(ref aRef, ai));
+            s00 = Vector512.FusedMultiplyAdd(x, w0, s00); s01 = Vector512.FusedMultiplyAdd(x, w1, s01); s02 = Vector512.FusedMultiplyAdd(x, w2, s02); s03 = Vector512.FusedMultiplyAdd(x, w3, s03);
+            x = Both(Vector256.LoadUnsafe(ref aRef, ai + ka));
+            s10 = Vector512.FusedMultiplyAdd(x, w0, s10); s11 = Vector512.FusedMultiplyAdd(x, w1, s11); s12 = Vector512.FusedMultiplyAdd(x, w2, s12); s13 = Vector512.FusedMultiplyAdd(x, w3, s13);
+            x = Both(Vector256.LoadUnsafe(ref aRef, ai + 2 * ka));
+            s20 = Vector512.FusedMultiplyAdd(x, w0, s20); s21 = Vector512.FusedMultiplyAdd(x, w1, s21); s22 = Vector512.FusedMultiplyAdd(x, w2, s22); s23 = Vector512.FusedMultiplyAdd(x, w3, s23);
+            x = Both(Vector256.LoadUnsafe(ref aRef, ai + 3 * ka));
+            s30 = Vector512.FusedMultiplyAdd(x, w0, s30); s31 = Vector512.FusedMultiplyAdd(x, w1, s31); s32 = Vector512.FusedMultiplyAdd(x, w2, s32); s33 = Vector512.FusedMultiplyAdd(x, w3, s33);
+        }
+        StoreSums(c, c0, s00.GetLower(), s01.GetLower(), s02.GetLower(), s03.GetLower());
+        StoreSums(c, c0 + 4, s00.GetUpper(), s01.GetUpper(), s02.GetUpper(), s03.GetUpper());
+        StoreSums(c, c0 + ldc, s10.GetLower(), s11.GetLower(), s12.GetLower(), s13.GetLower());
+        StoreSums(c, c0 + ldc + 4, s10.GetUpper(), s11.GetUpper(), s12.GetUpper(), s13.GetUpper());
+        StoreSums(c, c0 + 2 * ldc, s20.GetLower(), s21.GetLower(), s22.GetLower(), s23.GetLower());
+        StoreSums(c, c0 + 2 * ldc + 4, s20.GetUpper(), s21.GetUpper(), s22.GetUpper(), s23.GetUpper());
+        StoreSums(c, c0 + 3 * ldc, s30.GetLower(), s31.GetLower(), s32.GetLower(), s33.GetLower());
+        StoreSums(c, c0 + 3 * ldc + 4, s30.GetUpper(), s31.GetUpper(), s32.GetUpper(), s33.GetUpper());
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Both(Vector256<float> v) => Vector512.Create(v, v);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Tile2x4(float[] a, int a0, int lda, float[] b, BRows rowsB, float[] c, int c0, int ldc, int k)
