@@ -54,6 +54,9 @@ public sealed class SweepDefinition
     /// <summary>The test-time augmentation each trial's test evaluation also reports (`tta`, default none).</summary>
     public string Tta => Source["tta"]?.GetValue<string>() ?? "none";
 
+    /// <summary>Whether the trials are also evaluated with a test-time augmentation (a TTA column and metric).</summary>
+    public bool HasTta => Tta != "none";
+
     /// <summary>Reads a sweep file and checks its shape (the keys and their types); <see cref="Plan"/> checks every value and path.</summary>
     public static SweepDefinition Read(string text, string origin)
     {

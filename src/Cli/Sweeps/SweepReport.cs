@@ -49,7 +49,7 @@ public static class SweepReport
         var table = new Table().Title($"{dir.Path}: {trials.Count} trials by {sweep.Metric} ({(sweep.Maximize ? "highest" : "lowest")} first)").AddColumn("trial");
         foreach (var key in varied.Append("seed"))
             table.AddColumn(key, c => c.RightAligned());
-        var hasTta = sweep.Tta != "none";
+        var hasTta = sweep.HasTta;
         foreach (var h in new[] { "validation", "test" }.Concat(hasTta ? [$"test, {sweep.Tta} TTA"] : []).Append("seconds"))
             table.AddColumn(h, c => c.RightAligned());
         table.AddColumn("state");
@@ -150,7 +150,7 @@ public static class SweepReport
         html.Append("<table><tr><th>trial</th>");
         foreach (var key in varied.Append("seed"))
             html.Append(CultureInfo.InvariantCulture, $"<th>{E(key)}</th>");
-        var ttaColumn = sweep.Tta != "none";
+        var ttaColumn = sweep.HasTta;
         html.Append(CultureInfo.InvariantCulture, $"<th>validation</th><th>test</th>{(ttaColumn ? $"<th>test, {E(sweep.Tta)} TTA</th>" : "")}<th>seconds</th><th>state</th></tr>\n");
         foreach (var r in ranked)
         {

@@ -21,6 +21,8 @@ public sealed class SimdEngine : IEngine, IEngineInspection
     private readonly float[] _parameters, _gradients, _m, _v;
     /// <summary>The weight average (--ema), null without one; inference swaps it into the parameters' place.</summary>
     private readonly float[]? _average;
+    /// <summary>The raw weights while the average answers (<see cref="Logits"/>); allocated with the average.</summary>
+    private readonly float[]? _raw;
     private readonly float[] _x;
     private readonly int[] _labels;
     private readonly SimdOp[] _ops;
@@ -43,7 +45,7 @@ public sealed class SimdEngine : IEngine, IEngineInspection
         EngineChecks.Fits(_program, batch, train, Devices.ComputeDevice.HostMemory, "this machine's memory");
         var p = model.ParameterCount;
         (_parameters, _gradients, _m, _v) = (new float[p], new float[p], new float[p], new float[p]);
-        _average = settings.Ema > 0 ? new float[p] : null;
+        (_average, _raw) = settings.Ema > 0 ? (new float[p], new float[p]) : (null, null);
         _x = new float[batch * model.Input.Size];
         _labels = new int[batch];
         _ops = _program.Ops.Select(op =>
@@ -152,9 +154,9 @@ public sealed class SimdEngine : IEngine, IEngineInspection
 
     public float[] Logits(IEngineDataset data, int[] indices, Augmentation view = default)
     {
-        if (_average is null)
+        if (_average is null || _raw is null)
             return AnswerWithParameters(data, indices, view);
-        var raw = (float[])_parameters.Clone();
+        _parameters.CopyTo(_raw, 0);
         _average.CopyTo(_parameters, 0);
         try
         {
@@ -162,7 +164,7 @@ public sealed class SimdEngine : IEngine, IEngineInspection
         }
         finally
         {
-            raw.CopyTo(_parameters, 0);
+            _raw.CopyTo(_parameters, 0);
         }
     }
 
