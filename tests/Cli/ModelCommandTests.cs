@@ -85,10 +85,10 @@ public sealed class ModelCommandTests : IDisposable
         var list = Run("train", "--list-models");
         Assert.Equal(0, list.ExitCode);
         Assert.StartsWith("recipes", list.Stdout);
-        foreach (var name in new[] { "seed", "fast", "best", "cnn2" })
+        foreach (var name in new[] { "seed", "fast", "best", "record", "cnn2", "cnn4" })
             Assert.Contains($"  {name} ", list.Stdout);
 
-        OneErrorLine(Run("train", "--model", "resnet"), 2, "--model resnet: no such built-in recipe or model; use one of seed, fast, best, cnn2, cnn2pool, cnn24pool (see train --list-models) or --model-file FILE");
+        OneErrorLine(Run("train", "--model", "resnet"), 2, "--model resnet: no such built-in recipe or model; use one of seed, fast, best, record, cnn2, cnn2pool, cnn24pool, cnn4 (see train --list-models) or --model-file FILE");
         OneErrorLine(Run("train", "--model", "seed", "--model-file", "m.json"), 2, "give either --model NAME or --model-file FILE, not both");
         OneErrorLine(Run("train", "--hidden", "0"), 2, "--hidden must be between 1 and 65536 (got 0)");
         OneErrorLine(Run("train", "--dropout", "1"), 2, "--dropout must be in [0, 1) (got 1)");

@@ -39,6 +39,19 @@ public sealed class RecipeCommandTests : IDisposable
     }
 
     [Fact]
+    public void The_record_recipe_trains_cnn4_with_the_best_recipes_settings()
+    {
+        var run = Path.Combine(_temp.Path, "record");
+        var train = Run("train", "--model", "record", "--epochs", "1", "--limit-train", "256", "--data-dir", RepoPaths.Sample, "--run-dir", run, "--device", "simd");
+        Assert.True(train.ExitCode == 0, train.Stderr);
+        Assert.Contains("Total params: 872,426 (871,530 trainable); 38.284 MFLOP per image forward", train.Stdout);
+        Assert.Contains("recipe: record: 1 epoch, batch 128, adamw 0.006 (onecycle, weight decay 0.05), augment flip,shift:2, label smoothing 0.1, weight average (EMA) 0.998", train.Stdout);
+        Assert.Contains("--tta shift (the record recipe's accuracy is quoted with it)", train.Stdout);
+        var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "config.json"))).RootElement;
+        Assert.Equal("record", config.GetProperty("recipe").GetString());
+    }
+
+    [Fact]
     public void Evaluate_and_predict_with_tta_average_the_image_and_its_mirror()
     {
         var run = Path.Combine(_temp.Path, "run");
