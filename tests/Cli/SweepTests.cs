@@ -93,6 +93,26 @@ public sealed class SweepTests : IDisposable
     }
 
     [Fact]
+    public void The_sweeps_behind_the_recipes_plan_from_the_repository_root_as_their_README_says()
+    {
+        var folder = Path.Combine(RepoPaths.Root, "sweeps");
+        var files = Directory.GetFiles(folder, "*.json").Order(StringComparer.Ordinal).ToArray();
+        Assert.NotEmpty(files);
+        var readme = File.ReadAllText(Path.Combine(folder, "README.md"));
+        foreach (var file in files)
+        {
+            var name = Path.GetFileName(file);
+            Assert.Contains($"| `{name}` |", readme);
+            var sweep = JsonDocument.Parse(File.ReadAllText(file)).RootElement;
+            var combinations = sweep.GetProperty("grid").EnumerateObject().Aggregate(1, (n, p) => n * p.Value.GetArrayLength());
+            var dir = _temp.File("repo-" + name);
+            var plan = CliProcess.Run(RepoPaths.Root, "sweep", "plan", Path.Combine("sweeps", name), "--dir", dir);
+            Assert.True(plan.ExitCode == 0, $"{name}: {plan.Stderr}");
+            Assert.Equal(combinations * sweep.GetProperty("seeds").GetArrayLength(), File.ReadAllLines(Path.Combine(dir, "trials.jsonl")).Length);
+        }
+    }
+
+    [Fact]
     public void Trials_run_once_resume_when_interrupted_and_fail_alone()
     {
         // Trial 1's data directory exists (paths are checked when the sweep is planned) but holds no data, so it fails when it runs.
