@@ -66,4 +66,24 @@ public sealed class SimdInstructionSetTests : IDisposable
         Assert.True(wideState.Parameters.AsSpan().SequenceEqual(narrowState.Parameters), "512-bit and 256-bit vectors give different weights");
         Assert.True(wideState.SecondMoment.AsSpan().SequenceEqual(narrowState.SecondMoment), "512-bit and 256-bit vectors give different moments");
     }
+
+    /// <summary>bench's shares of peak are of FMAs as wide as the product tiles': 512-bit ones only where the tiles use them.</summary>
+    [Fact]
+    public void Bench_measures_its_peak_at_the_width_of_the_product_tiles()
+    {
+        string? Peak(string? switchedOff)
+        {
+            var environment = switchedOff is null ? null : new Dictionary<string, string?> { [$"DOTNET_Enable{switchedOff}"] = "0" };
+            var (exit, stdout, err) = CliProcess.Run(_temp.Path, environment, "bench", "--device", "simd", "--data-dir", RepoPaths.Sample,
+                "--steps", "4", "--json");
+            Assert.True(exit == 0, err);
+            var bench = JsonDocument.Parse(stdout).RootElement;
+            Assert.True(bench.GetProperty("fma_peak_gflops").ValueKind == JsonValueKind.Null || bench.GetProperty("fma_peak_gflops").GetDouble() > 0);
+            return bench.GetProperty("fma_peak_description").GetString();
+        }
+
+        string Expected(int bits) => bits == 0 ? "none: no vector FMAs on this processor" : $"independent {bits}-bit FMAs on every core";
+        Assert.Equal(Expected(Vector512.IsHardwareAccelerated ? 512 : Vector256.IsHardwareAccelerated ? 256 : 0), Peak(null));
+        Assert.Equal(Expected(Vector256.IsHardwareAccelerated ? 256 : 0), Peak("AVX512"));
+    }
 }

@@ -154,6 +154,7 @@ public sealed class BenchJob(IOptions<BenchOptions> options) : IJob
             kernels,
             peak_working_set_mb = trainingWorkingSet / 1e6,
             fma_peak_gflops = double.IsNaN(peak) ? (double?)null : peak,
+            fma_peak_description = measured?.Description,
             gemm = gemm.Select(g => new { name = g.Name, gflops = g.Gflops, share_of_peak = g.Gflops / peak }).ToArray(),
         };
         if (o.Json)

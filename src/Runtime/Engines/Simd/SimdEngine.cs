@@ -80,7 +80,7 @@ public sealed class SimdEngine : IEngine, IEngineInspection
 
     /// <summary>Independent FMAs on every core, and each dense layer's forward and backward alone, warm.</summary>
     public Profiling.PeakMeasurement MeasurePeak(int batch) =>
-        new(FmaPeak.MeasureGflops(_parallelism), "independent 256-bit FMAs on every core", DenseBenchmark.Run(Model, batch, _parallelism));
+        new(FmaPeak.MeasureGflops(_parallelism), FmaPeak.Description, DenseBenchmark.Run(Model, batch, _parallelism));
 
     private void Phase(string name, Action work)
     {
