@@ -58,6 +58,13 @@ public static class SimdGemm
     private const int Panel = 256;
 
     /// <summary>
+    /// Whether the JIT has only sixteen vector registers (no AVX-512's EVEX encoding: AVX2-only processors, or AVX-512
+    /// switched off). The tiles of sixteen 256-bit accumulators would then spill some to the stack on every step of K,
+    /// so they run as two tiles of half as many rows instead: the same products in the same order, the same bits.
+    /// </summary>
+    private static readonly bool SixteenRegisters = !Avx512F.VL.IsSupported;
+
+    /// <summary>
     /// C[M,N] = A[M,K]·B[K,N] with B row-major and C dense row-major (ldc = N); A read through its strides (a
     /// transposed A is copied into the packed blocks like any other). Vectorised along N in 8x32 or 8x16 register tiles
     /// over the packed blocks of A (4x16, 2x32, 1x8 and scalar at the edges); column panels run in parallel.
@@ -178,7 +185,44 @@ public static class SimdGemm
             for (; j + 32 <= j1; j += 32)
                 Tile8<Vector512<float>, Lanes512>(ref aRef, (nuint)aOffset, ref bRef, ref startRef, ref cRef, (nuint)(cOffset + i0 * n + j), (nuint)n, k, j);
         for (; j + 16 <= j1; j += 16)
-            Tile8<Vector256<float>, Lanes256>(ref aRef, (nuint)aOffset, ref bRef, ref startRef, ref cRef, (nuint)(cOffset + i0 * n + j), (nuint)n, k, j);
+        {
+            var ci = (nuint)(cOffset + i0 * n + j);
+            if (SixteenRegisters)
+            {
+                Tile4(ref aRef, (nuint)aOffset, ref bRef, ref startRef, ref cRef, ci, (nuint)n, k, j);
+                Tile4(ref aRef, (nuint)aOffset + 4, ref bRef, ref startRef, ref cRef, ci + 4 * (nuint)n, (nuint)n, k, j);
+            }
+            else
+                Tile8<Vector256<float>, Lanes256>(ref aRef, (nuint)aOffset, ref bRef, ref startRef, ref cRef, ci, (nuint)n, k, j);
+        }
+    }
+
+    /// <summary>
+    /// Four rows of <see cref="Tile8{TVector, TLanes}"/>'s 8x16 tile (the packed block's rows from <paramref name="ai"/>
+    /// on, eight floats a k apart) in eight accumulators, for sixteen registers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile4(ref float aRef, nuint ai, ref float bRef, ref int startRef, ref float cRef, nuint ci, nuint row, int k, int j)
+    {
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
+        for (var kk = 0; kk < k; kk++, ai += 8)
+        {
+            var bi = (nuint)(Unsafe.Add(ref startRef, kk) + j);
+            var b0 = Vector256.LoadUnsafe(ref bRef, bi);
+            var b1 = Vector256.LoadUnsafe(ref bRef, bi + 8);
+            var a0 = Vector256.Create(Unsafe.Add(ref aRef, ai));
+            c00 = Vector256.FusedMultiplyAdd(a0, b0, c00); c01 = Vector256.FusedMultiplyAdd(a0, b1, c01);
+            var a1 = Vector256.Create(Unsafe.Add(ref aRef, ai + 1));
+            c10 = Vector256.FusedMultiplyAdd(a1, b0, c10); c11 = Vector256.FusedMultiplyAdd(a1, b1, c11);
+            var a2 = Vector256.Create(Unsafe.Add(ref aRef, ai + 2));
+            c20 = Vector256.FusedMultiplyAdd(a2, b0, c20); c21 = Vector256.FusedMultiplyAdd(a2, b1, c21);
+            var a3 = Vector256.Create(Unsafe.Add(ref aRef, ai + 3));
+            c30 = Vector256.FusedMultiplyAdd(a3, b0, c30); c31 = Vector256.FusedMultiplyAdd(a3, b1, c31);
+        }
+        c00.StoreUnsafe(ref cRef, ci); c01.StoreUnsafe(ref cRef, ci + 8); ci += row;
+        c10.StoreUnsafe(ref cRef, ci); c11.StoreUnsafe(ref cRef, ci + 8); ci += row;
+        c20.StoreUnsafe(ref cRef, ci); c21.StoreUnsafe(ref cRef, ci + 8); ci += row;
+        c30.StoreUnsafe(ref cRef, ci); c31.StoreUnsafe(ref cRef, ci + 8);
     }
 
     /// <summary>
@@ -417,9 +461,18 @@ public static class SimdGemm
                 for (; i + 4 <= i1; i += 4)
                 {
                     var c0 = partial is null ? at + i * ldc : 0;
-                    Tile4x4(a.Data, a.Start(i), lda, b.Data, rowsB, target, c0, ldc, k);
-                    if (k % 8 != 0)
-                        AddTail(a.Data, a.Start(i), lda, b.Data, rowsB, target, c0, ldc, k, k / 8 * 8, 4);
+                    if (SixteenRegisters)
+                    {
+                        // Tile2x4 adds its own tail.
+                        Tile2x4(a.Data, a.Start(i), lda, b.Data, rowsB, target, c0, ldc, k);
+                        Tile2x4(a.Data, a.Start(i + 2), lda, b.Data, rowsB, target, c0 + 2 * ldc, ldc, k);
+                    }
+                    else
+                    {
+                        Tile4x4(a.Data, a.Start(i), lda, b.Data, rowsB, target, c0, ldc, k);
+                        if (k % 8 != 0)
+                            AddTail(a.Data, a.Start(i), lda, b.Data, rowsB, target, c0, ldc, k, k / 8 * 8, 4);
+                    }
                     if (partial is not null)
                         for (var r = 0; r < 4; r++)
                             partial.AsSpan(r * 4, cols).CopyTo(c.AsSpan(cOffset + (i + r) * n + j0, cols));
