@@ -171,8 +171,9 @@ public static class SimdGemm
 
     /// <summary>
     /// C rows i0..i0+7, columns [j0, j1) (a multiple of 16 wide): 8x32 register tiles of 512-bit vectors where the
-    /// processor has them, then 8x16 tiles of 256-bit ones (16 accumulators either way); row kk of B starts at
-    /// bStarts[kk]. Both tiles add the same products in the same order, so the vector width never changes a bit.
+    /// processor has them, then 8x16 tiles of 256-bit ones (16 accumulators either way; two 4x16 tiles where there are
+    /// only <see cref="SixteenRegisters"/>); row kk of B starts at bStarts[kk]. All add the same products in the same
+    /// order, so neither the vector width nor the register count changes a bit.
     /// </summary>
     private static void Rows8NN(float[] packed, int aOffset, float[] b, int[] bStarts, float[] c, int cOffset, int n, int k, int i0, int j0, int j1)
     {
@@ -362,10 +363,10 @@ public static class SimdGemm
 
     /// <summary>
     /// C[i,j] = Σ_k A[i,k]·B[j,k] for row-major A [M,K] and B [N,K] (x·Wᵀ with W in PyTorch's layout), vectorised along
-    /// K with 4x4 tiles of dot products (4x8 on 512-bit vectors, 4x5 for ten columns there; 2x4 and single dot products
-    /// at the edges); blocks of B's rows, and groups of A's rows when the blocks are few, run in parallel. With
-    /// <paramref name="bias"/>, C[i,j] + bias[j] (then max(·, 0) when <paramref name="relu"/>, a NaN staying NaN), added
-    /// by the thread that formed the sum.
+    /// K with 4x4 tiles of dot products (4x8 on 512-bit vectors, 4x5 for ten columns there; two 2x4 tiles where there
+    /// are only <see cref="SixteenRegisters"/>; 2x4 and single dot products at the edges); blocks of B's rows, and groups
+    /// of A's rows when the blocks are few, run in parallel. With <paramref name="bias"/>, C[i,j] + bias[j] (then
+    /// max(·, 0) when <paramref name="relu"/>, a NaN staying NaN), added by the thread that formed the sum.
     /// </summary>
     public static void MultiplyNT(float[] a, int aOffset, float[] b, int bOffset, float[] c, int cOffset, int m, int n, int k, int parallelism,
         ReadOnlyMemory<float> bias = default, bool relu = false) =>
