@@ -104,7 +104,10 @@ public sealed class SweepTests : IDisposable
             var name = Path.GetFileName(file);
             Assert.Contains($"| `{name}` |", readme);
             var sweep = JsonDocument.Parse(File.ReadAllText(file)).RootElement;
-            var combinations = sweep.GetProperty("grid").EnumerateObject().Aggregate(1, (n, p) => n * p.Value.GetArrayLength());
+            // A grid plans every combination, a random search its "trials", each once per seed.
+            var combinations = sweep.TryGetProperty("grid", out var grid)
+                ? grid.EnumerateObject().Aggregate(1, (n, p) => n * p.Value.GetArrayLength())
+                : sweep.GetProperty("trials").GetInt32();
             var dir = _temp.File("repo-" + name);
             var plan = CliProcess.Run(RepoPaths.Root, "sweep", "plan", Path.Combine("sweeps", name), "--dir", dir);
             Assert.True(plan.ExitCode == 0, $"{name}: {plan.Stderr}");
