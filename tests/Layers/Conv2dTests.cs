@@ -63,12 +63,19 @@ public sealed class SimdConvPoolTests
     [InlineData(3, 2, 5, 9, 11, 3, 0)] // valid: 7x9 outputs, pooled 3x4
     [InlineData(2, 3, 4, 7, 6, 3, 1)] // pooled 3x3: rows eight windows at a time into the next row, the last row scalar
     [InlineData(3, 3, 4, 15, 15, 3, 1)] // pooled 7x7 on 17-wide rows, floor mode dropping row and column 14
-    public void Conv_then_pool_fused_gives_the_bits_of_the_two_ops(int batch, int cin, int cout, int h, int w, int k, int pad)
+    // One input channel, 3x3, eight or more pooled columns: computed at the pooled outputs in strips of eight.
+    [InlineData(2, 1, 5, 28, 28, 3, 0)] // valid: pooled 13x13, the second strip overlapping the first
+    [InlineData(2, 1, 3, 20, 17, 3, 1)] // an odd width (split column by column): pooled 10x8, one strip
+    [InlineData(1, 1, 4, 18, 32, 3, 2)] // padding 2: pooled 10x17, three strips
+    [InlineData(2, 1, 6, 28, 28, 3, 1, 300)] // a NaN pixel: the pool keeps the first NaN of each window
+    public void Conv_then_pool_fused_gives_the_bits_of_the_two_ops(int batch, int cin, int cout, int h, int w, int k, int pad, int nanPixel = -1)
     {
         var s = new ConvShape(batch, cin, cout, h, w, k, pad);
         var pool = new PoolShape(batch, cout, s.OutHeight, s.OutWidth);
         var random = new Random(batch * 1000 + cin * 100 + k * 10 + pad);
         var x = TestData.Uniform(random, batch * cin * h * w);
+        if (nanPixel >= 0)
+            x[nanPixel] = float.NaN;
         var weight = TestData.Uniform(random, cout * s.Taps);
         var bias = TestData.Uniform(random, cout);
         var dy = TestData.Uniform(random, batch * cout * pool.OutHeight * pool.OutWidth);

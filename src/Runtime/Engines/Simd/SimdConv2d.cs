@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using FashionGpu.Kernels;
@@ -148,6 +149,11 @@ public static class SimdConv2d
     public static void Forward(float[] x, float[] weights, int weightOffset, ReadOnlyMemory<float> bias, float[] y, int[]? argmax,
         ConvShape s, int parallelism)
     {
+        if (argmax is not null && PooledConvStrips.Fit(s))
+        {
+            ForwardPooledStrips(x, weights.AsMemory(weightOffset, s.OutChannels * s.Taps), bias, y, argmax, s, parallelism);
+            return;
+        }
         var g = Grid.Forward(s);
         var k = s.Taps + 1;
         var weightsAndBias = ArrayPool<float>.Shared.Rent(s.OutChannels * k);
@@ -188,6 +194,42 @@ public static class SimdConv2d
             }
             return scratch;
         }, scratch => ArrayPool<float>.Shared.Return(scratch));
+    }
+
+    /// <summary>
+    /// <see cref="Forward"/> with the pool, for one input channel and 3x3 filters, on <see cref="PooledConvStrips"/>: the
+    /// same sums in the same order as the product's (the taps from zero, then the bias), so the same bits.
+    /// </summary>
+    private static void ForwardPooledStrips(float[] x, ReadOnlyMemory<float> weights, ReadOnlyMemory<float> bias, float[] y, int[] argmax,
+        ConvShape s, int parallelism)
+    {
+        var (pixels, pooled) = (s.Height * s.Width, ConvBlockKernels.Outputs(s));
+        var (ph, pw) = (ConvBlockKernels.PooledHeight(s), ConvBlockKernels.PooledWidth(s));
+        WorkerTeam.For(s.Batch, parallelism, n =>
+        {
+            var image = new PooledConvStrips.SplitImage(x.AsSpan(n * pixels, pixels), s, stackalloc float[PooledConvStrips.SplitImage.Length(s)]);
+            ref var wr = ref MemoryMarshal.GetReference(weights.Span);
+            var b = bias.Span;
+            ref var yr = ref y[n * pooled];
+            ref var ar = ref argmax[n * pooled];
+            for (var py = 0; py < ph; py++)
+            {
+                for (var strip = 0; strip < PooledConvStrips.StripCount(pw); strip++)
+                {
+                    var p0 = PooledConvStrips.StripStart(strip, pw);
+                    var r = image.Load(py, p0);
+                    for (var co = 0; co < s.OutChannels; co++)
+                    {
+                        var (c0, c1, c2, c3) = PooledConvStrips.Cells(r, new PooledConvStrips.Filter(ref Unsafe.Add(ref wr, co * 9)), Vector256<float>.Zero);
+                        var bc = Vector256.Create(b[co]);
+                        var (max, which) = PooledConvStrips.Pool(c0 + bc, c1 + bc, c2 + bc, c3 + bc);
+                        var at = (nuint)((co * ph + py) * pw + p0);
+                        max.StoreUnsafe(ref yr, at);
+                        which.StoreUnsafe(ref ar, at);
+                    }
+                }
+            }
+        });
     }
 
     /// <summary>

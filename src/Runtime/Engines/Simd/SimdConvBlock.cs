@@ -8,21 +8,15 @@ namespace FashionGpu.Runtime.Engines.Simd;
 /// <summary>
 /// The fused conv block of <see cref="ConvBlockKernels"/> (conv + bias + ReLU + 2x2 max-pool + dropout, and its
 /// parameter gradients) on the host, one image per call. The model's shape (one input channel, 3x3 kernel, pooled rows
-/// of at least 8) runs vectorised across 8 neighbouring pooled columns: the image is split into its even and odd
-/// columns so that each of the 16 inputs of a window row strip is one contiguous load. Other shapes run a scalar
-/// loop. Pooled output i of image n is element n·outputs + i of the dropout stream, as on the device.
+/// of at least 8) runs vectorised across 8 neighbouring pooled columns on <see cref="PooledConvStrips"/>; other
+/// shapes run a scalar loop. Pooled output i of image n is element n·outputs + i of the dropout stream, as on the device.
 /// </summary>
 public static class SimdConvBlock
 {
-    private const int Lanes = 8;
-    private const int MaxSplitPixels = 4096;
-
     /// <summary>Floats of one image's parameter-gradient partial: per filter, its taps then its bias.</summary>
     public static int PartialLength(ConvShape s) => s.OutChannels * (s.Taps + 1);
 
-    private static bool Vectorised(ConvShape s) =>
-        Vector256.IsHardwareAccelerated && s.InChannels == 1 && s.KernelSize == 3
-        && ConvBlockKernels.PooledWidth(s) >= Lanes && s.Height * s.Width <= MaxSplitPixels;
+    private static bool Vectorised(ConvShape s) => PooledConvStrips.Fit(s);
 
     /// <summary>One image x [In, H, W] → y [Out, H'/2, W'/2] and argmax (0..3 within each window, first maximum).</summary>
     public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> y,
@@ -90,138 +84,31 @@ public static class SimdConvBlock
         }
     }
 
-    /// <summary>Pooled columns 0, 8, 16, … and, when the width is not a multiple of 8, a last strip ending at the edge.</summary>
-    private static int StripCount(int pooledWidth) => (pooledWidth + Lanes - 1) / Lanes;
-
-    private static int StripStart(int strip, int pooledWidth) => Math.Min(strip * Lanes, pooledWidth - Lanes);
-
-    /// <summary>
-    /// One image's even columns, then its odd columns, row by row with one stride, in a caller's (stack) buffer: the
-    /// inputs 2(p0 + lane) + c of a row are then contiguous for each c.
-    /// </summary>
-    private readonly ref struct SplitImage
-    {
-        private readonly ref float _even;
-        private readonly ref float _odd;
-        private readonly int _stride;
-
-        public static int Length(ConvShape s) => 2 * s.Height * ((s.Width + 1) / 2);
-
-        public SplitImage(ReadOnlySpan<float> x, ConvShape s, Span<float> buffer)
-        {
-            _stride = (s.Width + 1) / 2;
-            var odd = s.Height * _stride;
-            var vectors = Vector256.IsHardwareAccelerated && s.Width % 2 == 0 && s.Width >= 2 * Lanes;
-            for (var r = 0; r < s.Height; r++)
-            {
-                var row = x.Slice(r * s.Width, s.Width);
-                if (vectors)
-                    // Sixteen columns at a time; where the width is not a multiple of 16 the last ones overlap the
-                    // columns before them and write the same values again.
-                    for (var at = 0; at < s.Width; at += 2 * Lanes)
-                    {
-                        var from = Math.Min(at, s.Width - 2 * Lanes);
-                        var (even, oddColumns) = SimdMaxPool.Deinterleave(Vector256.Create(row.Slice(from, Lanes)), Vector256.Create(row.Slice(from + Lanes, Lanes)));
-                        even.CopyTo(buffer.Slice(r * _stride + from / 2, Lanes));
-                        oddColumns.CopyTo(buffer.Slice(odd + r * _stride + from / 2, Lanes));
-                    }
-                else
-                    for (var c = 0; c < s.Width; c++)
-                        buffer[(c & 1) * odd + r * _stride + (c >> 1)] = row[c];
-            }
-            _even = ref MemoryMarshal.GetReference(buffer);
-            _odd = ref Unsafe.Add(ref _even, odd);
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Window Load(int py, int p0) => Window.Load(ref _even, ref _odd, _stride, py, p0);
-    }
-
-    /// <summary>
-    /// The 16 inputs of pooled columns p0..p0+7 of pooled row py: input row 2py + k (k = 0..3) shifted by c = 0..3
-    /// columns, i.e. x[2py + k, 2(p0 + lane) + c].
-    /// </summary>
-    [StructLayout(LayoutKind.Auto)]
-    private struct Window
-    {
-        public Vector256<float> R00, R01, R02, R03, R10, R11, R12, R13, R20, R21, R22, R23, R30, R31, R32, R33;
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Window Load(ref float even, ref float odd, int stride, int py, int p0)
-        {
-            var w = default(Window);
-            var at = (nuint)(2 * py * stride + p0);
-            var next = (nuint)stride;
-            w.R00 = Vector256.LoadUnsafe(ref even, at); w.R01 = Vector256.LoadUnsafe(ref odd, at);
-            w.R02 = Vector256.LoadUnsafe(ref even, at + 1); w.R03 = Vector256.LoadUnsafe(ref odd, at + 1);
-            at += next;
-            w.R10 = Vector256.LoadUnsafe(ref even, at); w.R11 = Vector256.LoadUnsafe(ref odd, at);
-            w.R12 = Vector256.LoadUnsafe(ref even, at + 1); w.R13 = Vector256.LoadUnsafe(ref odd, at + 1);
-            at += next;
-            w.R20 = Vector256.LoadUnsafe(ref even, at); w.R21 = Vector256.LoadUnsafe(ref odd, at);
-            w.R22 = Vector256.LoadUnsafe(ref even, at + 1); w.R23 = Vector256.LoadUnsafe(ref odd, at + 1);
-            at += next;
-            w.R30 = Vector256.LoadUnsafe(ref even, at); w.R31 = Vector256.LoadUnsafe(ref odd, at);
-            w.R32 = Vector256.LoadUnsafe(ref even, at + 1); w.R33 = Vector256.LoadUnsafe(ref odd, at + 1);
-            return w;
-        }
-    }
-
     private static void ForwardVectorised(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
         Span<float> y, Span<int> argmax, ConvShape s)
     {
         var (ph, pw) = (ConvBlockKernels.PooledHeight(s), ConvBlockKernels.PooledWidth(s));
-        var image = new SplitImage(x, s, stackalloc float[SplitImage.Length(s)]);
+        var image = new PooledConvStrips.SplitImage(x, s, stackalloc float[PooledConvStrips.SplitImage.Length(s)]);
         ref var wr = ref MemoryMarshal.GetReference(weight);
         ref var yr = ref MemoryMarshal.GetReference(y);
         ref var ar = ref MemoryMarshal.GetReference(argmax);
         for (var py = 0; py < ph; py++)
         {
-            for (var strip = 0; strip < StripCount(pw); strip++)
+            for (var strip = 0; strip < PooledConvStrips.StripCount(pw); strip++)
             {
-                var p0 = StripStart(strip, pw);
+                var p0 = PooledConvStrips.StripStart(strip, pw);
                 var r = image.Load(py, p0);
                 for (var co = 0; co < s.OutChannels; co++)
                 {
-                    ref var wc = ref Unsafe.Add(ref wr, co * 9);
-                    var b = Vector256.Create(bias[co]);
-                    var (w0, w1, w2) = (Vector256.Create(wc), Vector256.Create(Unsafe.Add(ref wc, 1)), Vector256.Create(Unsafe.Add(ref wc, 2)));
-                    var (w3, w4, w5) = (Vector256.Create(Unsafe.Add(ref wc, 3)), Vector256.Create(Unsafe.Add(ref wc, 4)), Vector256.Create(Unsafe.Add(ref wc, 5)));
-                    var (w6, w7, w8) = (Vector256.Create(Unsafe.Add(ref wc, 6)), Vector256.Create(Unsafe.Add(ref wc, 7)), Vector256.Create(Unsafe.Add(ref wc, 8)));
-                    // Window cell (dy, dx) reads input row dy + ky shifted by dx + kx; bias first, then taps in order.
-                    var c0 = Taps(b, r.R00, r.R01, r.R02, r.R10, r.R11, r.R12, r.R20, r.R21, r.R22, w0, w1, w2, w3, w4, w5, w6, w7, w8);
-                    var c1 = Taps(b, r.R01, r.R02, r.R03, r.R11, r.R12, r.R13, r.R21, r.R22, r.R23, w0, w1, w2, w3, w4, w5, w6, w7, w8);
-                    var c2 = Taps(b, r.R10, r.R11, r.R12, r.R20, r.R21, r.R22, r.R30, r.R31, r.R32, w0, w1, w2, w3, w4, w5, w6, w7, w8);
-                    var c3 = Taps(b, r.R11, r.R12, r.R13, r.R21, r.R22, r.R23, r.R31, r.R32, r.R33, w0, w1, w2, w3, w4, w5, w6, w7, w8);
-                    var max = SimdRelu.Of(c0);
-                    var which = Vector256<int>.Zero;
-                    SimdMaxPool.Take(SimdRelu.Of(c1), 1, ref max, ref which);
-                    SimdMaxPool.Take(SimdRelu.Of(c2), 2, ref max, ref which);
-                    SimdMaxPool.Take(SimdRelu.Of(c3), 3, ref max, ref which);
+                    // Bias first, then the taps; ReLU before the pool.
+                    var (c0, c1, c2, c3) = PooledConvStrips.Cells(r, new PooledConvStrips.Filter(ref Unsafe.Add(ref wr, co * 9)), Vector256.Create(bias[co]));
+                    var (max, which) = PooledConvStrips.Pool(SimdRelu.Of(c0), SimdRelu.Of(c1), SimdRelu.Of(c2), SimdRelu.Of(c3));
                     var at = (nuint)((co * ph + py) * pw + p0);
                     max.StoreUnsafe(ref yr, at);
                     which.StoreUnsafe(ref ar, at);
                 }
             }
         }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Taps(Vector256<float> bias,
-        Vector256<float> x0, Vector256<float> x1, Vector256<float> x2, Vector256<float> x3, Vector256<float> x4,
-        Vector256<float> x5, Vector256<float> x6, Vector256<float> x7, Vector256<float> x8,
-        Vector256<float> w0, Vector256<float> w1, Vector256<float> w2, Vector256<float> w3, Vector256<float> w4,
-        Vector256<float> w5, Vector256<float> w6, Vector256<float> w7, Vector256<float> w8)
-    {
-        var c = Vector256.FusedMultiplyAdd(x0, w0, bias);
-        c = Vector256.FusedMultiplyAdd(x1, w1, c);
-        c = Vector256.FusedMultiplyAdd(x2, w2, c);
-        c = Vector256.FusedMultiplyAdd(x3, w3, c);
-        c = Vector256.FusedMultiplyAdd(x4, w4, c);
-        c = Vector256.FusedMultiplyAdd(x5, w5, c);
-        c = Vector256.FusedMultiplyAdd(x6, w6, c);
-        c = Vector256.FusedMultiplyAdd(x7, w7, c);
-        return Vector256.FusedMultiplyAdd(x8, w8, c);
     }
 
     /// <summary>
@@ -233,7 +120,7 @@ public static class SimdConvBlock
         ReadOnlySpan<float> dy, Span<float> partial, ConvShape s, float scale)
     {
         var (ph, pw) = (ConvBlockKernels.PooledHeight(s), ConvBlockKernels.PooledWidth(s));
-        var image = new SplitImage(x, s, stackalloc float[SplitImage.Length(s)]);
+        var image = new PooledConvStrips.SplitImage(x, s, stackalloc float[PooledConvStrips.SplitImage.Length(s)]);
         ref var yr = ref MemoryMarshal.GetReference(y);
         ref var dyr = ref MemoryMarshal.GetReference(dy);
         ref var ar = ref MemoryMarshal.GetReference(argmax);
@@ -246,12 +133,12 @@ public static class SimdConvBlock
             Vector256<float> t5 = default, t6 = default, t7 = default, t8 = default, tb = default;
             for (var py = 0; py < ph; py++)
             {
-                for (var strip = 0; strip < StripCount(pw); strip++)
+                for (var strip = 0; strip < PooledConvStrips.StripCount(pw); strip++)
                 {
-                    var p0 = StripStart(strip, pw);
+                    var p0 = PooledConvStrips.StripStart(strip, pw);
                     var at = (nuint)((co * ph + py) * pw + p0);
                     var live = Vector256.GreaterThan(Vector256.LoadUnsafe(ref yr, at), Vector256<float>.Zero)
-                        & Vector256.GreaterThanOrEqual(lane, Vector256.Create(strip * Lanes - p0)).AsSingle();
+                        & Vector256.GreaterThanOrEqual(lane, Vector256.Create(strip * PooledConvStrips.Lanes - p0)).AsSingle();
                     var g = Vector256.ConditionalSelect(live, Vector256.LoadUnsafe(ref dyr, at) * gradientScale, Vector256<float>.Zero);
                     var a = Vector256.LoadUnsafe(ref ar, at);
                     var (is1, is2, is3) = (Vector256.Equals(a, one).AsSingle(), Vector256.Equals(a, two).AsSingle(), Vector256.Equals(a, three).AsSingle());
