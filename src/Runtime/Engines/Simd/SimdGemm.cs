@@ -643,25 +643,30 @@ public static class SimdGemm
     /// </summary>
     private static void Tile4x8(float[] a, int a0, int lda, float[] b, BRows low, BRows high, float[] c, int c0, int ldc, int k)
     {
-        ref var aRef = ref MemoryMarshal.GetArrayDataReference(a);
+        ref var x0 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(a), a0);
         ref var bRef = ref MemoryMarshal.GetArrayDataReference(b);
+        // Each B row pair as its low row and the high row's distance from it: fewer live registers than eight starts.
+        ref var b0 = ref Unsafe.Add(ref bRef, low.R0);
+        ref var b1 = ref Unsafe.Add(ref bRef, low.R1);
+        ref var b2 = ref Unsafe.Add(ref bRef, low.R2);
+        ref var b3 = ref Unsafe.Add(ref bRef, low.R3);
+        var (h0, h1, h2, h3) = ((nint)(high.R0 - low.R0), (nint)(high.R1 - low.R1), (nint)(high.R2 - low.R2), (nint)(high.R3 - low.R3));
         Vector512<float> s00 = default, s01 = default, s02 = default, s03 = default, s10 = default, s11 = default, s12 = default, s13 = default;
         Vector512<float> s20 = default, s21 = default, s22 = default, s23 = default, s30 = default, s31 = default, s32 = default, s33 = default;
         var ka = (nuint)lda;
-        for (var kk = 0; kk + 8 <= k; kk += 8)
+        for (nuint kk = 0; kk + 8 <= (nuint)k; kk += 8)
         {
-            var ai = (nuint)(a0 + kk);
-            var w0 = Vector512.Create(Vector256.LoadUnsafe(ref bRef, (nuint)(low.R0 + kk)), Vector256.LoadUnsafe(ref bRef, (nuint)(high.R0 + kk)));
-            var w1 = Vector512.Create(Vector256.LoadUnsafe(ref bRef, (nuint)(low.R1 + kk)), Vector256.LoadUnsafe(ref bRef, (nuint)(high.R1 + kk)));
-            var w2 = Vector512.Create(Vector256.LoadUnsafe(ref bRef, (nuint)(low.R2 + kk)), Vector256.LoadUnsafe(ref bRef, (nuint)(high.R2 + kk)));
-            var w3 = Vector512.Create(Vector256.LoadUnsafe(ref bRef, (nuint)(low.R3 + kk)), Vector256.LoadUnsafe(ref bRef, (nuint)(high.R3 + kk)));
-            var x = Both(Vector256.LoadUnsafe(ref aRef, ai));
+            var w0 = LowAndHigh(ref b0, kk, h0);
+            var w1 = LowAndHigh(ref b1, kk, h1);
+            var w2 = LowAndHigh(ref b2, kk, h2);
+            var w3 = LowAndHigh(ref b3, kk, h3);
+            var x = Both(ref x0, kk);
             s00 = Vector512.FusedMultiplyAdd(x, w0, s00); s01 = Vector512.FusedMultiplyAdd(x, w1, s01); s02 = Vector512.FusedMultiplyAdd(x, w2, s02); s03 = Vector512.FusedMultiplyAdd(x, w3, s03);
-            x = Both(Vector256.LoadUnsafe(ref aRef, ai + ka));
+            x = Both(ref x0, kk + ka);
             s10 = Vector512.FusedMultiplyAdd(x, w0, s10); s11 = Vector512.FusedMultiplyAdd(x, w1, s11); s12 = Vector512.FusedMultiplyAdd(x, w2, s12); s13 = Vector512.FusedMultiplyAdd(x, w3, s13);
-            x = Both(Vector256.LoadUnsafe(ref aRef, ai + 2 * ka));
+            x = Both(ref x0, kk + 2 * ka);
             s20 = Vector512.FusedMultiplyAdd(x, w0, s20); s21 = Vector512.FusedMultiplyAdd(x, w1, s21); s22 = Vector512.FusedMultiplyAdd(x, w2, s22); s23 = Vector512.FusedMultiplyAdd(x, w3, s23);
-            x = Both(Vector256.LoadUnsafe(ref aRef, ai + 3 * ka));
+            x = Both(ref x0, kk + 3 * ka);
             s30 = Vector512.FusedMultiplyAdd(x, w0, s30); s31 = Vector512.FusedMultiplyAdd(x, w1, s31); s32 = Vector512.FusedMultiplyAdd(x, w2, s32); s33 = Vector512.FusedMultiplyAdd(x, w3, s33);
         }
         StoreSums(c, c0, s00.GetLower(), s01.GetLower(), s02.GetLower(), s03.GetLower());
@@ -674,8 +679,17 @@ public static class SimdGemm
         StoreSums(c, c0 + 3 * ldc + 4, s30.GetUpper(), s31.GetUpper(), s32.GetUpper(), s33.GetUpper());
     }
 
+    /// <summary>Eight floats of A's row, in both halves.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Both(Vector256<float> v) => Vector512.Create(v, v);
+    private static Vector512<float> Both(ref float row, nuint at) => Vector512.Create(Vector256.LoadUnsafe(ref row, at));
+
+    /// <summary>
+    /// Eight floats of a low B row, and the same eight of the high row <paramref name="high"/> floats on, in the upper
+    /// half: one load and one insert that reads the high row from memory.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> LowAndHigh(ref float low, nuint at, nint high) =>
+        Avx512F.InsertVector256(Vector256.LoadUnsafe(ref low, at).ToVector512Unsafe(), Vector256.LoadUnsafe(ref Unsafe.Add(ref low, high), at), 1);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Tile2x4(float[] a, int a0, int lda, float[] b, BRows rowsB, float[] c, int c0, int ldc, int k)
