@@ -26,6 +26,61 @@ internal static class PooledConvStrips
 
     public static int StripStart(int strip, int pooledWidth) => Math.Min(strip * Lanes, pooledWidth - Lanes);
 
+    /// <summary>How a cell's sum starts and ends: the bias and the taps in an order, and what follows before the pool.</summary>
+    public interface ICellSums
+    {
+        static abstract Vector256<float> Start(Vector256<float> bias);
+
+        static abstract Vector256<float> Finish(Vector256<float> cell, Vector256<float> bias);
+    }
+
+    /// <summary>The conv block's order: the bias first, then the taps, then ReLU.</summary>
+    public readonly struct BiasTapsRelu : ICellSums
+    {
+        public static Vector256<float> Start(Vector256<float> bias) => bias;
+
+        public static Vector256<float> Finish(Vector256<float> cell, Vector256<float> bias) => SimdRelu.Of(cell);
+    }
+
+    /// <summary>The convolution's GEMM order: the taps from zero, then the bias.</summary>
+    public readonly struct TapsThenBias : ICellSums
+    {
+        public static Vector256<float> Start(Vector256<float> bias) => Vector256<float>.Zero;
+
+        public static Vector256<float> Finish(Vector256<float> cell, Vector256<float> bias) => cell + bias;
+    }
+
+    /// <summary>
+    /// One image's pooled outputs [Out, PooledHeight, PooledWidth] and the argmax (0..3) of each window, with
+    /// <typeparamref name="TSums"/> deciding the order of each cell's sum.
+    /// </summary>
+    public static void Forward<TSums>(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
+        Span<float> y, Span<int> argmax, ConvShape s) where TSums : struct, ICellSums
+    {
+        var (ph, pw) = (ConvBlockKernels.PooledHeight(s), ConvBlockKernels.PooledWidth(s));
+        var image = new SplitImage(x, s, stackalloc float[SplitImage.Length(s)]);
+        ref var wr = ref MemoryMarshal.GetReference(weight);
+        ref var yr = ref MemoryMarshal.GetReference(y);
+        ref var ar = ref MemoryMarshal.GetReference(argmax);
+        for (var py = 0; py < ph; py++)
+        {
+            for (var strip = 0; strip < StripCount(pw); strip++)
+            {
+                var p0 = StripStart(strip, pw);
+                var r = image.Load(py, p0);
+                for (var co = 0; co < s.OutChannels; co++)
+                {
+                    var b = Vector256.Create(bias[co]);
+                    var (c0, c1, c2, c3) = Cells(r, new Filter(ref Unsafe.Add(ref wr, co * 9)), TSums.Start(b));
+                    var (max, which) = Pool(TSums.Finish(c0, b), TSums.Finish(c1, b), TSums.Finish(c2, b), TSums.Finish(c3, b));
+                    var at = (nuint)((co * ph + py) * pw + p0);
+                    max.StoreUnsafe(ref yr, at);
+                    which.StoreUnsafe(ref ar, at);
+                }
+            }
+        }
+    }
+
     /// <summary>
     /// One image, zero-padded by the convolution's padding, as its even columns, then its odd columns, row by row with
     /// one stride, in a caller's (stack) buffer: the inputs 2(p0 + lane) + c of a padded row are then contiguous for

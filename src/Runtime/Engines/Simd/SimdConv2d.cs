@@ -204,32 +204,8 @@ public static class SimdConv2d
         ConvShape s, int parallelism)
     {
         var (pixels, pooled) = (s.Height * s.Width, ConvBlockKernels.Outputs(s));
-        var (ph, pw) = (ConvBlockKernels.PooledHeight(s), ConvBlockKernels.PooledWidth(s));
-        WorkerTeam.For(s.Batch, parallelism, n =>
-        {
-            var image = new PooledConvStrips.SplitImage(x.AsSpan(n * pixels, pixels), s, stackalloc float[PooledConvStrips.SplitImage.Length(s)]);
-            ref var wr = ref MemoryMarshal.GetReference(weights.Span);
-            var b = bias.Span;
-            ref var yr = ref y[n * pooled];
-            ref var ar = ref argmax[n * pooled];
-            for (var py = 0; py < ph; py++)
-            {
-                for (var strip = 0; strip < PooledConvStrips.StripCount(pw); strip++)
-                {
-                    var p0 = PooledConvStrips.StripStart(strip, pw);
-                    var r = image.Load(py, p0);
-                    for (var co = 0; co < s.OutChannels; co++)
-                    {
-                        var (c0, c1, c2, c3) = PooledConvStrips.Cells(r, new PooledConvStrips.Filter(ref Unsafe.Add(ref wr, co * 9)), Vector256<float>.Zero);
-                        var bc = Vector256.Create(b[co]);
-                        var (max, which) = PooledConvStrips.Pool(c0 + bc, c1 + bc, c2 + bc, c3 + bc);
-                        var at = (nuint)((co * ph + py) * pw + p0);
-                        max.StoreUnsafe(ref yr, at);
-                        which.StoreUnsafe(ref ar, at);
-                    }
-                }
-            }
-        });
+        WorkerTeam.For(s.Batch, parallelism, n => PooledConvStrips.Forward<PooledConvStrips.TapsThenBias>(x.AsSpan(n * pixels, pixels),
+            weights.Span, bias.Span, y.AsSpan(n * pooled, pooled), argmax.AsSpan(n * pooled, pooled), s));
     }
 
     /// <summary>

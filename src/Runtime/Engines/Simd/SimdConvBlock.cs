@@ -24,7 +24,7 @@ public static class SimdConvBlock
     {
         var outputs = ConvBlockKernels.Outputs(s);
         if (Vectorised(s))
-            ForwardVectorised(x, weight, bias, y, argmax, s);
+            PooledConvStrips.Forward<PooledConvStrips.BiasTapsRelu>(x, weight, bias, y, argmax, s);
         else
             ForwardScalar(x, weight, bias, y, argmax, s);
         SimdDropout.Apply(y[..outputs], firstElement, dropout);
@@ -80,33 +80,6 @@ public static class SimdConvBlock
                 for (var t = 0; t < s.Taps; t++)
                     dWeight[co * s.Taps + t] += partial[co * (s.Taps + 1) + t];
                 dBias[co] += partial[co * (s.Taps + 1) + s.Taps];
-            }
-        }
-    }
-
-    private static void ForwardVectorised(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
-        Span<float> y, Span<int> argmax, ConvShape s)
-    {
-        var (ph, pw) = (ConvBlockKernels.PooledHeight(s), ConvBlockKernels.PooledWidth(s));
-        var image = new PooledConvStrips.SplitImage(x, s, stackalloc float[PooledConvStrips.SplitImage.Length(s)]);
-        ref var wr = ref MemoryMarshal.GetReference(weight);
-        ref var yr = ref MemoryMarshal.GetReference(y);
-        ref var ar = ref MemoryMarshal.GetReference(argmax);
-        for (var py = 0; py < ph; py++)
-        {
-            for (var strip = 0; strip < PooledConvStrips.StripCount(pw); strip++)
-            {
-                var p0 = PooledConvStrips.StripStart(strip, pw);
-                var r = image.Load(py, p0);
-                for (var co = 0; co < s.OutChannels; co++)
-                {
-                    // Bias first, then the taps; ReLU before the pool.
-                    var (c0, c1, c2, c3) = PooledConvStrips.Cells(r, new PooledConvStrips.Filter(ref Unsafe.Add(ref wr, co * 9)), Vector256.Create(bias[co]));
-                    var (max, which) = PooledConvStrips.Pool(SimdRelu.Of(c0), SimdRelu.Of(c1), SimdRelu.Of(c2), SimdRelu.Of(c3));
-                    var at = (nuint)((co * ph + py) * pw + p0);
-                    max.StoreUnsafe(ref yr, at);
-                    which.StoreUnsafe(ref ar, at);
-                }
             }
         }
     }
