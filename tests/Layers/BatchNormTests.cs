@@ -88,7 +88,60 @@ public abstract class BatchNormTests(LayerBackend layers)
 [Collection(CpuAcceleratorCollection.Name)]
 public sealed class IlgpuBatchNormTests(CpuDeviceFixture gpu) : BatchNormTests(new IlgpuLayers(gpu));
 
-public sealed class SimdBatchNormTests() : BatchNormTests(new SimdLayers());
+public sealed class SimdBatchNormTests() : BatchNormTests(new SimdLayers())
+{
+    /// <summary>
+    /// After a dense layer the SIMD engine runs eight channels at a time across lanes (21 channels: two blocks and five
+    /// alone). Its sums must be those of a channel on its own, in double, image by image, and every float the scalar
+    /// formulas give: the same bits, forward (training) and backward.
+    /// </summary>
+    [Fact]
+    public void Per_feature_batchnorm_gives_the_bits_of_the_scalar_formulas()
+    {
+        var (batch, channels) = (37, 21);
+        var s = new BatchNormShape(batch, channels, 1);
+        var random = new Random(21);
+        var x = TestData.Uniform(random, batch * channels, -2f, 3f);
+        var weight = TestData.Uniform(random, channels, 0.5f, 1.5f);
+        var bias = TestData.Uniform(random, channels, -0.5f, 0.5f);
+        var dy = TestData.Uniform(random, x.Length);
+        var running = TestData.Uniform(random, channels, -0.2f, 0.2f).Concat(TestData.Uniform(random, channels, 0.5f, 2f)).ToArray();
+        var wantRunning = (float[])running.Clone();
+        var layers = new SimdLayers();
+        var (y, saved) = layers.BatchNormForward(x, weight, bias, running, s, training: true);
+        var (dw, db, dx) = layers.BatchNormBackward(x, dy, weight, saved, s);
+
+        for (var c = 0; c < channels; c++)
+        {
+            var values = Enumerable.Range(0, batch).Select(n => x[n * channels + c]).ToArray();
+            double sum = 0, squares = 0;
+            foreach (var v in values)
+                sum += v;
+            var mean = sum / batch;
+            foreach (var v in values)
+                squares += (v - mean) * (v - mean);
+            var (m, invstd) = ((float)mean, (float)(1.0 / Math.Sqrt(squares / batch + BatchNormShape.Epsilon)));
+            Assert.Equal([m, invstd], [saved[c], saved[channels + c]]);
+            Assert.Equal(0.9f * wantRunning[c] + 0.1f * m, running[c]);
+            Assert.Equal(0.9f * wantRunning[channels + c] + 0.1f * (float)(squares / (batch - 1)), running[channels + c]);
+            double sumDy = 0, sumDyXhat = 0;
+            for (var n = 0; n < batch; n++)
+            {
+                var i = n * channels + c;
+                Assert.Equal((x[i] - m) * invstd * weight[c] + bias[c], y[i]);
+                sumDy += dy[i];
+                sumDyXhat += dy[i] * (double)((x[i] - m) * invstd);
+            }
+            var (wantDb, wantDw) = ((float)sumDy, (float)sumDyXhat);
+            Assert.Equal([wantDw, wantDb], [dw[c], db[c]]);
+            for (var n = 0; n < batch; n++)
+            {
+                var i = n * channels + c;
+                Assert.Equal(weight[c] * invstd / batch * (batch * dy[i] - wantDb - (x[i] - m) * invstd * wantDw), dx[i]);
+            }
+        }
+    }
+}
 
 /// <summary>The GPU path: per-image partial statistics and gradients, merged per channel in image order.</summary>
 [Collection(GroupedCpuAcceleratorCollection.Name)]

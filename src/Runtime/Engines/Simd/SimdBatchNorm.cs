@@ -6,8 +6,9 @@ namespace FashionGpu.Runtime.Engines.Simd;
 
 /// <summary>
 /// <see cref="BatchNormKernels"/> on the host: channels in parallel, each channel's sums in double over its planes in
-/// image order, eight lanes at a time (<see cref="Sums"/>), so the bits do not depend on the core count. <c>saved</c>
-/// holds mean then 1/sqrt(var + eps) per channel.
+/// image order, eight lanes at a time (<see cref="Sums"/>), so the bits do not depend on the core count; after a dense
+/// layer, eight channels at a time, a channel to a lane, with the same sums. <c>saved</c> holds mean then
+/// 1/sqrt(var + eps) per channel.
 /// </summary>
 public static class SimdBatchNorm
 {
@@ -18,93 +19,201 @@ public static class SimdBatchNorm
     public static void Forward(float[] x, float[] y, float[] parameters, int weight, int bias, int runningMean, int runningVar,
         float[] saved, BatchNormShape s, bool training, int parallelism)
     {
-        WorkerTeam.For(s.Channels, parallelism, c =>
+        var features = FeatureBlocks(s);
+        WorkerTeam.For(features + s.Channels - features * Lanes, parallelism, task =>
         {
-            if (training)
-            {
-                var sum = new Sums();
-                for (var n = 0; n < s.Batch; n++)
-                    sum.Add(Plane(x, s, n, c));
-                var count = s.PerChannel;
-                var mean = sum.Total / count;
-                var squares = new Sums();
-                for (var n = 0; n < s.Batch; n++)
-                    squares.AddSquaredDeviations(Plane(x, s, n, c), mean);
-                var variance = squares.Total / count;
-                saved[c] = (float)mean;
-                saved[s.Channels + c] = (float)(1.0 / Math.Sqrt(variance + BatchNormShape.Epsilon));
-                var unbiased = count > 1 ? squares.Total / (count - 1) : variance;
-                ref var rm = ref parameters[runningMean + c];
-                ref var rv = ref parameters[runningVar + c];
-                rm = (1f - BatchNormShape.Momentum) * rm + BatchNormShape.Momentum * (float)mean;
-                rv = (1f - BatchNormShape.Momentum) * rv + BatchNormShape.Momentum * (float)unbiased;
-            }
+            if (task < features)
+                ForwardFeatures(task * Lanes, x, y, parameters, weight, bias, runningMean, runningVar, saved, s, training);
             else
-            {
-                saved[c] = parameters[runningMean + c];
-                saved[s.Channels + c] = 1f / MathF.Sqrt(parameters[runningVar + c] + BatchNormShape.Epsilon);
-            }
-            var (m, invstd, w, b) = (saved[c], saved[s.Channels + c], parameters[weight + c], parameters[bias + c]);
-            for (var n = 0; n < s.Batch; n++)
-            {
-                var source = Plane(x, s, n, c);
-                var target = Plane(y, s, n, c);
-                var i = 0;
-                if (Vector256.IsHardwareAccelerated)
-                {
-                    var (vm, vs, vw, vb) = (Vector256.Create(m), Vector256.Create(invstd), Vector256.Create(w), Vector256.Create(b));
-                    ref var from = ref MemoryMarshal.GetReference(source);
-                    ref var to = ref MemoryMarshal.GetReference(target);
-                    for (; i + 8 <= source.Length; i += 8)
-                        ((Vector256.LoadUnsafe(ref from, (nuint)i) - vm) * vs * vw + vb).StoreUnsafe(ref to, (nuint)i);
-                }
-                for (; i < source.Length; i++)
-                    target[i] = (source[i] - m) * invstd * w + b;
-            }
+                ForwardChannel(features * Lanes + task - features, x, y, parameters, weight, bias, runningMean, runningVar, saved, s, training);
         });
+    }
+
+    private static void ForwardChannel(int c, float[] x, float[] y, float[] parameters, int weight, int bias, int runningMean, int runningVar,
+        float[] saved, BatchNormShape s, bool training)
+    {
+        if (training)
+        {
+            var sum = new Sums();
+            for (var n = 0; n < s.Batch; n++)
+                sum.Add(Plane(x, s, n, c));
+            var mean = sum.Total / s.PerChannel;
+            var squares = new Sums();
+            for (var n = 0; n < s.Batch; n++)
+                squares.AddSquaredDeviations(Plane(x, s, n, c), mean);
+            SaveStatistics(c, mean, squares.Total, parameters, runningMean, runningVar, saved, s);
+        }
+        else
+            SaveRunningStatistics(c, parameters, runningMean, runningVar, saved, s);
+        var (m, invstd, w, b) = (saved[c], saved[s.Channels + c], parameters[weight + c], parameters[bias + c]);
+        for (var n = 0; n < s.Batch; n++)
+        {
+            var source = Plane(x, s, n, c);
+            var target = Plane(y, s, n, c);
+            var i = 0;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                var (vm, vs, vw, vb) = (Vector256.Create(m), Vector256.Create(invstd), Vector256.Create(w), Vector256.Create(b));
+                ref var from = ref MemoryMarshal.GetReference(source);
+                ref var to = ref MemoryMarshal.GetReference(target);
+                for (; i + 8 <= source.Length; i += 8)
+                    ((Vector256.LoadUnsafe(ref from, (nuint)i) - vm) * vs * vw + vb).StoreUnsafe(ref to, (nuint)i);
+            }
+            for (; i < source.Length; i++)
+                target[i] = (source[i] - m) * invstd * w + b;
+        }
+    }
+
+    /// <summary>A channel's batch statistics into saved, and its running statistics updated, from Σx/M and Σ(x - mean)².</summary>
+    private static void SaveStatistics(int c, double mean, double squares, float[] parameters, int runningMean, int runningVar, float[] saved, BatchNormShape s)
+    {
+        var count = s.PerChannel;
+        var variance = squares / count;
+        saved[c] = (float)mean;
+        saved[s.Channels + c] = (float)(1.0 / Math.Sqrt(variance + BatchNormShape.Epsilon));
+        var unbiased = count > 1 ? squares / (count - 1) : variance;
+        ref var rm = ref parameters[runningMean + c];
+        ref var rv = ref parameters[runningVar + c];
+        rm = (1f - BatchNormShape.Momentum) * rm + BatchNormShape.Momentum * (float)mean;
+        rv = (1f - BatchNormShape.Momentum) * rv + BatchNormShape.Momentum * (float)unbiased;
+    }
+
+    private static void SaveRunningStatistics(int c, float[] parameters, int runningMean, int runningVar, float[] saved, BatchNormShape s)
+    {
+        saved[c] = parameters[runningMean + c];
+        saved[s.Channels + c] = 1f / MathF.Sqrt(parameters[runningVar + c] + BatchNormShape.Epsilon);
     }
 
     /// <summary>dWeight = Σ dy·x̂, dBias = Σ dy; dx = weight·invstd/M·(M·dy - dBias - x̂·dWeight) when dx is not null.</summary>
     public static void Backward(float[] x, float[] dy, float[]? dx, float[] parameters, int weight, float[] saved,
         float[] gradients, int dWeight, int dBias, BatchNormShape s, int parallelism)
     {
-        WorkerTeam.For(s.Channels, parallelism, c =>
+        var features = FeatureBlocks(s);
+        WorkerTeam.For(features + s.Channels - features * Lanes, parallelism, task =>
         {
-            var (mean, invstd) = (saved[c], saved[s.Channels + c]);
-            var (sumDy, sumDyXhat) = (new Sums(), new Sums());
-            for (var n = 0; n < s.Batch; n++)
-            {
-                sumDy.Add(Plane(dy, s, n, c));
-                sumDyXhat.AddProducts(Plane(dy, s, n, c), Plane(x, s, n, c), mean, invstd);
-            }
-            var (db, dw) = ((float)sumDy.Total, (float)sumDyXhat.Total);
-            gradients[dBias + c] = db;
-            gradients[dWeight + c] = dw;
-            if (dx is null)
-                return;
-            float m = s.PerChannel;
-            var w = parameters[weight + c];
-            for (var n = 0; n < s.Batch; n++)
-            {
-                var xs = Plane(x, s, n, c);
-                var gs = Plane(dy, s, n, c);
-                var target = Plane(dx, s, n, c);
-                var i = 0;
-                if (Vector256.IsHardwareAccelerated)
-                {
-                    var (vscale, vm, vdb, vmean, vs, vdw) = (Vector256.Create(w * invstd / m), Vector256.Create(m), Vector256.Create(db),
-                        Vector256.Create(mean), Vector256.Create(invstd), Vector256.Create(dw));
-                    ref var xr = ref MemoryMarshal.GetReference(xs);
-                    ref var gr = ref MemoryMarshal.GetReference(gs);
-                    ref var to = ref MemoryMarshal.GetReference(target);
-                    for (; i + 8 <= xs.Length; i += 8)
-                        (vscale * (vm * Vector256.LoadUnsafe(ref gr, (nuint)i) - vdb - (Vector256.LoadUnsafe(ref xr, (nuint)i) - vmean) * vs * vdw))
-                            .StoreUnsafe(ref to, (nuint)i);
-                }
-                for (; i < xs.Length; i++)
-                    target[i] = w * invstd / m * (m * gs[i] - db - (xs[i] - mean) * invstd * dw);
-            }
+            if (task < features)
+                BackwardFeatures(task * Lanes, x, dy, dx, parameters, weight, saved, gradients, dWeight, dBias, s);
+            else
+                BackwardChannel(features * Lanes + task - features, x, dy, dx, parameters, weight, saved, gradients, dWeight, dBias, s);
         });
+    }
+
+    private static void BackwardChannel(int c, float[] x, float[] dy, float[]? dx, float[] parameters, int weight, float[] saved,
+        float[] gradients, int dWeight, int dBias, BatchNormShape s)
+    {
+        var (mean, invstd) = (saved[c], saved[s.Channels + c]);
+        var (sumDy, sumDyXhat) = (new Sums(), new Sums());
+        for (var n = 0; n < s.Batch; n++)
+        {
+            sumDy.Add(Plane(dy, s, n, c));
+            sumDyXhat.AddProducts(Plane(dy, s, n, c), Plane(x, s, n, c), mean, invstd);
+        }
+        var (db, dw) = ((float)sumDy.Total, (float)sumDyXhat.Total);
+        gradients[dBias + c] = db;
+        gradients[dWeight + c] = dw;
+        if (dx is null)
+            return;
+        float m = s.PerChannel;
+        var w = parameters[weight + c];
+        for (var n = 0; n < s.Batch; n++)
+        {
+            var xs = Plane(x, s, n, c);
+            var gs = Plane(dy, s, n, c);
+            var target = Plane(dx, s, n, c);
+            var i = 0;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                var (vscale, vm, vdb, vmean, vs, vdw) = (Vector256.Create(w * invstd / m), Vector256.Create(m), Vector256.Create(db),
+                    Vector256.Create(mean), Vector256.Create(invstd), Vector256.Create(dw));
+                ref var xr = ref MemoryMarshal.GetReference(xs);
+                ref var gr = ref MemoryMarshal.GetReference(gs);
+                ref var to = ref MemoryMarshal.GetReference(target);
+                for (; i + 8 <= xs.Length; i += 8)
+                    (vscale * (vm * Vector256.LoadUnsafe(ref gr, (nuint)i) - vdb - (Vector256.LoadUnsafe(ref xr, (nuint)i) - vmean) * vs * vdw))
+                        .StoreUnsafe(ref to, (nuint)i);
+            }
+            for (; i < xs.Length; i++)
+                target[i] = w * invstd / m * (m * gs[i] - db - (xs[i] - mean) * invstd * dw);
+        }
+    }
+
+    private const int Lanes = 8;
+
+    /// <summary>
+    /// Blocks of eight channels that run across channels: after a dense layer (one value per channel and image), where a
+    /// channel's values are a batch apart. Every other batchnorm runs channel by channel.
+    /// </summary>
+    private static int FeatureBlocks(BatchNormShape s) => s.Spatial == 1 && Vector256.IsHardwareAccelerated ? s.Channels / Lanes : 0;
+
+    /// <summary>
+    /// <see cref="ForwardChannel"/> for channels [c0, c0 + 8) of a batchnorm over one value per channel, a channel to a
+    /// lane. A plane of one value goes to <see cref="Sums"/>' tail, so each lane adds its channel's values in image
+    /// order in double, as the tail does, and its total is that sum plus the zero of the empty lanes: the same bits.
+    /// </summary>
+    private static void ForwardFeatures(int c0, float[] x, float[] y, float[] parameters, int weight, int bias, int runningMean, int runningVar,
+        float[] saved, BatchNormShape s, bool training)
+    {
+        var stride = s.Channels;
+        if (training)
+        {
+            var (low, high) = (Vector256<double>.Zero, Vector256<double>.Zero);
+            for (var n = 0; n < s.Batch; n++)
+            {
+                var (lo, hi) = Vector256.Widen(Vector256.Create(x.AsSpan(n * stride + c0, Lanes)));
+                (low, high) = (low + lo, high + hi);
+            }
+            var count = Vector256.Create((double)s.PerChannel);
+            var (meanLow, meanHigh) = ((low + Vector256<double>.Zero) / count, (high + Vector256<double>.Zero) / count);
+            (low, high) = (Vector256<double>.Zero, Vector256<double>.Zero);
+            for (var n = 0; n < s.Batch; n++)
+            {
+                var (lo, hi) = Vector256.Widen(Vector256.Create(x.AsSpan(n * stride + c0, Lanes)));
+                (lo, hi) = (lo - meanLow, hi - meanHigh);
+                (low, high) = (low + lo * lo, high + hi * hi);
+            }
+            (low, high) = (low + Vector256<double>.Zero, high + Vector256<double>.Zero);
+            for (var j = 0; j < Lanes; j++)
+                SaveStatistics(c0 + j, j < 4 ? meanLow[j] : meanHigh[j - 4], j < 4 ? low[j] : high[j - 4], parameters, runningMean, runningVar, saved, s);
+        }
+        else
+        {
+            for (var j = 0; j < Lanes; j++)
+                SaveRunningStatistics(c0 + j, parameters, runningMean, runningVar, saved, s);
+        }
+        var (m, invstd) = (Vector256.Create(saved.AsSpan(c0, Lanes)), Vector256.Create(saved.AsSpan(stride + c0, Lanes)));
+        var (w, b) = (Vector256.Create(parameters.AsSpan(weight + c0, Lanes)), Vector256.Create(parameters.AsSpan(bias + c0, Lanes)));
+        for (var n = 0; n < s.Batch; n++)
+            ((Vector256.Create(x.AsSpan(n * stride + c0, Lanes)) - m) * invstd * w + b).CopyTo(y.AsSpan(n * stride + c0, Lanes));
+    }
+
+    /// <summary><see cref="BackwardChannel"/> for channels [c0, c0 + 8), a channel to a lane, as <see cref="ForwardFeatures"/>: the same bits.</summary>
+    private static void BackwardFeatures(int c0, float[] x, float[] dy, float[]? dx, float[] parameters, int weight, float[] saved,
+        float[] gradients, int dWeight, int dBias, BatchNormShape s)
+    {
+        var stride = s.Channels;
+        var (mean, invstd) = (Vector256.Create(saved.AsSpan(c0, Lanes)), Vector256.Create(saved.AsSpan(stride + c0, Lanes)));
+        var (dyLow, dyHigh, productLow, productHigh) = (Vector256<double>.Zero, Vector256<double>.Zero, Vector256<double>.Zero, Vector256<double>.Zero);
+        for (var n = 0; n < s.Batch; n++)
+        {
+            var (glo, ghi) = Vector256.Widen(Vector256.Create(dy.AsSpan(n * stride + c0, Lanes)));
+            var (xlo, xhi) = Vector256.Widen((Vector256.Create(x.AsSpan(n * stride + c0, Lanes)) - mean) * invstd);
+            (dyLow, dyHigh) = (dyLow + glo, dyHigh + ghi);
+            (productLow, productHigh) = (productLow + glo * xlo, productHigh + ghi * xhi);
+        }
+        var db = Vector256.Narrow(dyLow + Vector256<double>.Zero, dyHigh + Vector256<double>.Zero);
+        var dw = Vector256.Narrow(productLow + Vector256<double>.Zero, productHigh + Vector256<double>.Zero);
+        db.CopyTo(gradients.AsSpan(dBias + c0, Lanes));
+        dw.CopyTo(gradients.AsSpan(dWeight + c0, Lanes));
+        if (dx is null)
+            return;
+        var m = Vector256.Create((float)s.PerChannel);
+        var scale = Vector256.Create(parameters.AsSpan(weight + c0, Lanes)) * invstd / m;
+        for (var n = 0; n < s.Batch; n++)
+        {
+            var g = Vector256.Create(dy.AsSpan(n * stride + c0, Lanes));
+            var v = Vector256.Create(x.AsSpan(n * stride + c0, Lanes));
+            (scale * (m * g - db - (v - mean) * invstd * dw)).CopyTo(dx.AsSpan(n * stride + c0, Lanes));
+        }
     }
 
     private static Span<float> Plane(float[] a, BatchNormShape s, int n, int c) => a.AsSpan((n * s.Channels + c) * s.Spatial, s.Spatial);
