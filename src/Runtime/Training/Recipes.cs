@@ -25,8 +25,8 @@ public static class Recipes
     public static readonly IReadOnlyList<Recipe> All =
     [
         Seed,
-        new("fast", "under a minute on two cores: the fast model on all 60,000 images, AdamW, one-cycle to 6e-3, batch 128, 6 epochs",
-            "fast", 6, new TrainingSettings { BatchSize = 128, LearningRate = 6e-3, Optimizer = "adamw", WeightDecay = 5e-2, Schedule = "onecycle" },
+        new("fast", "under half a minute on two cores: cnn24pool on all 60,000 images, AdamW, one-cycle to 6e-3 rising over 0.75 epochs, batch 128, 5 epochs",
+            "cnn24pool", 5, new TrainingSettings { BatchSize = 128, LearningRate = 6e-3, Optimizer = "adamw", WeightDecay = 5e-2, Schedule = "onecycle", WarmupEpochs = 0.75 },
             ValidationSplit: 0),
         new("best", "about three minutes on two cores, quoted with --tta shift: cnn24pool on all 60,000 images, AdamW, one-cycle to 6e-3, batch 128, flip and 2-pixel shifts, label smoothing 0.1, weight average 0.998, 30 epochs",
             "cnn24pool", 30, Augmented, ValidationSplit: 0, Tta: "shift"),
