@@ -108,7 +108,7 @@ public sealed class ModelDefinitionTests
         Assert.StartsWith(start, Assert.Throws<FashionGpuException>(() => ModelDefinition.Parse(json, "model file m.json")).Message);
 
     [Fact]
-    public void The_seed_fuses_as_before_and_other_models_fuse_only_conv_and_pool()
+    public void The_seed_fuses_as_before_and_other_models_fuse_conv_and_pool_and_relus()
     {
         var seed = new EngineProgram(Models.Seed);
         Assert.Equal(["conv1 block", "dense1+relu", "dense2"], seed.Ops.Select(o => o.Name));
@@ -116,14 +116,16 @@ public sealed class ModelDefinitionTests
         Assert.True(seed.Ops[1].Relu);
         Assert.False(seed.Ops[0].NeedsInputGradient);
         var cnn2 = new EngineProgram(new ModelPlan(ModelPresets.Get("cnn2")));
-        Assert.Equal([LayerKinds.Conv2d, LayerKinds.BatchNorm, LayerKinds.Relu, LayerKinds.MaxPool, LayerKinds.Conv2d, LayerKinds.BatchNorm, LayerKinds.Relu,
-            LayerKinds.MaxPool, LayerKinds.Dropout, LayerKinds.Dense, LayerKinds.BatchNorm, LayerKinds.Relu, LayerKinds.Dense], cnn2.Ops.Select(o => o.Kind));
+        Assert.Equal([LayerKinds.Conv2d, LayerKinds.BatchNorm, LayerKinds.MaxPool, LayerKinds.Conv2d, LayerKinds.BatchNorm,
+            LayerKinds.MaxPool, LayerKinds.Dropout, LayerKinds.Dense, LayerKinds.BatchNorm, LayerKinds.Dense], cnn2.Ops.Select(o => o.Kind));
+        Assert.Equal([1, 4, 8], cnn2.Ops.Select((o, i) => (o, i)).Where(p => p.o.Relu).Select(p => p.i)); // each batchnorm with its ReLU
         Assert.DoesNotContain(cnn2.Ops, o => o.Block);
-        Assert.Equal(3, cnn2.OpProducing(3));
-        Assert.Equal(8, cnn2.OpProducing(9)); // flatten shares the dropout's output
+        Assert.Equal(2, cnn2.OpProducing(3));
+        Assert.Equal(6, cnn2.OpProducing(9)); // flatten shares the dropout's output
+        Assert.Throws<ArgumentException>(() => cnn2.OpProducing(1)); // the batchnorm before its ReLU
         Assert.Throws<ArgumentException>(() => new EngineProgram(Models.Seed).OpProducing(0)); // the conv inside the seed's block
         var pooledFirst = new EngineProgram(Models.Parse("""{"input": [1, 28, 28], "scale": 1, "layers": [{"type": "conv2d", "filters": 4, "kernel": 3, "padding": "same"}, {"type": "maxpool", "size": 2}, {"type": "batchnorm"}, {"type": "relu"}, {"type": "flatten"}, {"type": "dense", "units": 10}]}"""));
-        Assert.Equal(["conv1+pool", "bn1", "relu4", "dense1"], pooledFirst.Ops.Select(o => o.Name));
+        Assert.Equal(["conv1+pool", "bn1+relu", "dense1"], pooledFirst.Ops.Select(o => o.Name));
         Assert.Equal(new FashionGpu.Kernels.PoolShape(2, 4, 28, 28), pooledFirst.Ops[0].Pooling(2)); // the conv's output is pooled, not its input
         Assert.Throws<ArgumentException>(() => pooledFirst.OpProducing(0)); // the conv's output never leaves the op
     }

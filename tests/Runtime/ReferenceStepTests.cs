@@ -198,7 +198,8 @@ public sealed class StepFixture
                 Check($"grad_out.{layer.Index}", inspect.LayerOutputGradient(layer.Index, Batch * layer.Output.Size));
             checkedLayers++;
         }
-        Assert.True(checkedLayers >= Model.Layers.Count - 2, $"only {checkedLayers} of {Model.Layers.Count} layers' outputs could be checked");
+        // Inside fused ops: a conv's output before its pool, a batchnorm's before its ReLU.
+        Assert.True(checkedLayers >= Model.Layers.Count * 2 / 3, $"only {checkedLayers} of {Model.Layers.Count} layers' outputs could be checked");
         foreach (var p in Model.Parameters.Where(p => p.Trainable))
         {
             var got = inspect.ParameterGradient(p.Name);

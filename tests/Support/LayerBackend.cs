@@ -292,7 +292,7 @@ public sealed class SimdLayers : LayerBackend
         var c = s.Channels;
         var parameters = weight.Concat(bias).Concat(running).ToArray();
         var (y, saved) = (new float[x.Length], new float[2 * c]);
-        SimdBatchNorm.Forward(x, y, parameters, 0, c, 2 * c, 3 * c, saved, s, training, AllCores);
+        SimdBatchNorm.Forward(x, y, parameters, 0, c, 2 * c, 3 * c, saved, s, training, relu: false, AllCores);
         parameters.AsSpan(2 * c, 2 * c).CopyTo(running);
         return (y, saved);
     }
@@ -300,7 +300,7 @@ public sealed class SimdLayers : LayerBackend
     public override (float[] DWeight, float[] DBias, float[] DX) BatchNormBackward(float[] x, float[] dy, float[] weight, float[] saved, BatchNormShape s)
     {
         var (gradients, dx) = (new float[2 * s.Channels], new float[x.Length]);
-        SimdBatchNorm.Backward(x, dy, dx, weight, 0, saved, gradients, 0, s.Channels, s, AllCores);
+        SimdBatchNorm.Backward(x, dy, dx, weight, 0, saved, gradients, 0, s.Channels, s, reluOutput: null, AllCores);
         return (gradients[..s.Channels], gradients[s.Channels..], dx);
     }
 

@@ -5,8 +5,8 @@ namespace FashionGpu.Runtime.Engines;
 /// <summary>
 /// One step of a program: layers [First, Last] of the plan, run as its first layer's <see cref="Kind"/>, with the
 /// fusions the engines share: a conv block (<see cref="Block"/>: conv2d (valid) + ReLU + 2x2 max-pool (+ dropout) as the
-/// first trained layer, with no input gradient), a conv2d that max-pools its output (<see cref="Pool"/>) and a dense
-/// layer with its ReLU (<see cref="Relu"/>). Its input is the previous op's output (flatten changes no data, so it is
+/// first trained layer, with no input gradient), a conv2d that max-pools its output (<see cref="Pool"/>), and a dense
+/// layer or a batchnorm with its ReLU (<see cref="Relu"/>). Its input is the previous op's output (flatten changes no data, so it is
 /// no op at all). <see cref="Trains"/>: backward runs through it; <see cref="NeedsInputGradient"/>: it passes a
 /// gradient on to the op below.
 /// </summary>
@@ -54,8 +54,8 @@ public sealed record Op(LayerKind Kind, PlannedLayer Layer, int First, int Last,
 
 /// <summary>
 /// A <see cref="ModelPlan"/> as the ops both engines run: the same fusions everywhere (conv + ReLU + pool + dropout
-/// where it opens the model, conv + pool, dense + ReLU), every other layer on its own, run by its kind's
-/// implementation in each engine.
+/// where it opens the model, conv + pool, dense + ReLU, batchnorm + ReLU), every other layer on its own, run by its
+/// kind's implementation in each engine.
 /// </summary>
 public sealed class EngineProgram
 {
@@ -84,7 +84,7 @@ public sealed class EngineProgram
             }
             else if (l.Kind == LayerKinds.Conv2d && Next(1) == LayerKinds.MaxPool)
                 ops.Add(Make(i, ++i) with { Pool = true });
-            else if (l.Kind == LayerKinds.Dense && Next(1) == LayerKinds.Relu)
+            else if ((l.Kind == LayerKinds.Dense || l.Kind == LayerKinds.BatchNorm) && Next(1) == LayerKinds.Relu)
                 ops.Add(Make(i, ++i, relu: true));
             else if (!l.Kind.MovesData)
                 continue;

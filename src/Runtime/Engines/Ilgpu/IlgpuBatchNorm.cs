@@ -7,20 +7,33 @@ namespace FashionGpu.Runtime.Engines.Ilgpu;
 
 /// <summary>
 /// Batchnorm (<see cref="BatchNormKernels"/>): on the GPU path its per-channel sums are formed per image by one launch
-/// and added in a fixed order (in double) by a second; on the CPU path a thread per channel sums in order.
+/// and added in a fixed order (in double) by a second; on the CPU path a thread per channel sums in order. A ReLU
+/// after it runs as its own launch, in place.
 /// </summary>
 internal sealed class IlgpuBatchNorm : IlgpuLayer
 {
     public override LayerKind Kind => LayerKinds.BatchNorm;
-    public override (long Argmax, long Saved, long Scratch) Buffers(Op op, int maxBatch, int trainBatch) => (0, 2L * op.Input.Channels, 0);
+    public override (long Argmax, long Saved, long Scratch) Buffers(Op op, int maxBatch, int trainBatch) =>
+        (0, 2L * op.Input.Channels, op is { Relu: true, Trains: true } ? (long)trainBatch * op.Output.Size : 0);
 
-    public override void Forward(IlgpuOp o) =>
+    public override void Forward(IlgpuOp o)
+    {
         Forward(o.Kernels, o.Input, o.BatchOutput, o.Parameter("weight"), o.Parameter("bias"), o.Parameter("running_mean"), o.Parameter("running_var"),
             o.Saved, o.Op.Norm(o.Batch), o.Training);
+        if (o.Op.Relu)
+            IlgpuRelu.Forward(o.Kernels, o.BatchOutput, o.BatchOutput);
+    }
 
-    public override void Backward(IlgpuOp o) =>
-        Backward(o.Kernels, o.Input, o.BatchGradient, o.InputGradient, o.Parameter("weight"), o.Saved, o.GradientOf("weight"), o.GradientOf("bias"),
-            o.Op.Norm(o.Batch));
+    public override void Backward(IlgpuOp o)
+    {
+        var dy = o.BatchGradient;
+        if (o.Op.Relu)
+        {
+            dy = o.Scratch.SubView(0, o.Length);
+            IlgpuRelu.Backward(o.Kernels, o.BatchOutput, o.BatchGradient, dy);
+        }
+        Backward(o.Kernels, o.Input, dy, o.InputGradient, o.Parameter("weight"), o.Saved, o.GradientOf("weight"), o.GradientOf("bias"), o.Op.Norm(o.Batch));
+    }
 
     /// <summary>
     /// Training takes the batch's statistics (and updates the running ones), inference the running statistics; either

@@ -5,7 +5,7 @@ using ILGPU;
 
 namespace FashionGpu.Runtime.Engines.Ilgpu;
 
-/// <summary>ReLU on its own (<see cref="ActivationKernels"/>); its backward also serves dense + ReLU.</summary>
+/// <summary>ReLU on its own (<see cref="ActivationKernels"/>); it also serves dense + ReLU and batchnorm + ReLU.</summary>
 internal sealed class IlgpuRelu : IlgpuLayer
 {
     public override LayerKind Kind => LayerKinds.Relu;

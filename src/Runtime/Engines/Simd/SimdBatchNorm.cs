@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using FashionGpu.Kernels;
@@ -8,29 +9,29 @@ namespace FashionGpu.Runtime.Engines.Simd;
 /// <see cref="BatchNormKernels"/> on the host: channels in parallel, each channel's sums in double over its planes in
 /// image order, eight lanes at a time (<see cref="Sums"/>), so the bits do not depend on the core count; after a dense
 /// layer, eight channels at a time, a channel to a lane, with the same sums. <c>saved</c> holds mean then
-/// 1/sqrt(var + eps) per channel.
+/// 1/sqrt(var + eps) per channel. A ReLU after it runs in the same passes.
 /// </summary>
 public static class SimdBatchNorm
 {
     /// <summary>
-    /// y = (x - mean)·invstd·weight + bias. Training: the batch's statistics into saved, and the running statistics
-    /// updated; inference: the running statistics.
+    /// y = (x - mean)·invstd·weight + bias, then <see cref="NanRule.Relu"/> when <paramref name="relu"/>. Training: the
+    /// batch's statistics into saved, and the running statistics updated; inference: the running statistics.
     /// </summary>
     public static void Forward(float[] x, float[] y, float[] parameters, int weight, int bias, int runningMean, int runningVar,
-        float[] saved, BatchNormShape s, bool training, int parallelism)
+        float[] saved, BatchNormShape s, bool training, bool relu, int parallelism)
     {
         var features = FeatureBlocks(s);
         WorkerTeam.For(features + s.Channels - features * Lanes, parallelism, task =>
         {
             if (task < features)
-                ForwardFeatures(task * Lanes, x, y, parameters, weight, bias, runningMean, runningVar, saved, s, training);
+                ForwardFeatures(task * Lanes, x, y, parameters, weight, bias, runningMean, runningVar, saved, s, training, relu);
             else
-                ForwardChannel(features * Lanes + task - features, x, y, parameters, weight, bias, runningMean, runningVar, saved, s, training);
+                ForwardChannel(features * Lanes + task - features, x, y, parameters, weight, bias, runningMean, runningVar, saved, s, training, relu);
         });
     }
 
     private static void ForwardChannel(int c, float[] x, float[] y, float[] parameters, int weight, int bias, int runningMean, int runningVar,
-        float[] saved, BatchNormShape s, bool training)
+        float[] saved, BatchNormShape s, bool training, bool relu)
     {
         if (training)
         {
@@ -57,10 +58,16 @@ public static class SimdBatchNorm
                 ref var from = ref MemoryMarshal.GetReference(source);
                 ref var to = ref MemoryMarshal.GetReference(target);
                 for (; i + 8 <= source.Length; i += 8)
-                    ((Vector256.LoadUnsafe(ref from, (nuint)i) - vm) * vs * vw + vb).StoreUnsafe(ref to, (nuint)i);
+                {
+                    var v = (Vector256.LoadUnsafe(ref from, (nuint)i) - vm) * vs * vw + vb;
+                    (relu ? SimdRelu.Of(v) : v).StoreUnsafe(ref to, (nuint)i);
+                }
             }
             for (; i < source.Length; i++)
-                target[i] = (source[i] - m) * invstd * w + b;
+            {
+                var v = (source[i] - m) * invstd * w + b;
+                target[i] = relu ? NanRule.Relu(v) : v;
+            }
         }
     }
 
@@ -84,29 +91,39 @@ public static class SimdBatchNorm
         saved[s.Channels + c] = 1f / MathF.Sqrt(parameters[runningVar + c] + BatchNormShape.Epsilon);
     }
 
-    /// <summary>dWeight = Σ dy·x̂, dBias = Σ dy; dx = weight·invstd/M·(M·dy - dBias - x̂·dWeight) when dx is not null.</summary>
+    /// <summary>
+    /// dWeight = Σ g·x̂, dBias = Σ g; dx = weight·invstd/M·(M·g - dBias - x̂·dWeight) when dx is not null, where g is dy,
+    /// or, with a ReLU after the batchnorm whose output is <paramref name="reluOutput"/>, y &gt; 0 ? dy : 0, formed as
+    /// the sums read dy.
+    /// </summary>
     public static void Backward(float[] x, float[] dy, float[]? dx, float[] parameters, int weight, float[] saved,
-        float[] gradients, int dWeight, int dBias, BatchNormShape s, int parallelism)
+        float[] gradients, int dWeight, int dBias, BatchNormShape s, float[]? reluOutput, int parallelism)
     {
         var features = FeatureBlocks(s);
         WorkerTeam.For(features + s.Channels - features * Lanes, parallelism, task =>
         {
             if (task < features)
-                BackwardFeatures(task * Lanes, x, dy, dx, parameters, weight, saved, gradients, dWeight, dBias, s);
+                BackwardFeatures(task * Lanes, x, dy, reluOutput, dx, parameters, weight, saved, gradients, dWeight, dBias, s);
             else
-                BackwardChannel(features * Lanes + task - features, x, dy, dx, parameters, weight, saved, gradients, dWeight, dBias, s);
+                BackwardChannel(features * Lanes + task - features, x, dy, reluOutput, dx, parameters, weight, saved, gradients, dWeight, dBias, s);
         });
     }
 
-    private static void BackwardChannel(int c, float[] x, float[] dy, float[]? dx, float[] parameters, int weight, float[] saved,
+    /// <summary>dy where the ReLU's output y is positive, else 0: what the ReLU's backward passes down.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> ThroughRelu(Vector256<float> dy, Vector256<float> y) =>
+        Vector256.ConditionalSelect(Vector256.GreaterThan(y, Vector256<float>.Zero), dy, Vector256<float>.Zero);
+
+    private static void BackwardChannel(int c, float[] x, float[] dy, float[]? reluOutput, float[]? dx, float[] parameters, int weight, float[] saved,
         float[] gradients, int dWeight, int dBias, BatchNormShape s)
     {
         var (mean, invstd) = (saved[c], saved[s.Channels + c]);
         var (sumDy, sumDyXhat) = (new Sums(), new Sums());
+        ReadOnlySpan<float> Relu(int n) => reluOutput is null ? default : Plane(reluOutput, s, n, c);
         for (var n = 0; n < s.Batch; n++)
         {
-            sumDy.Add(Plane(dy, s, n, c));
-            sumDyXhat.AddProducts(Plane(dy, s, n, c), Plane(x, s, n, c), mean, invstd);
+            sumDy.Add(Plane(dy, s, n, c), Relu(n));
+            sumDyXhat.AddProducts(Plane(dy, s, n, c), Relu(n), Plane(x, s, n, c), mean, invstd);
         }
         var (db, dw) = ((float)sumDy.Total, (float)sumDyXhat.Total);
         gradients[dBias + c] = db;
@@ -115,10 +132,12 @@ public static class SimdBatchNorm
             return;
         float m = s.PerChannel;
         var w = parameters[weight + c];
+        var masked = reluOutput is not null;
         for (var n = 0; n < s.Batch; n++)
         {
             var xs = Plane(x, s, n, c);
             var gs = Plane(dy, s, n, c);
+            var ys = Relu(n);
             var target = Plane(dx, s, n, c);
             var i = 0;
             if (Vector256.IsHardwareAccelerated)
@@ -127,13 +146,21 @@ public static class SimdBatchNorm
                     Vector256.Create(mean), Vector256.Create(invstd), Vector256.Create(dw));
                 ref var xr = ref MemoryMarshal.GetReference(xs);
                 ref var gr = ref MemoryMarshal.GetReference(gs);
+                ref var yr = ref MemoryMarshal.GetReference(ys);
                 ref var to = ref MemoryMarshal.GetReference(target);
                 for (; i + 8 <= xs.Length; i += 8)
-                    (vscale * (vm * Vector256.LoadUnsafe(ref gr, (nuint)i) - vdb - (Vector256.LoadUnsafe(ref xr, (nuint)i) - vmean) * vs * vdw))
-                        .StoreUnsafe(ref to, (nuint)i);
+                {
+                    var g = Vector256.LoadUnsafe(ref gr, (nuint)i);
+                    if (masked)
+                        g = ThroughRelu(g, Vector256.LoadUnsafe(ref yr, (nuint)i));
+                    (vscale * (vm * g - vdb - (Vector256.LoadUnsafe(ref xr, (nuint)i) - vmean) * vs * vdw)).StoreUnsafe(ref to, (nuint)i);
+                }
             }
             for (; i < xs.Length; i++)
-                target[i] = w * invstd / m * (m * gs[i] - db - (xs[i] - mean) * invstd * dw);
+            {
+                var g = !masked || ys[i] > 0f ? gs[i] : 0f;
+                target[i] = w * invstd / m * (m * g - db - (xs[i] - mean) * invstd * dw);
+            }
         }
     }
 
@@ -151,7 +178,7 @@ public static class SimdBatchNorm
     /// order in double, as the tail does, and its total is that sum plus the zero of the empty lanes: the same bits.
     /// </summary>
     private static void ForwardFeatures(int c0, float[] x, float[] y, float[] parameters, int weight, int bias, int runningMean, int runningVar,
-        float[] saved, BatchNormShape s, bool training)
+        float[] saved, BatchNormShape s, bool training, bool relu)
     {
         var stride = s.Channels;
         if (training)
@@ -183,19 +210,27 @@ public static class SimdBatchNorm
         var (m, invstd) = (Vector256.Create(saved.AsSpan(c0, Lanes)), Vector256.Create(saved.AsSpan(stride + c0, Lanes)));
         var (w, b) = (Vector256.Create(parameters.AsSpan(weight + c0, Lanes)), Vector256.Create(parameters.AsSpan(bias + c0, Lanes)));
         for (var n = 0; n < s.Batch; n++)
-            ((Vector256.Create(x.AsSpan(n * stride + c0, Lanes)) - m) * invstd * w + b).CopyTo(y.AsSpan(n * stride + c0, Lanes));
+        {
+            var v = (Vector256.Create(x.AsSpan(n * stride + c0, Lanes)) - m) * invstd * w + b;
+            (relu ? SimdRelu.Of(v) : v).CopyTo(y.AsSpan(n * stride + c0, Lanes));
+        }
     }
 
     /// <summary><see cref="BackwardChannel"/> for channels [c0, c0 + 8), a channel to a lane, as <see cref="ForwardFeatures"/>: the same bits.</summary>
-    private static void BackwardFeatures(int c0, float[] x, float[] dy, float[]? dx, float[] parameters, int weight, float[] saved,
+    private static void BackwardFeatures(int c0, float[] x, float[] dy, float[]? reluOutput, float[]? dx, float[] parameters, int weight, float[] saved,
         float[] gradients, int dWeight, int dBias, BatchNormShape s)
     {
         var stride = s.Channels;
         var (mean, invstd) = (Vector256.Create(saved.AsSpan(c0, Lanes)), Vector256.Create(saved.AsSpan(stride + c0, Lanes)));
         var (dyLow, dyHigh, productLow, productHigh) = (Vector256<double>.Zero, Vector256<double>.Zero, Vector256<double>.Zero, Vector256<double>.Zero);
+        Vector256<float> Gradient(int n)
+        {
+            var g = Vector256.Create(dy.AsSpan(n * stride + c0, Lanes));
+            return reluOutput is null ? g : ThroughRelu(g, Vector256.Create(reluOutput.AsSpan(n * stride + c0, Lanes)));
+        }
         for (var n = 0; n < s.Batch; n++)
         {
-            var (glo, ghi) = Vector256.Widen(Vector256.Create(dy.AsSpan(n * stride + c0, Lanes)));
+            var (glo, ghi) = Vector256.Widen(Gradient(n));
             var (xlo, xhi) = Vector256.Widen((Vector256.Create(x.AsSpan(n * stride + c0, Lanes)) - mean) * invstd);
             (dyLow, dyHigh) = (dyLow + glo, dyHigh + ghi);
             (productLow, productHigh) = (productLow + glo * xlo, productHigh + ghi * xhi);
@@ -210,8 +245,7 @@ public static class SimdBatchNorm
         var scale = Vector256.Create(parameters.AsSpan(weight + c0, Lanes)) * invstd / m;
         for (var n = 0; n < s.Batch; n++)
         {
-            var g = Vector256.Create(dy.AsSpan(n * stride + c0, Lanes));
-            var v = Vector256.Create(x.AsSpan(n * stride + c0, Lanes));
+            var (g, v) = (Gradient(n), Vector256.Create(x.AsSpan(n * stride + c0, Lanes)));
             (scale * (m * g - db - (v - mean) * invstd * dw)).CopyTo(dx.AsSpan(n * stride + c0, Lanes));
         }
     }
@@ -239,19 +273,25 @@ public static class SimdBatchNorm
             }
         }
 
-        public void Add(ReadOnlySpan<float> values)
+        public void Add(ReadOnlySpan<float> values) => Add(values, default);
+
+        /// <summary>Adds values, or, where <paramref name="relu"/> is given, values[i] where relu[i] &gt; 0 and 0 elsewhere.</summary>
+        public void Add(ReadOnlySpan<float> values, ReadOnlySpan<float> relu)
         {
             var (low, high, tail) = (_low, _high, _tail);
             ref var v = ref MemoryMarshal.GetReference(values);
+            ref var r = ref MemoryMarshal.GetReference(relu);
+            var masked = !relu.IsEmpty;
             var i = 0;
             for (; i + 8 <= values.Length; i += 8)
             {
-                var (lo, hi) = Vector256.Widen(Vector256.LoadUnsafe(ref v, (nuint)i));
+                var value = Vector256.LoadUnsafe(ref v, (nuint)i);
+                var (lo, hi) = Vector256.Widen(masked ? ThroughRelu(value, Vector256.LoadUnsafe(ref r, (nuint)i)) : value);
                 low += lo;
                 high += hi;
             }
             for (; i < values.Length; i++)
-                tail += values[i];
+                tail += !masked || relu[i] > 0f ? values[i] : 0f;
             (_low, _high, _tail) = (low, high, tail);
         }
 
@@ -273,25 +313,31 @@ public static class SimdBatchNorm
             (_low, _high, _tail) = (low, high, tail);
         }
 
-        /// <summary>Σ dy·x̂ with x̂ = (x - mean)·invstd computed in float, as the kernels do.</summary>
-        public void AddProducts(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, float mean, float invstd)
+        /// <summary>
+        /// Σ dy·x̂ with x̂ = (x - mean)·invstd computed in float, as the kernels do; dy masked by <paramref name="relu"/>
+        /// as in <see cref="Add(ReadOnlySpan{float}, ReadOnlySpan{float})"/>.
+        /// </summary>
+        public void AddProducts(ReadOnlySpan<float> dy, ReadOnlySpan<float> relu, ReadOnlySpan<float> x, float mean, float invstd)
         {
-            if (dy.Length < x.Length)
-                throw new ArgumentException("dy is shorter than x", nameof(dy));
+            if (dy.Length < x.Length || (!relu.IsEmpty && relu.Length < x.Length))
+                throw new ArgumentException("dy or the ReLU's output is shorter than x", nameof(dy));
             var (low, high, tail) = (_low, _high, _tail);
             ref var g = ref MemoryMarshal.GetReference(dy);
+            ref var r = ref MemoryMarshal.GetReference(relu);
             ref var v = ref MemoryMarshal.GetReference(x);
+            var masked = !relu.IsEmpty;
             var (m, s) = (Vector256.Create(mean), Vector256.Create(invstd));
             var i = 0;
             for (; i + 8 <= x.Length; i += 8)
             {
-                var (glo, ghi) = Vector256.Widen(Vector256.LoadUnsafe(ref g, (nuint)i));
+                var gradient = Vector256.LoadUnsafe(ref g, (nuint)i);
+                var (glo, ghi) = Vector256.Widen(masked ? ThroughRelu(gradient, Vector256.LoadUnsafe(ref r, (nuint)i)) : gradient);
                 var (xlo, xhi) = Vector256.Widen((Vector256.LoadUnsafe(ref v, (nuint)i) - m) * s);
                 low += glo * xlo;
                 high += ghi * xhi;
             }
             for (; i < x.Length; i++)
-                tail += dy[i] * (double)((x[i] - mean) * invstd);
+                tail += (!masked || relu[i] > 0f ? dy[i] : 0f) * (double)((x[i] - mean) * invstd);
             (_low, _high, _tail) = (low, high, tail);
         }
     }
@@ -300,13 +346,14 @@ public static class SimdBatchNorm
 internal sealed class SimdBatchNormLayer : SimdLayer
 {
     public override Model.LayerKind Kind => Model.LayerKinds.BatchNorm;
-    public override (int Argmax, int Saved, int Scratch) Buffers(Op op, int batch, int train) => (0, 2 * op.Input.Channels, 0);
+    public override (int Argmax, int Saved, int Scratch) Buffers(Op op, int batch, int train) =>
+        (0, 2 * op.Input.Channels, 0);
 
     public override void Forward(SimdOp o) =>
         SimdBatchNorm.Forward(o.Input, o.Output, o.Parameters, o.Offset("weight"), o.Offset("bias"), o.Offset("running_mean"), o.Offset("running_var"),
-            o.Saved, o.Op.Norm(o.Batch), o.Training, o.Parallelism);
+            o.Saved, o.Op.Norm(o.Batch), o.Training, o.Op.Relu, o.Parallelism);
 
     public override void Backward(SimdOp o) =>
         SimdBatchNorm.Backward(o.Input, o.Gradient, o.InputGradient, o.Parameters, o.Offset("weight"), o.Saved, o.Gradients, o.Offset("weight"), o.Offset("bias"),
-            o.Op.Norm(o.Batch), o.Parallelism);
+            o.Op.Norm(o.Batch), o.Op.Relu ? o.Output : null, o.Parallelism);
 }
