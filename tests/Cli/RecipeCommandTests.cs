@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using FashionGpu.Runtime.Training;
 using FashionGpu.Tests.Support;
 
 namespace FashionGpu.Tests.Cli;
@@ -20,7 +21,7 @@ public sealed class RecipeCommandTests : IDisposable
         var train = Run("train", "--model", "fast", "--epochs", "2", "--batch-size", "64", "--augment", "shift:1,flip", "--label-smoothing", "0.1",
             "--limit-train", "640", "--data-dir", RepoPaths.Sample, "--run-dir", run, "--device", "simd");
         Assert.True(train.ExitCode == 0, train.Stderr);
-        Assert.Contains("recipe: fast: 2 epochs, batch 64, adamw 0.006 (onecycle, weight decay 0.05), augment flip,shift:1, label smoothing 0.1", train.Stdout);
+        Assert.Contains("recipe: fast: 2 epochs, batch 64, adamw 0.006 (onecycle, warmup 0.75 epochs, weight decay 0.05), augment flip,shift:1, label smoothing 0.1", train.Stdout);
         var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "config.json"))).RootElement;
         Assert.Equal("fast", config.GetProperty("recipe").GetString());
         var settings = config.GetProperty("settings");
@@ -124,7 +125,7 @@ public sealed class RecipeCommandTests : IDisposable
 
         var missed = JsonDocument.Parse(Run([.. common, "--to-accuracy", "1"]).Stdout).RootElement;
         Assert.False(missed.GetProperty("reached").GetBoolean());
-        Assert.Equal(6, missed.GetProperty("epochs").GetArrayLength());
+        Assert.Equal(Recipes.Of("fast").Epochs, missed.GetProperty("epochs").GetArrayLength());
         Assert.Equal(JsonValueKind.Null, missed.GetProperty("seconds").ValueKind);
     }
 }
