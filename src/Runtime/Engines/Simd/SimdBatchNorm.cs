@@ -20,14 +20,9 @@ public static class SimdBatchNorm
     public static void Forward(float[] x, float[] y, float[] parameters, int weight, int bias, int runningMean, int runningVar,
         float[] saved, BatchNormShape s, bool training, bool relu, int parallelism)
     {
-        var features = FeatureBlocks(s);
-        WorkerTeam.For(features + s.Channels - features * Lanes, parallelism, task =>
-        {
-            if (task < features)
-                ForwardFeatures(task * Lanes, x, y, parameters, weight, bias, runningMean, runningVar, saved, s, training, relu);
-            else
-                ForwardChannel(features * Lanes + task - features, x, y, parameters, weight, bias, runningMean, runningVar, saved, s, training, relu);
-        });
+        ForEachChannel(s, parallelism,
+            c0 => ForwardFeatures(c0, x, y, parameters, weight, bias, runningMean, runningVar, saved, s, training, relu),
+            c => ForwardChannel(c, x, y, parameters, weight, bias, runningMean, runningVar, saved, s, training, relu));
     }
 
     private static void ForwardChannel(int c, float[] x, float[] y, float[] parameters, int weight, int bias, int runningMean, int runningVar,
@@ -99,14 +94,9 @@ public static class SimdBatchNorm
     public static void Backward(float[] x, float[] dy, float[]? dx, float[] parameters, int weight, float[] saved,
         float[] gradients, int dWeight, int dBias, BatchNormShape s, float[]? reluOutput, int parallelism)
     {
-        var features = FeatureBlocks(s);
-        WorkerTeam.For(features + s.Channels - features * Lanes, parallelism, task =>
-        {
-            if (task < features)
-                BackwardFeatures(task * Lanes, x, dy, reluOutput, dx, parameters, weight, saved, gradients, dWeight, dBias, s);
-            else
-                BackwardChannel(features * Lanes + task - features, x, dy, reluOutput, dx, parameters, weight, saved, gradients, dWeight, dBias, s);
-        });
+        ForEachChannel(s, parallelism,
+            c0 => BackwardFeatures(c0, x, dy, reluOutput, dx, parameters, weight, saved, gradients, dWeight, dBias, s),
+            c => BackwardChannel(c, x, dy, reluOutput, dx, parameters, weight, saved, gradients, dWeight, dBias, s));
     }
 
     /// <summary>dy where the ReLU's output y is positive, else 0: what the ReLU's backward passes down.</summary>
@@ -171,6 +161,19 @@ public static class SimdBatchNorm
     /// channel's values are a batch apart. Every other batchnorm runs channel by channel.
     /// </summary>
     private static int FeatureBlocks(BatchNormShape s) => s.Spatial == 1 && Vector256.IsHardwareAccelerated ? s.Channels / Lanes : 0;
+
+    /// <summary>Every channel once, in parallel: blocks of eight from their first channel where they apply, the rest one by one.</summary>
+    private static void ForEachChannel(BatchNormShape s, int parallelism, Action<int> block, Action<int> channel)
+    {
+        var features = FeatureBlocks(s);
+        WorkerTeam.For(features + s.Channels - features * Lanes, parallelism, task =>
+        {
+            if (task < features)
+                block(task * Lanes);
+            else
+                channel(features * Lanes + task - features);
+        });
+    }
 
     /// <summary>
     /// <see cref="ForwardChannel"/> for channels [c0, c0 + 8) of a batchnorm over one value per channel, a channel to a
