@@ -6,9 +6,9 @@ namespace FashionGpu.Runtime.Engines;
 /// One step of a program: layers [First, Last] of the plan, run as its first layer's <see cref="Kind"/>, with the
 /// fusions the engines share: a conv block (<see cref="Block"/>: conv2d (valid) + ReLU + 2x2 max-pool (+ dropout) as the
 /// first trained layer, with no input gradient), a conv2d that max-pools its output (<see cref="Pool"/>), and a dense
-/// layer or a batchnorm with its ReLU (<see cref="Relu"/>). Its input is the previous op's output (flatten changes no data, so it is
-/// no op at all). <see cref="Trains"/>: backward runs through it; <see cref="NeedsInputGradient"/>: it passes a
-/// gradient on to the op below.
+/// layer or a batchnorm with its ReLU (<see cref="Relu"/>). Its input is the previous op's output (flatten changes no
+/// data, so it is no op at all). <see cref="Trains"/>: backward runs through it; <see cref="NeedsInputGradient"/>: it
+/// passes a gradient on to the op below.
 /// </summary>
 public sealed record Op(LayerKind Kind, PlannedLayer Layer, int First, int Last, TensorShape Input, TensorShape Output,
     bool Relu, int DropoutOrdinal, float DropoutRate, bool Trains, bool NeedsInputGradient)

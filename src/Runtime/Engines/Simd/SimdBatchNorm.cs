@@ -281,6 +281,8 @@ public static class SimdBatchNorm
         /// <summary>Adds values, or, where <paramref name="relu"/> is given, values[i] where relu[i] &gt; 0 and 0 elsewhere.</summary>
         public void Add(ReadOnlySpan<float> values, ReadOnlySpan<float> relu)
         {
+            if (!relu.IsEmpty && relu.Length < values.Length)
+                throw new ArgumentException("the ReLU's output is shorter than the values", nameof(relu));
             var (low, high, tail) = (_low, _high, _tail);
             ref var v = ref MemoryMarshal.GetReference(values);
             ref var r = ref MemoryMarshal.GetReference(relu);
