@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using FashionGpu.Kernels;
@@ -99,11 +98,6 @@ public static class SimdBatchNorm
             c => BackwardChannel(c, x, dy, reluOutput, dx, parameters, weight, saved, gradients, dWeight, dBias, s));
     }
 
-    /// <summary>dy where the ReLU's output y is positive, else 0: what the ReLU's backward passes down.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> ThroughRelu(Vector256<float> dy, Vector256<float> y) =>
-        Vector256.ConditionalSelect(Vector256.GreaterThan(y, Vector256<float>.Zero), dy, Vector256<float>.Zero);
-
     private static void BackwardChannel(int c, float[] x, float[] dy, float[]? reluOutput, float[]? dx, float[] parameters, int weight, float[] saved,
         float[] gradients, int dWeight, int dBias, BatchNormShape s)
     {
@@ -142,13 +136,13 @@ public static class SimdBatchNorm
                 {
                     var g = Vector256.LoadUnsafe(ref gr, (nuint)i);
                     if (masked)
-                        g = ThroughRelu(g, Vector256.LoadUnsafe(ref yr, (nuint)i));
+                        g = SimdRelu.Through(g, Vector256.LoadUnsafe(ref yr, (nuint)i));
                     (vscale * (vm * g - vdb - (Vector256.LoadUnsafe(ref xr, (nuint)i) - vmean) * vs * vdw)).StoreUnsafe(ref to, (nuint)i);
                 }
             }
             for (; i < xs.Length; i++)
             {
-                var g = !masked || ys[i] > 0f ? gs[i] : 0f;
+                var g = masked ? SimdRelu.Through(gs[i], ys[i]) : gs[i];
                 target[i] = w * invstd / m * (m * g - db - (xs[i] - mean) * invstd * dw);
             }
         }
@@ -229,7 +223,7 @@ public static class SimdBatchNorm
         Vector256<float> Gradient(int n)
         {
             var g = Vector256.Create(dy.AsSpan(n * stride + c0, Lanes));
-            return reluOutput is null ? g : ThroughRelu(g, Vector256.Create(reluOutput.AsSpan(n * stride + c0, Lanes)));
+            return reluOutput is null ? g : SimdRelu.Through(g, Vector256.Create(reluOutput.AsSpan(n * stride + c0, Lanes)));
         }
         for (var n = 0; n < s.Batch; n++)
         {
@@ -291,12 +285,12 @@ public static class SimdBatchNorm
             for (; i + 8 <= values.Length; i += 8)
             {
                 var value = Vector256.LoadUnsafe(ref v, (nuint)i);
-                var (lo, hi) = Vector256.Widen(masked ? ThroughRelu(value, Vector256.LoadUnsafe(ref r, (nuint)i)) : value);
+                var (lo, hi) = Vector256.Widen(masked ? SimdRelu.Through(value, Vector256.LoadUnsafe(ref r, (nuint)i)) : value);
                 low += lo;
                 high += hi;
             }
             for (; i < values.Length; i++)
-                tail += !masked || relu[i] > 0f ? values[i] : 0f;
+                tail += masked ? SimdRelu.Through(values[i], relu[i]) : values[i];
             (_low, _high, _tail) = (low, high, tail);
         }
 
@@ -336,13 +330,13 @@ public static class SimdBatchNorm
             for (; i + 8 <= x.Length; i += 8)
             {
                 var gradient = Vector256.LoadUnsafe(ref g, (nuint)i);
-                var (glo, ghi) = Vector256.Widen(masked ? ThroughRelu(gradient, Vector256.LoadUnsafe(ref r, (nuint)i)) : gradient);
+                var (glo, ghi) = Vector256.Widen(masked ? SimdRelu.Through(gradient, Vector256.LoadUnsafe(ref r, (nuint)i)) : gradient);
                 var (xlo, xhi) = Vector256.Widen((Vector256.LoadUnsafe(ref v, (nuint)i) - m) * s);
                 low += glo * xlo;
                 high += ghi * xhi;
             }
             for (; i < x.Length; i++)
-                tail += (!masked || relu[i] > 0f ? dy[i] : 0f) * (double)((x[i] - mean) * invstd);
+                tail += (masked ? SimdRelu.Through(dy[i], relu[i]) : dy[i]) * (double)((x[i] - mean) * invstd);
             (_low, _high, _tail) = (low, high, tail);
         }
     }

@@ -35,6 +35,14 @@ public static class SimdRelu
             y[i] = NanRule.Relu(x[i]);
     }
 
+    /// <summary>What the ReLU's backward passes down, on eight lanes: dy where its output y is positive, else 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> Through(Vector256<float> dy, Vector256<float> y) =>
+        Vector256.ConditionalSelect(Vector256.GreaterThan(y, Vector256<float>.Zero), dy, Vector256<float>.Zero);
+
+    /// <summary><see cref="Through(Vector256{float}, Vector256{float})"/> on one value.</summary>
+    internal static float Through(float dy, float y) => y > 0f ? dy : 0f;
+
     /// <summary>dx = y &gt; 0 ? dy : 0, with y the ReLU's output (dx may be dy).</summary>
     public static void Backward(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx)
     {
@@ -45,13 +53,10 @@ public static class SimdRelu
             ref var dyr = ref MemoryMarshal.GetReference(dy);
             ref var dxr = ref MemoryMarshal.GetReference(dx);
             for (; i + 8 <= y.Length; i += 8)
-            {
-                var keep = Vector256.GreaterThan(Vector256.LoadUnsafe(ref yr, (nuint)i), Vector256<float>.Zero);
-                Vector256.ConditionalSelect(keep, Vector256.LoadUnsafe(ref dyr, (nuint)i), Vector256<float>.Zero).StoreUnsafe(ref dxr, (nuint)i);
-            }
+                Through(Vector256.LoadUnsafe(ref dyr, (nuint)i), Vector256.LoadUnsafe(ref yr, (nuint)i)).StoreUnsafe(ref dxr, (nuint)i);
         }
         for (; i < y.Length; i++)
-            dx[i] = y[i] > 0f ? dy[i] : 0f;
+            dx[i] = Through(dy[i], y[i]);
     }
 
     private const int Chunk = 1 << 15;
