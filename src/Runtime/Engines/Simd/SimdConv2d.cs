@@ -20,7 +20,7 @@ namespace FashionGpu.Runtime.Engines.Simd;
 public static class SimdConv2d
 {
     /// <summary>The geometry of one image's implicit GEMM on planes <see cref="PaddedWidth"/> wide.</summary>
-    private readonly record struct Grid(ConvShape S, int PaddedWidth)
+    private readonly record struct Grid(ConvShape S, int PaddedWidth, int MinimumPlane = 0)
     {
         /// <summary>The forward's grid: planes padded by the convolution's own padding.</summary>
         public static Grid Forward(ConvShape s) => new(s, s.Width + 2 * s.Padding);
@@ -31,14 +31,17 @@ public static class SimdConv2d
         /// </summary>
         public static Grid Backward(ConvShape s) => new(s, s.Width + s.KernelSize - 1);
 
-        /// <summary>dx's convolution: dy [Out, OH, OW] padded by K - 1 - P into [In, H, W], on this grid's width.</summary>
+        /// <summary>
+        /// dx's convolution: dy [Out, OH, OW] padded by K - 1 - P into [In, H, W], on this grid's width. Its planes hold dy
+        /// on this grid too (read by dW's product and db's sum), so each reaches at least this grid's columns past its origin.
+        /// </summary>
         public Grid Transposed => new(new ConvShape(1, S.OutChannels, S.InChannels, S.OutHeight, S.OutWidth, S.KernelSize,
-            S.KernelSize - 1 - S.Padding), PaddedWidth);
+            S.KernelSize - 1 - S.Padding), PaddedWidth, (S.KernelSize - 1 - S.Padding) * (PaddedWidth + 1) + Columns);
 
         /// <summary>Columns of the GEMM: OH rows of Wp, rounded up to whole 16-column tiles.</summary>
         public int Columns => (S.OutHeight * PaddedWidth + 15) / 16 * 16;
         /// <summary>A padded plane, long enough for the last tap's slice.</summary>
-        public int Plane => (S.KernelSize - 1) * (PaddedWidth + 1) + Columns;
+        public int Plane => Math.Max((S.KernelSize - 1) * (PaddedWidth + 1) + Columns, MinimumPlane);
         public int Padded => S.InChannels * Plane;
         public int Pixels => S.InChannels * S.Height * S.Width;
         public int Outputs => S.OutChannels * S.OutHeight * S.OutWidth;

@@ -838,30 +838,38 @@ public sealed class PackedRows : IDisposable
         return new PackedRows(a, m, k, blocks, packed, ownsSource);
     }
 
-    /// <summary>Eight rows of eight floats (<paramref name="stride"/> apart) into eight columns, as eight rows of <paramref name="target"/>.</summary>
-    private static void Transpose8x8(ReadOnlySpan<float> source, int first, int stride, Span<float> target)
+    /// <summary>
+    /// Eight rows of eight floats (<paramref name="stride"/> apart) into eight columns, as eight rows of
+    /// <paramref name="target"/>, <paramref name="targetStride"/> apart.
+    /// </summary>
+    internal static void Transpose8x8(ReadOnlySpan<float> source, int first, int stride, Span<float> target, int targetStride = 8)
     {
-        var r0 = Vector256.Create(source.Slice(first, 8));
-        var r1 = Vector256.Create(source.Slice(first + stride, 8));
-        var r2 = Vector256.Create(source.Slice(first + 2 * stride, 8));
-        var r3 = Vector256.Create(source.Slice(first + 3 * stride, 8));
-        var r4 = Vector256.Create(source.Slice(first + 4 * stride, 8));
-        var r5 = Vector256.Create(source.Slice(first + 5 * stride, 8));
-        var r6 = Vector256.Create(source.Slice(first + 6 * stride, 8));
-        var r7 = Vector256.Create(source.Slice(first + 7 * stride, 8));
+        if (first < 0 || (long)first + 7L * stride + 8 > source.Length || target.Length < 7L * targetStride + 8)
+            throw new ArgumentException($"Transpose8x8: eight rows {stride} apart from {first} or {targetStride} apart do not fit");
+        ref var from = ref Unsafe.Add(ref MemoryMarshal.GetReference(source), first);
+        ref var to = ref MemoryMarshal.GetReference(target);
+        var (s, t) = ((nuint)stride, (nuint)targetStride);
+        var r0 = Vector256.LoadUnsafe(ref from);
+        var r1 = Vector256.LoadUnsafe(ref from, s);
+        var r2 = Vector256.LoadUnsafe(ref from, 2 * s);
+        var r3 = Vector256.LoadUnsafe(ref from, 3 * s);
+        var r4 = Vector256.LoadUnsafe(ref from, 4 * s);
+        var r5 = Vector256.LoadUnsafe(ref from, 5 * s);
+        var r6 = Vector256.LoadUnsafe(ref from, 6 * s);
+        var r7 = Vector256.LoadUnsafe(ref from, 7 * s);
         // Pairs of rows interleaved, then pairs of pairs, then the 128-bit halves swapped into place.
         var (t0, t1, t2, t3) = (Avx.UnpackLow(r0, r1), Avx.UnpackHigh(r0, r1), Avx.UnpackLow(r2, r3), Avx.UnpackHigh(r2, r3));
         var (t4, t5, t6, t7) = (Avx.UnpackLow(r4, r5), Avx.UnpackHigh(r4, r5), Avx.UnpackLow(r6, r7), Avx.UnpackHigh(r6, r7));
         var (u0, u1, u2, u3) = (Avx.Shuffle(t0, t2, 0x44), Avx.Shuffle(t0, t2, 0xEE), Avx.Shuffle(t1, t3, 0x44), Avx.Shuffle(t1, t3, 0xEE));
         var (u4, u5, u6, u7) = (Avx.Shuffle(t4, t6, 0x44), Avx.Shuffle(t4, t6, 0xEE), Avx.Shuffle(t5, t7, 0x44), Avx.Shuffle(t5, t7, 0xEE));
-        Avx.Permute2x128(u0, u4, 0x20).CopyTo(target);
-        Avx.Permute2x128(u1, u5, 0x20).CopyTo(target[8..]);
-        Avx.Permute2x128(u2, u6, 0x20).CopyTo(target[16..]);
-        Avx.Permute2x128(u3, u7, 0x20).CopyTo(target[24..]);
-        Avx.Permute2x128(u0, u4, 0x31).CopyTo(target[32..]);
-        Avx.Permute2x128(u1, u5, 0x31).CopyTo(target[40..]);
-        Avx.Permute2x128(u2, u6, 0x31).CopyTo(target[48..]);
-        Avx.Permute2x128(u3, u7, 0x31).CopyTo(target[56..]);
+        Avx.Permute2x128(u0, u4, 0x20).StoreUnsafe(ref to);
+        Avx.Permute2x128(u1, u5, 0x20).StoreUnsafe(ref to, t);
+        Avx.Permute2x128(u2, u6, 0x20).StoreUnsafe(ref to, 2 * t);
+        Avx.Permute2x128(u3, u7, 0x20).StoreUnsafe(ref to, 3 * t);
+        Avx.Permute2x128(u0, u4, 0x31).StoreUnsafe(ref to, 4 * t);
+        Avx.Permute2x128(u1, u5, 0x31).StoreUnsafe(ref to, 5 * t);
+        Avx.Permute2x128(u2, u6, 0x31).StoreUnsafe(ref to, 6 * t);
+        Avx.Permute2x128(u3, u7, 0x31).StoreUnsafe(ref to, 7 * t);
     }
 
     public void Dispose()
