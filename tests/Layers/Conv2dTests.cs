@@ -69,6 +69,12 @@ public sealed class SimdConvPoolTests
     [InlineData(2, 1, 3, 20, 17, 3, 1)] // an odd width (split column by column): pooled 10x8, one strip
     [InlineData(1, 1, 4, 18, 32, 3, 2)] // padding 2: pooled 10x17, three strips
     [InlineData(2, 1, 6, 28, 28, 3, 1, 300)] // a NaN pixel: the pool keeps the first NaN of each window
+    // 16 to 32 input channels, 3x3: the backward from the pooled cells alone (PooledConvBackward) on AVX-512.
+    [InlineData(3, 24, 48, 14, 14, 3, 1)] // the fast recipe's second conv: pooled 7x7, 32-float pixels
+    [InlineData(2, 16, 5, 9, 11, 3, 0)] // valid: 7x9 outputs, pooled 3x4, 16-float pixels
+    [InlineData(2, 32, 6, 15, 15, 3, 1)] // pooled 7x7, floor mode dropping row and column 14
+    [InlineData(1, 24, 4, 28, 28, 3, 1)] // pooled 14x14: the dense db's sum has a tail past its 32-column blocks
+    [InlineData(2, 16, 3, 8, 20, 3, 2)] // padding 2: pooled 5x11 on an image eight rows high
     public void Conv_then_pool_fused_gives_the_bits_of_the_two_ops(int batch, int cin, int cout, int h, int w, int k, int pad, int nanPixel = -1)
     {
         var s = new ConvShape(batch, cin, cout, h, w, k, pad);

@@ -219,7 +219,36 @@ public static class SimdConv2d
     public static void Backward(float[] x, float[] dy, int[]? argmax, float[] weights, int weightOffset, float[] partials, Span<float> dWeight,
         Span<float> dBias, float[]? dx, ConvShape s, int parallelism)
     {
-        var (g, pool) = (Grid.Backward(s), new PoolShape(1, s.OutChannels, s.OutHeight, s.OutWidth));
+        var g = Grid.Backward(s);
+        var (taps, filters, length) = (s.Taps, s.OutChannels, PartialLength(s));
+        // Through a pool, from the pooled cells alone where the shape fits: the same bits, dW in channel-last order.
+        var fromCells = argmax is not null && PooledConvBackward.Fit(s);
+        if (fromCells)
+            BackwardPooled(x, dy, argmax!, weights.AsMemory(weightOffset, filters * taps), partials, dx, g, parallelism);
+        else
+            BackwardDense(x, dy, argmax, weights, weightOffset, partials, dx, g, parallelism);
+        // Image 0's partial becomes the sum: element by element, images in order, chunks of elements in parallel.
+        const int chunk = 1024;
+        WorkerTeam.For((length + chunk - 1) / chunk, parallelism, c =>
+        {
+            var (begin, end) = (c * chunk, Math.Min(length, (c + 1) * chunk));
+            var sum = partials.AsSpan(begin, end - begin);
+            for (var n = 1; n < s.Batch; n++)
+                Add(partials.AsSpan(n * length + begin, end - begin), sum);
+        });
+        if (fromCells)
+            PooledConvBackward.ToFilterOrder(partials.AsSpan(0, filters * taps), dWeight, s);
+        else
+            partials.AsSpan(0, filters * taps).CopyTo(dWeight);
+        partials.AsSpan(filters * taps, filters).CopyTo(dBias);
+    }
+
+    /// <summary><see cref="Backward"/>'s per-image partials and dx as products on the backward's grid, image by image in parallel.</summary>
+    private static void BackwardDense(float[] x, float[] dy, int[]? argmax, float[] weights, int weightOffset, float[] partials, float[]? dx,
+        Grid g, int parallelism)
+    {
+        var s = g.S;
+        var pool = new PoolShape(1, s.OutChannels, s.OutHeight, s.OutWidth);
         var t = g.Transposed;
         var pooledPlane = pool.OutHeight * pool.OutWidth;
         var (taps, filters, length) = (s.Taps, s.OutChannels, PartialLength(s));
@@ -254,17 +283,23 @@ public static class SimdConv2d
                 CopyRows(scratch.AsSpan(dxWide + ci * t.Columns, t.Columns), g.PaddedWidth, dx.AsSpan(n * g.Pixels + ci * inputPlane, inputPlane), s.Width, s.Height, s.Width);
             return scratch;
         }, scratch => ArrayPool<float>.Shared.Return(scratch));
-        // Image 0's partial becomes the sum: element by element, images in order, chunks of elements in parallel.
-        const int chunk = 1024;
-        WorkerTeam.For((length + chunk - 1) / chunk, parallelism, c =>
+    }
+
+    /// <summary>
+    /// <see cref="Backward"/>'s per-image partials and dx through the pool on <see cref="PooledConvBackward"/>, image by
+    /// image in parallel; the partials' dW in channel-last order.
+    /// </summary>
+    private static void BackwardPooled(float[] x, float[] dy, int[] argmax, ReadOnlyMemory<float> weights, float[] partials, float[]? dx, Grid g,
+        int parallelism)
+    {
+        var s = g.S;
+        var (length, pooled) = (PartialLength(s), ConvBlockKernels.Outputs(s));
+        WorkerTeam.For(s.Batch, parallelism, () => PooledConvBackward.Buffer(weights.Span, s), (n, buffer) =>
         {
-            var (begin, end) = (c * chunk, Math.Min(length, (c + 1) * chunk));
-            var sum = partials.AsSpan(begin, end - begin);
-            for (var n = 1; n < s.Batch; n++)
-                Add(partials.AsSpan(n * length + begin, end - begin), sum);
-        });
-        partials.AsSpan(0, filters * taps).CopyTo(dWeight);
-        partials.AsSpan(filters * taps, filters).CopyTo(dBias);
+            PooledConvBackward.Image(x.AsSpan(n * g.Pixels, g.Pixels), dy.AsSpan(n * pooled, pooled), argmax.AsSpan(n * pooled, pooled),
+                partials.AsSpan(n * length, length), dx is null ? default : dx.AsSpan(n * g.Pixels, g.Pixels), buffer.Span, s, g.PaddedWidth, g.Columns);
+            return buffer;
+        }, _ => { });
     }
 
     /// <summary>

@@ -1,0 +1,408 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using FashionGpu.Kernels;
+
+namespace FashionGpu.Runtime.Engines.Simd;
+
+/// <summary>
+/// The backward of a 3x3 convolution followed by a 2x2 max-pool, from the pooled gradient: of each window's four outputs
+/// only the one its argmax picked has a gradient, so dW, db and dx are sums over the pooled cells alone, a quarter of
+/// the terms of <see cref="SimdConv2d"/>'s dense products. A cell adds g times its input window to its filter's dW and
+/// g times the filter to dx's window. Images and filters lie channel-last, each pixel's channels padded to a whole
+/// number of 512-bit vectors (<see cref="PixelStride"/>), in buffers aligned to 64 bytes: a window row is then a few
+/// aligned vectors, summed in registers for dW and added in place for dx.
+/// </summary>
+/// <remarks>
+/// The sums are the dense products' sums, term for term and in the same order, so the bits are the same: only terms
+/// with g = 0 are left out, which only a NaN or infinite input (0·∞ is NaN) or the sign of a zero sum could tell. Let q be an output's column
+/// on the dense backward's wide grid (<c>gridWidth</c> columns a row). The dense dW, a dot product along q, adds q into
+/// vector lane q mod 8 in order of q, then adds the lanes as ((0+1)+(2+3))+((4+5)+(6+7)): here the cells go into eight
+/// lists by that lane, each in order of q, and the lists' sums are added the same way. db is
+/// <see cref="SimdConv2d.Sum"/> of the gradient on that grid: the cells' g go into its 32 slots by q mod 32 in order of
+/// q. dx's dense product adds filter after filter, each in order of q; so do the cells here.
+/// </remarks>
+internal static class PooledConvBackward
+{
+    private const int Lanes = 8;
+    private const int Chunk = 16;
+    private const int KernelSize = 3;
+    private const int MaxCells = 256;
+
+    [ThreadStatic] private static float[]? _buffer;
+    [ThreadStatic] private static int[]? _windows;
+
+    /// <summary>
+    /// Whether <paramref name="s"/> runs here: AVX-512, 3x3 filters, 16, 24 or 32 input channels (a window row of three
+    /// or six vectors, eighteen registers at most; whole blocks of eight channels for the transposes), images at least
+    /// eight wide, and at most 16 pooled columns and <see cref="MaxCells"/> pooled cells a plane. Fewer channels would
+    /// leave the vectors mostly empty; the dense products are faster there.
+    /// </summary>
+    public static bool Fit(ConvShape s) =>
+        Avx512F.IsSupported && Vector512.IsHardwareAccelerated && s.KernelSize == KernelSize && s.InChannels is >= 16 and <= 32
+        && s.InChannels % 8 == 0 && s.Width >= 8 && s.OutWidth / 2 <= Chunk && s.OutHeight / 2 * (s.OutWidth / 2) <= MaxCells;
+
+    /// <summary>Floats a pixel takes in the channel-last layouts: its channels rounded up to whole vectors.</summary>
+    private static int PixelStride(ConvShape s) => (s.InChannels + Chunk - 1) / Chunk * Chunk;
+
+    /// <summary>The per-thread buffer's parts, in floats from an aligned start.</summary>
+    private readonly record struct Layout(ConvShape S)
+    {
+        public int Stride => PixelStride(S);
+        public int RowWidth => S.Width + 2 * S.Padding;
+        public int RowFloats => RowWidth * Stride;
+        /// <summary>A padded image [H + 2P, W + 2P, Stride].</summary>
+        public int Image => (S.Height + 2 * S.Padding) * RowFloats;
+        /// <summary>A filter, or a lane's sums: [3, 3, Stride].</summary>
+        public int Filter => KernelSize * KernelSize * Stride;
+        public int Input => 0;
+        public int InputGradient => Image;
+        public int LaneSums => 2 * Image;
+        public int Filters => LaneSums + Lanes * Filter;
+        /// <summary>Each filter's cells' gradients, in grid order.</summary>
+        public int Gradients => Filters + S.OutChannels * Filter;
+        public int Length => Gradients + S.OutChannels * (S.OutHeight / 2 * (S.OutWidth / 2) + Chunk);
+    }
+
+    /// <summary>
+    /// The calling thread's buffer for <see cref="Image"/>, its filters set from <paramref name="weights"/> [Out, In, 3,
+    /// 3]: pinned, so that its aligned start stays put, and kept for the thread's next call.
+    /// </summary>
+    public static Memory<float> Buffer(ReadOnlySpan<float> weights, ConvShape s)
+    {
+        var l = new Layout(s);
+        if (_buffer is null || _buffer.Length < l.Length + Chunk)
+            _buffer = GC.AllocateArray<float>(l.Length + Chunk, pinned: true);
+        var misalignment = (int)(Marshal.UnsafeAddrOfPinnedArrayElement(_buffer, 0) & 63) / sizeof(float);
+        var memory = _buffer.AsMemory((Chunk - misalignment) % Chunk, l.Length);
+        var buffer = memory.Span;
+        // The input's border and every pixel's padding channels stay zero: only the channels inside are ever written.
+        buffer[..l.Image].Clear();
+        var filters = buffer.Slice(l.Filters, s.OutChannels * l.Filter);
+        filters.Clear();
+        for (var co = 0; co < s.OutChannels; co++)
+            for (var ci = 0; ci < s.InChannels; ci++)
+                for (var t = 0; t < KernelSize * KernelSize; t++)
+                    filters[co * l.Filter + t * l.Stride + ci] = weights[(co * s.InChannels + ci) * KernelSize * KernelSize + t];
+        return memory;
+    }
+
+    /// <summary>
+    /// One image's parameter-gradient partial into <paramref name="partial"/> (dW [Out, 3, 3, In], see
+    /// <see cref="ToFilterOrder"/>, then db [Out]) and, when <paramref name="dx"/> is not empty, its dx [In, H, W]; from
+    /// its input x [In, H, W], the pooled gradient and the pool's argmax. <paramref name="buffer"/> is the thread's
+    /// <see cref="Buffer"/>; <paramref name="gridWidth"/> and <paramref name="gridColumns"/> are the dense backward's
+    /// grid, which decides the order of the sums.
+    /// </summary>
+    public static void Image(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, ReadOnlySpan<int> argmax, Span<float> partial, Span<float> dx,
+        Span<float> buffer, ConvShape s, int gridWidth, int gridColumns)
+    {
+        if (PixelStride(s) == 2 * Chunk)
+            Image<Six>(x, dy, argmax, partial, dx, buffer, s, gridWidth, gridColumns);
+        else
+            Image<Three>(x, dy, argmax, partial, dx, buffer, s, gridWidth, gridColumns);
+    }
+
+    private static void Image<TChunks>(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, ReadOnlySpan<int> argmax, Span<float> partial,
+        Span<float> dx, Span<float> buffer, ConvShape s, int gridWidth, int gridColumns) where TChunks : struct, IChunks
+    {
+        var l = new Layout(s);
+        var cells = s.OutHeight / 2 * (s.OutWidth / 2);
+        var taps = s.Taps;
+        if (partial.Length < s.OutChannels * (taps + 1) || argmax.Length < s.OutChannels * cells || dy.Length < s.OutChannels * cells)
+            throw new ArgumentException("PooledConvBackward: the partial or the pooled gradient is short for the shape");
+        ToChannelLast(x, buffer.Slice(l.Input, l.Image), s, l.Stride);
+        var capacity = cells + Chunk;
+        // Every filter's cells in grid order, kept for dx: dW's pass reads the input and dx's writes dx, one at a time in cache.
+        if (_windows is null || _windows.Length < s.OutChannels * capacity + s.OutChannels)
+            _windows = new int[s.OutChannels * capacity + s.OutChannels];
+        var windows = _windows.AsSpan(0, s.OutChannels * capacity);
+        var counts = _windows.AsSpan(s.OutChannels * capacity, s.OutChannels);
+        var gradients = buffer.Slice(l.Gradients, s.OutChannels * capacity);
+        Span<int> qs = stackalloc int[capacity];
+        Span<int> laneWindows = stackalloc int[Lanes * capacity];
+        Span<float> laneGradients = stackalloc float[Lanes * capacity];
+        Span<int> laneCounts = stackalloc int[Lanes];
+        Span<int> rowArgmax = stackalloc int[capacity];
+        Span<float> rowGradients = stackalloc float[capacity];
+        ref var image = ref MemoryMarshal.GetReference(buffer);
+        for (var co = 0; co < s.OutChannels; co++)
+        {
+            argmax.Slice(co * cells, cells).CopyTo(rowArgmax);
+            dy.Slice(co * cells, cells).CopyTo(rowGradients);
+            var w = windows.Slice(co * capacity, capacity);
+            var g = gradients.Slice(co * capacity, capacity);
+            var n = counts[co] = InGridOrder(rowArgmax, rowGradients, w, g, qs, s, gridWidth, l);
+            ByLane(w[..n], g[..n], qs[..n], laneWindows, laneGradients, laneCounts, capacity);
+            for (var lane = 0; lane < Lanes; lane++)
+                SumLane<TChunks>(ref image, laneWindows.Slice(lane * capacity, laneCounts[lane]), laneGradients.Slice(lane * capacity, laneCounts[lane]),
+                    l.RowFloats, buffer.Slice(l.LaneSums + lane * l.Filter, l.Filter));
+            ReduceLanes(buffer.Slice(l.LaneSums, Lanes * l.Filter), partial.Slice(co * taps, taps), s.InChannels, l.Stride);
+            partial[s.OutChannels * taps + co] = GridSum(g[..n], qs[..n], gridColumns);
+        }
+        var withDx = !dx.IsEmpty;
+        if (withDx)
+        {
+            buffer.Slice(l.InputGradient, l.Image).Clear();
+            for (var co = 0; co < s.OutChannels; co++)
+                AddFilter<TChunks>(ref image, l.InputGradient, windows.Slice(co * capacity, counts[co]), gradients.Slice(co * capacity, counts[co]),
+                    buffer.Slice(l.Filters + co * l.Filter, l.Filter), l.RowFloats);
+        }
+        if (withDx)
+            FromChannelLast(buffer.Slice(l.InputGradient, l.Image), dx, s, l.Stride);
+    }
+
+    /// <summary>
+    /// One filter's cells in order of q: per pooled row, the cells whose output lies in the window's upper row, then the
+    /// lower row's, each left to right. For each: its window's offset in the channel-last image, g and q. Returns the count.
+    /// </summary>
+    private static int InGridOrder(ReadOnlySpan<int> argmax, ReadOnlySpan<float> dy, Span<int> windows, Span<float> gradients, Span<int> qs,
+        ConvShape s, int gridWidth, Layout l)
+    {
+        var (ph, pw) = (s.OutHeight / 2, s.OutWidth / 2);
+        var column = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        var inRow = Vector512.LessThan(column, Vector512.Create(pw));
+        var (one, twice) = (Vector512.Create(1), column * 2);
+        ref var a0 = ref MemoryMarshal.GetReference(argmax);
+        ref var g0 = ref MemoryMarshal.GetReference(dy);
+        ref var w0 = ref MemoryMarshal.GetReference(windows);
+        ref var gr0 = ref MemoryMarshal.GetReference(gradients);
+        ref var q0 = ref MemoryMarshal.GetReference(qs);
+        var n = 0;
+        for (var py = 0; py < ph; py++)
+        {
+            var a = Vector512.LoadUnsafe(ref a0, (nuint)(py * pw));
+            var g = Vector512.LoadUnsafe(ref g0, (nuint)(py * pw));
+            var lower = Vector512.ShiftRightLogical(a, 1);
+            var oy = Vector512.Create(2 * py) + lower;
+            var ox = twice + (a & one);
+            var q = oy * Vector512.Create(gridWidth) + ox;
+            var window = (oy * Vector512.Create(l.RowWidth) + ox) * Vector512.Create(l.Stride);
+            n = Append(inRow & Vector512.Equals(lower, Vector512<int>.Zero), window, g, q, ref w0, ref gr0, ref q0, n);
+            n = Append(inRow & Vector512.Equals(lower, one), window, g, q, ref w0, ref gr0, ref q0, n);
+        }
+        return n;
+    }
+
+    /// <summary>The cells of <paramref name="taken"/> stored from <paramref name="n"/> on; returns the new count.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Append(Vector512<int> taken, Vector512<int> window, Vector512<float> g, Vector512<int> q, ref int windows, ref float gradients,
+        ref int qs, int n)
+    {
+        Avx512F.Compress(Vector512<int>.Zero, taken, window).StoreUnsafe(ref windows, (nuint)n);
+        Avx512F.Compress(Vector512<float>.Zero, taken.AsSingle(), g).StoreUnsafe(ref gradients, (nuint)n);
+        Avx512F.Compress(Vector512<int>.Zero, taken, q).StoreUnsafe(ref qs, (nuint)n);
+        return n + BitOperations.PopCount(taken.ExtractMostSignificantBits());
+    }
+
+    /// <summary>The cells split by their lane, q mod 8, each lane's in the order given: lane i's from i·<paramref name="capacity"/>.</summary>
+    private static void ByLane(ReadOnlySpan<int> windows, ReadOnlySpan<float> gradients, ReadOnlySpan<int> qs, Span<int> laneWindows,
+        Span<float> laneGradients, Span<int> counts, int capacity)
+    {
+        if (laneWindows.Length < Lanes * capacity || laneGradients.Length < Lanes * capacity || capacity < windows.Length + Chunk)
+            throw new ArgumentException("PooledConvBackward: the lanes' lists are short");
+        var column = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        var seven = Vector512.Create(Lanes - 1);
+        ref var w0 = ref MemoryMarshal.GetReference(windows);
+        ref var g0 = ref MemoryMarshal.GetReference(gradients);
+        ref var q0 = ref MemoryMarshal.GetReference(qs);
+        ref var lw = ref MemoryMarshal.GetReference(laneWindows);
+        ref var lg = ref MemoryMarshal.GetReference(laneGradients);
+        for (var lane = 0; lane < Lanes; lane++)
+        {
+            var (count, at) = (0, lane * capacity);
+            for (var i = 0; i < windows.Length; i += Chunk)
+            {
+                var taken = Vector512.Equals(Vector512.LoadUnsafe(ref q0, (nuint)i) & seven, Vector512.Create(lane))
+                    & Vector512.LessThan(column, Vector512.Create(windows.Length - i));
+                Avx512F.Compress(Vector512<int>.Zero, taken, Vector512.LoadUnsafe(ref w0, (nuint)i)).StoreUnsafe(ref lw, (nuint)(at + count));
+                Avx512F.Compress(Vector512<float>.Zero, taken.AsSingle(), Vector512.LoadUnsafe(ref g0, (nuint)i)).StoreUnsafe(ref lg, (nuint)(at + count));
+                count += BitOperations.PopCount(taken.ExtractMostSignificantBits());
+            }
+            counts[lane] = count;
+        }
+    }
+
+    /// <summary>Σ g·window over one lane's cells, in registers: three window rows of <typeparamref name="TChunks"/> vectors.</summary>
+    private static void SumLane<TChunks>(ref float image, ReadOnlySpan<int> windows, ReadOnlySpan<float> gradients, int rowFloats, Span<float> sums)
+        where TChunks : struct, IChunks
+    {
+        Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default, a04 = default, a05 = default;
+        Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default, a14 = default, a15 = default;
+        Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default, a24 = default, a25 = default;
+        var row = (nuint)rowFloats;
+        for (var j = 0; j < windows.Length; j++)
+        {
+            var g = Vector512.Create(gradients[j]);
+            ref var r = ref Unsafe.Add(ref image, windows[j]);
+            a00 = Vector512.FusedMultiplyAdd(g, Vector512.LoadUnsafe(ref r), a00);
+            a01 = Vector512.FusedMultiplyAdd(g, Vector512.LoadUnsafe(ref r, 16), a01);
+            a02 = Vector512.FusedMultiplyAdd(g, Vector512.LoadUnsafe(ref r, 32), a02);
+            if (TChunks.Count > 3) a03 = Vector512.FusedMultiplyAdd(g, Vector512.LoadUnsafe(ref r, 48), a03);
+            if (TChunks.Count > 3) a04 = Vector512.FusedMultiplyAdd(g, Vector512.LoadUnsafe(ref r, 64), a04);
+            if (TChunks.Count > 3) a05 = Vector512.FusedMultiplyAdd(g, Vector512.LoadUnsafe(ref r, 80), a05);
+            a10 = Vector512.FusedMultiplyAdd(g, Vector512.LoadUnsafe(ref r, row), a10);
+            a11 = Vector512.FusedMultiplyAdd(g, Vector512.LoadUnsafe(ref r, row + 16), a11);
+            a12 = Vector512.FusedMultiplyAdd(g, Vector512.LoadUnsafe(ref r, row + 32), a12);
+            if (TChunks.Count > 3) a13 = Vector512.FusedMultiplyAdd(g, Vector512.LoadUnsafe(ref r, row + 48), a13);
+            if (TChunks.Count > 3) a14 = Vector512.FusedMultiplyAdd(g, Vector512.LoadUnsafe(ref r, row + 64), a14);
+            if (TChunks.Count > 3) a15 = Vector512.FusedMultiplyAdd(g, Vector512.LoadUnsafe(ref r, row + 80), a15);
+            a20 = Vector512.FusedMultiplyAdd(g, Vector512.LoadUnsafe(ref r, 2 * row), a20);
+            a21 = Vector512.FusedMultiplyAdd(g, Vector512.LoadUnsafe(ref r, 2 * row + 16), a21);
+            a22 = Vector512.FusedMultiplyAdd(g, Vector512.LoadUnsafe(ref r, 2 * row + 32), a22);
+            if (TChunks.Count > 3) a23 = Vector512.FusedMultiplyAdd(g, Vector512.LoadUnsafe(ref r, 2 * row + 48), a23);
+            if (TChunks.Count > 3) a24 = Vector512.FusedMultiplyAdd(g, Vector512.LoadUnsafe(ref r, 2 * row + 64), a24);
+            if (TChunks.Count > 3) a25 = Vector512.FusedMultiplyAdd(g, Vector512.LoadUnsafe(ref r, 2 * row + 80), a25);
+        }
+        if (sums.Length < KernelSize * TChunks.Count * Chunk)
+            throw new ArgumentException("PooledConvBackward: the lane's sums do not fit");
+        ref var s = ref MemoryMarshal.GetReference(sums);
+        var next = (nuint)(TChunks.Count * Chunk);
+        a00.StoreUnsafe(ref s); a01.StoreUnsafe(ref s, 16); a02.StoreUnsafe(ref s, 32);
+        if (TChunks.Count > 3) { a03.StoreUnsafe(ref s, 48); a04.StoreUnsafe(ref s, 64); a05.StoreUnsafe(ref s, 80); }
+        a10.StoreUnsafe(ref s, next); a11.StoreUnsafe(ref s, next + 16); a12.StoreUnsafe(ref s, next + 32);
+        if (TChunks.Count > 3) { a13.StoreUnsafe(ref s, next + 48); a14.StoreUnsafe(ref s, next + 64); a15.StoreUnsafe(ref s, next + 80); }
+        a20.StoreUnsafe(ref s, 2 * next); a21.StoreUnsafe(ref s, 2 * next + 16); a22.StoreUnsafe(ref s, 2 * next + 32);
+        if (TChunks.Count > 3) { a23.StoreUnsafe(ref s, 2 * next + 48); a24.StoreUnsafe(ref s, 2 * next + 64); a25.StoreUnsafe(ref s, 2 * next + 80); }
+    }
+
+    /// <summary>
+    /// dx's window of each cell += g·filter, the cells in the order given: three rows of <typeparamref name="TChunks"/>
+    /// vectors each, the filter held in registers.
+    /// </summary>
+    private static void AddFilter<TChunks>(ref float buffer, int inputGradient, ReadOnlySpan<int> windows, ReadOnlySpan<float> gradients,
+        ReadOnlySpan<float> filter, int rowFloats) where TChunks : struct, IChunks
+    {
+        var rowLength = (nuint)(TChunks.Count * Chunk);
+        if (filter.Length < KernelSize * (int)rowLength)
+            throw new ArgumentException("PooledConvBackward: the filter is short");
+        ref var f = ref MemoryMarshal.GetReference(filter);
+        var (f00, f01, f02) = (Vector512.LoadUnsafe(ref f), Vector512.LoadUnsafe(ref f, 16), Vector512.LoadUnsafe(ref f, 32));
+        var (f10, f11, f12) = (Vector512.LoadUnsafe(ref f, rowLength), Vector512.LoadUnsafe(ref f, rowLength + 16), Vector512.LoadUnsafe(ref f, rowLength + 32));
+        var (f20, f21, f22) = (Vector512.LoadUnsafe(ref f, 2 * rowLength), Vector512.LoadUnsafe(ref f, 2 * rowLength + 16), Vector512.LoadUnsafe(ref f, 2 * rowLength + 32));
+        Vector512<float> f03 = default, f04 = default, f05 = default, f13 = default, f14 = default, f15 = default, f23 = default, f24 = default, f25 = default;
+        if (TChunks.Count > 3)
+        {
+            (f03, f04, f05) = (Vector512.LoadUnsafe(ref f, 48), Vector512.LoadUnsafe(ref f, 64), Vector512.LoadUnsafe(ref f, 80));
+            (f13, f14, f15) = (Vector512.LoadUnsafe(ref f, rowLength + 48), Vector512.LoadUnsafe(ref f, rowLength + 64), Vector512.LoadUnsafe(ref f, rowLength + 80));
+            (f23, f24, f25) = (Vector512.LoadUnsafe(ref f, 2 * rowLength + 48), Vector512.LoadUnsafe(ref f, 2 * rowLength + 64), Vector512.LoadUnsafe(ref f, 2 * rowLength + 80));
+        }
+        ref var dx = ref Unsafe.Add(ref buffer, inputGradient);
+        var row = (nuint)rowFloats;
+        for (var j = 0; j < windows.Length; j++)
+        {
+            var g = Vector512.Create(gradients[j]);
+            ref var r = ref Unsafe.Add(ref dx, windows[j]);
+            AddTo(ref r, 0, g, f00); AddTo(ref r, 16, g, f01); AddTo(ref r, 32, g, f02);
+            if (TChunks.Count > 3) { AddTo(ref r, 48, g, f03); AddTo(ref r, 64, g, f04); AddTo(ref r, 80, g, f05); }
+            AddTo(ref r, row, g, f10); AddTo(ref r, row + 16, g, f11); AddTo(ref r, row + 32, g, f12);
+            if (TChunks.Count > 3) { AddTo(ref r, row + 48, g, f13); AddTo(ref r, row + 64, g, f14); AddTo(ref r, row + 80, g, f15); }
+            AddTo(ref r, 2 * row, g, f20); AddTo(ref r, 2 * row + 16, g, f21); AddTo(ref r, 2 * row + 32, g, f22);
+            if (TChunks.Count > 3) { AddTo(ref r, 2 * row + 48, g, f23); AddTo(ref r, 2 * row + 64, g, f24); AddTo(ref r, 2 * row + 80, g, f25); }
+        }
+    }
+
+    /// <summary>target[at..at+16] = g·f + target[at..at+16], fused.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddTo(ref float target, nuint at, Vector512<float> g, Vector512<float> f) =>
+        Vector512.FusedMultiplyAdd(g, f, Vector512.LoadUnsafe(ref target, at)).StoreUnsafe(ref target, at);
+
+    /// <summary>
+    /// A filter's dW (HWC order, In channels a pixel) from its eight lanes' sums (<paramref name="stride"/> floats a
+    /// pixel), added as ((0+1)+(2+3))+((4+5)+(6+7)).
+    /// </summary>
+    private static void ReduceLanes(ReadOnlySpan<float> lanes, Span<float> dWeight, int inChannels, int stride)
+    {
+        var filter = lanes.Length / Lanes;
+        if (dWeight.Length < KernelSize * KernelSize * inChannels || filter < KernelSize * KernelSize * stride)
+            throw new ArgumentException("PooledConvBackward: dW or the lanes are short for a filter");
+        ref var l = ref MemoryMarshal.GetReference(lanes);
+        ref var d = ref MemoryMarshal.GetReference(dWeight);
+        var laneStride = (nuint)filter;
+        for (var pixel = 0; pixel < KernelSize * KernelSize; pixel++)
+            for (var ci = 0; ci < inChannels; ci += 8)
+            {
+                var at = (nuint)(pixel * stride + ci);
+                var low = (Vector256.LoadUnsafe(ref l, at) + Vector256.LoadUnsafe(ref l, at + laneStride))
+                    + (Vector256.LoadUnsafe(ref l, at + 2 * laneStride) + Vector256.LoadUnsafe(ref l, at + 3 * laneStride));
+                var high = (Vector256.LoadUnsafe(ref l, at + 4 * laneStride) + Vector256.LoadUnsafe(ref l, at + 5 * laneStride))
+                    + (Vector256.LoadUnsafe(ref l, at + 6 * laneStride) + Vector256.LoadUnsafe(ref l, at + 7 * laneStride));
+                (low + high).StoreUnsafe(ref d, (nuint)(pixel * inChannels + ci));
+            }
+    }
+
+    /// <summary>
+    /// <see cref="SimdConv2d.Sum"/> of a gradient plane of <paramref name="columns"/> floats that holds <paramref name="gradients"/>
+    /// at <paramref name="qs"/> (in increasing order) and zeros elsewhere, without the plane: the same additions in the same order.
+    /// </summary>
+    private static float GridSum(ReadOnlySpan<float> gradients, ReadOnlySpan<int> qs, int columns)
+    {
+        Span<float> slots = stackalloc float[32];
+        slots.Clear();
+        ref var slot = ref MemoryMarshal.GetReference(slots);
+        // The cells in whole 32-column blocks go to their slots; the rest, the plane's tail, are added after the slots' sum.
+        var (blocks, inBlocks) = (columns / 32 * 32, qs.Length);
+        while (inBlocks > 0 && qs[inBlocks - 1] >= blocks)
+            inBlocks--;
+        for (var i = 0; i < inBlocks; i++)
+            Unsafe.Add(ref slot, qs[i] & 31) += gradients[i];
+        var (a, b) = (Vector256.LoadUnsafe(ref slot), Vector256.LoadUnsafe(ref slot, 8));
+        var (c, d) = (Vector256.LoadUnsafe(ref slot, 16), Vector256.LoadUnsafe(ref slot, 24));
+        var sum = Vector256.Sum((a + b) + (c + d));
+        for (var i = inBlocks; i < qs.Length; i++)
+            sum += gradients[i];
+        return sum;
+    }
+
+    /// <summary>dW [Out, 3, 3, In] (the order <see cref="Image"/> gives) into [Out, In, 3, 3].</summary>
+    public static void ToFilterOrder(ReadOnlySpan<float> channelLast, Span<float> dWeight, ConvShape s)
+    {
+        var (k2, taps) = (s.KernelSize * s.KernelSize, s.Taps);
+        for (var co = 0; co < s.OutChannels; co++)
+            for (var t = 0; t < k2; t++)
+                for (var ci = 0; ci < s.InChannels; ci++)
+                    dWeight[co * taps + ci * k2 + t] = channelLast[co * taps + t * s.InChannels + ci];
+    }
+
+    /// <summary>
+    /// An image [In, H, W] into the inside of its zero-bordered channel-last layout [H + 2P, W + 2P, stride]: blocks of
+    /// eight channels by eight pixels of a row transposed, the last block of a row overlapping the one before.
+    /// </summary>
+    private static void ToChannelLast(ReadOnlySpan<float> image, Span<float> padded, ConvShape s, int stride)
+    {
+        var (plane, rowWidth, p) = (s.Height * s.Width, s.Width + 2 * s.Padding, s.Padding);
+        for (var ci = 0; ci < s.InChannels; ci += 8)
+            for (var y = 0; y < s.Height; y++)
+                for (var x = 0; x < s.Width; x += 8)
+                {
+                    var x0 = Math.Min(x, s.Width - 8);
+                    PackedRows.Transpose8x8(image, ci * plane + y * s.Width + x0, plane, padded[(((y + p) * rowWidth + x0 + p) * stride + ci)..], stride);
+                }
+    }
+
+    /// <summary>The inside of a channel-last layout (see <see cref="ToChannelLast"/>) back into [In, H, W].</summary>
+    private static void FromChannelLast(ReadOnlySpan<float> padded, Span<float> image, ConvShape s, int stride)
+    {
+        var (plane, rowWidth, p) = (s.Height * s.Width, s.Width + 2 * s.Padding, s.Padding);
+        for (var ci = 0; ci < s.InChannels; ci += 8)
+            for (var y = 0; y < s.Height; y++)
+                for (var x = 0; x < s.Width; x += 8)
+                {
+                    var x0 = Math.Min(x, s.Width - 8);
+                    PackedRows.Transpose8x8(padded, ((y + p) * rowWidth + x0 + p) * stride + ci, stride, image[(ci * plane + y * s.Width + x0)..], plane);
+                }
+    }
+
+    private interface IChunks
+    {
+        static abstract int Count { get; }
+    }
+
+    /// <summary>A window row of three vectors: three pixels of 16 channels.</summary>
+    private readonly struct Three : IChunks { public static int Count => 3; }
+
+    /// <summary>A window row of six vectors: three pixels of 32 channels.</summary>
+    private readonly struct Six : IChunks { public static int Count => 6; }
+}
