@@ -113,7 +113,7 @@ internal static class PooledConvBackward
         var taps = s.Taps;
         if (partial.Length < s.OutChannels * (taps + 1) || argmax.Length < s.OutChannels * cells || dy.Length < s.OutChannels * cells)
             throw new ArgumentException("PooledConvBackward: the partial or the pooled gradient is short for the shape");
-        ToChannelLast(x, buffer.Slice(l.Input, l.Image), s, l.Stride);
+        Transpose(x, buffer.Slice(l.Input, l.Image), s, l.Stride, toChannelLast: true);
         var capacity = cells + Chunk;
         // Every filter's cells in grid order, kept for dx: dW's pass reads the input and dx's writes dx, one at a time in cache.
         if (_windows is null || _windows.Length < s.OutChannels * capacity + s.OutChannels)
@@ -151,7 +151,7 @@ internal static class PooledConvBackward
                     buffer.Slice(l.Filters + co * l.Filter, l.Filter), l.RowFloats);
         }
         if (withDx)
-            FromChannelLast(buffer.Slice(l.InputGradient, l.Image), dx, s, l.Stride);
+            Transpose(buffer.Slice(l.InputGradient, l.Image), dx, s, l.Stride, toChannelLast: false);
     }
 
     /// <summary>
@@ -367,10 +367,11 @@ internal static class PooledConvBackward
     }
 
     /// <summary>
-    /// An image [In, H, W] into the inside of its zero-bordered channel-last layout [H + 2P, W + 2P, stride]: blocks of
-    /// eight channels by eight pixels of a row transposed, the last block of a row overlapping the one before.
+    /// An image [In, H, W] into the inside of its zero-bordered channel-last layout [H + 2P, W + 2P, stride], or
+    /// (<paramref name="toChannelLast"/> false) back: blocks of eight channels by eight pixels of a row transposed, the
+    /// last block of a row overlapping the one before.
     /// </summary>
-    private static void ToChannelLast(ReadOnlySpan<float> image, Span<float> padded, ConvShape s, int stride)
+    private static void Transpose(ReadOnlySpan<float> source, Span<float> target, ConvShape s, int stride, bool toChannelLast)
     {
         var (plane, rowWidth, p) = (s.Height * s.Width, s.Width + 2 * s.Padding, s.Padding);
         for (var ci = 0; ci < s.InChannels; ci += 8)
@@ -378,20 +379,11 @@ internal static class PooledConvBackward
                 for (var x = 0; x < s.Width; x += 8)
                 {
                     var x0 = Math.Min(x, s.Width - 8);
-                    PackedRows.Transpose8x8(image, ci * plane + y * s.Width + x0, plane, padded[(((y + p) * rowWidth + x0 + p) * stride + ci)..], stride);
-                }
-    }
-
-    /// <summary>The inside of a channel-last layout (see <see cref="ToChannelLast"/>) back into [In, H, W].</summary>
-    private static void FromChannelLast(ReadOnlySpan<float> padded, Span<float> image, ConvShape s, int stride)
-    {
-        var (plane, rowWidth, p) = (s.Height * s.Width, s.Width + 2 * s.Padding, s.Padding);
-        for (var ci = 0; ci < s.InChannels; ci += 8)
-            for (var y = 0; y < s.Height; y++)
-                for (var x = 0; x < s.Width; x += 8)
-                {
-                    var x0 = Math.Min(x, s.Width - 8);
-                    PackedRows.Transpose8x8(padded, ((y + p) * rowWidth + x0 + p) * stride + ci, stride, image[(ci * plane + y * s.Width + x0)..], plane);
+                    var (planar, channelLast) = (ci * plane + y * s.Width + x0, ((y + p) * rowWidth + x0 + p) * stride + ci);
+                    if (toChannelLast)
+                        PackedRows.Transpose8x8(source, planar, plane, target[channelLast..], stride);
+                    else
+                        PackedRows.Transpose8x8(source, channelLast, stride, target[planar..], plane);
                 }
     }
 
