@@ -17,12 +17,12 @@ namespace FashionGpu.Runtime.Engines.Simd;
 /// </summary>
 /// <remarks>
 /// The sums are the dense products' sums, term for term and in the same order, so the bits are the same: only terms
-/// with g = 0 are left out, which only a NaN or infinite input (0·∞ is NaN) or the sign of a zero sum could tell. Let q be an output's column
-/// on the dense backward's wide grid (<c>gridWidth</c> columns a row). The dense dW, a dot product along q, adds q into
-/// vector lane q mod 8 in order of q, then adds the lanes as ((0+1)+(2+3))+((4+5)+(6+7)): here the cells go into eight
-/// lists by that lane, each in order of q, and the lists' sums are added the same way. db is
-/// <see cref="SimdConv2d.Sum"/> of the gradient on that grid: the cells' g go into its 32 slots by q mod 32 in order of
-/// q. dx's dense product adds filter after filter, each in order of q; so do the cells here.
+/// with g = 0 are left out, which only a NaN or infinite input (0·∞ is NaN) or the sign of a zero sum could tell. Let q
+/// be an output's column on the dense backward's wide grid (<c>gridWidth</c> columns a row). The dense dW, a dot
+/// product along q, adds q into vector lane q mod 8 in order of q, then adds the lanes as ((0+1)+(2+3))+((4+5)+(6+7)):
+/// here the cells go into eight lists by that lane, each in order of q, and the lists' sums are added the same way. db
+/// is <see cref="SimdConv2d.Sum"/> of the gradient on that grid: the cells' g go into its 32 slots by q mod 32 in order
+/// of q. dx's dense product adds filter after filter, each in order of q; so do the cells here.
 /// </remarks>
 internal static class PooledConvBackward
 {
@@ -162,6 +162,10 @@ internal static class PooledConvBackward
         ConvShape s, int gridWidth, Layout l)
     {
         var (ph, pw) = (s.OutHeight / 2, s.OutWidth / 2);
+        // Whole vectors are loaded from each row and stored at the count: every span has a vector to spare.
+        var room = ph * pw + Chunk;
+        if (argmax.Length < room || dy.Length < room || windows.Length < room || gradients.Length < room || qs.Length < room)
+            throw new ArgumentException("PooledConvBackward: a cell list has no vector to spare");
         var column = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
         var inRow = Vector512.LessThan(column, Vector512.Create(pw));
         var (one, twice) = (Vector512.Create(1), column * 2);
@@ -173,7 +177,8 @@ internal static class PooledConvBackward
         var n = 0;
         for (var py = 0; py < ph; py++)
         {
-            var a = Vector512.LoadUnsafe(ref a0, (nuint)(py * pw));
+            // Masked to the window's four cells: the windows' offsets below are used unchecked.
+            var a = Vector512.LoadUnsafe(ref a0, (nuint)(py * pw)) & Vector512.Create(3);
             var g = Vector512.LoadUnsafe(ref g0, (nuint)(py * pw));
             var lower = Vector512.ShiftRightLogical(a, 1);
             var oy = Vector512.Create(2 * py) + lower;
