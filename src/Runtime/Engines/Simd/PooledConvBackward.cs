@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -60,17 +61,16 @@ internal static class PooledConvBackward
         public int Input => 0;
         public int InputGradient => Image;
         public int LaneSums => 2 * Image;
-        public int Filters => LaneSums + Lanes * Filter;
         /// <summary>Each filter's cells' gradients, in grid order.</summary>
-        public int Gradients => Filters + S.OutChannels * Filter;
+        public int Gradients => LaneSums + Lanes * Filter;
         public int Length => Gradients + S.OutChannels * (S.OutHeight / 2 * (S.OutWidth / 2) + Chunk);
     }
 
     /// <summary>
-    /// The calling thread's buffer for <see cref="Image"/>, its filters set from <paramref name="weights"/> [Out, In, 3,
-    /// 3]: pinned, so that its aligned start stays put, and kept for the thread's next call.
+    /// The calling thread's buffer for <see cref="Image"/>: pinned, so that its aligned start stays put, and kept for the
+    /// thread's next call.
     /// </summary>
-    public static Memory<float> Buffer(ReadOnlySpan<float> weights, ConvShape s)
+    public static Memory<float> Buffer(ConvShape s)
     {
         var l = new Layout(s);
         if (_buffer is null || _buffer.Length < l.Length + Chunk)
@@ -80,33 +80,44 @@ internal static class PooledConvBackward
         var buffer = memory.Span;
         // The input's border and every pixel's padding channels stay zero: only the channels inside are ever written.
         buffer[..l.Image].Clear();
-        var filters = buffer.Slice(l.Filters, s.OutChannels * l.Filter);
-        filters.Clear();
+        return memory;
+    }
+
+    /// <summary>
+    /// W [Out, In, 3, 3] as the filters <see cref="Image"/> adds into dx: [Out, 3, 3, <see cref="PixelStride"/>], the
+    /// padding channels zero; once per backward, for every thread. Rented: the caller returns it to the shared pool.
+    /// </summary>
+    public static float[] ChannelLastFilters(ReadOnlySpan<float> weights, ConvShape s)
+    {
+        var l = new Layout(s);
+        var filters = ArrayPool<float>.Shared.Rent(s.OutChannels * l.Filter);
+        filters.AsSpan(0, s.OutChannels * l.Filter).Clear();
         for (var co = 0; co < s.OutChannels; co++)
             for (var ci = 0; ci < s.InChannels; ci++)
                 for (var t = 0; t < KernelSize * KernelSize; t++)
                     filters[co * l.Filter + t * l.Stride + ci] = weights[(co * s.InChannels + ci) * KernelSize * KernelSize + t];
-        return memory;
+        return filters;
     }
 
     /// <summary>
     /// One image's parameter-gradient partial into <paramref name="partial"/> (dW [Out, 3, 3, In], see
     /// <see cref="ToFilterOrder"/>, then db [Out]) and, when <paramref name="dx"/> is not empty, its dx [In, H, W]; from
-    /// its input x [In, H, W], the pooled gradient and the pool's argmax. <paramref name="buffer"/> is the thread's
-    /// <see cref="Buffer"/>; <paramref name="gridWidth"/> and <paramref name="gridColumns"/> are the dense backward's
-    /// grid, which decides the order of the sums.
+    /// its input x [In, H, W], the pooled gradient and the pool's argmax. <paramref name="filters"/> come from
+    /// <see cref="ChannelLastFilters"/>; <paramref name="buffer"/> is the thread's <see cref="Buffer"/>;
+    /// <paramref name="gridWidth"/> and <paramref name="gridColumns"/> are the dense backward's grid, which decides the
+    /// order of the sums.
     /// </summary>
     public static void Image(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, ReadOnlySpan<int> argmax, Span<float> partial, Span<float> dx,
-        Span<float> buffer, ConvShape s, int gridWidth, int gridColumns)
+        ReadOnlySpan<float> filters, Span<float> buffer, ConvShape s, int gridWidth, int gridColumns)
     {
         if (PixelStride(s) == 2 * Chunk)
-            Image<Six>(x, dy, argmax, partial, dx, buffer, s, gridWidth, gridColumns);
+            Image<Six>(x, dy, argmax, partial, dx, filters, buffer, s, gridWidth, gridColumns);
         else
-            Image<Three>(x, dy, argmax, partial, dx, buffer, s, gridWidth, gridColumns);
+            Image<Three>(x, dy, argmax, partial, dx, filters, buffer, s, gridWidth, gridColumns);
     }
 
     private static void Image<TChunks>(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, ReadOnlySpan<int> argmax, Span<float> partial,
-        Span<float> dx, Span<float> buffer, ConvShape s, int gridWidth, int gridColumns) where TChunks : struct, IChunks
+        Span<float> dx, ReadOnlySpan<float> filters, Span<float> buffer, ConvShape s, int gridWidth, int gridColumns) where TChunks : struct, IChunks
     {
         var l = new Layout(s);
         var cells = s.OutHeight / 2 * (s.OutWidth / 2);
@@ -148,7 +159,7 @@ internal static class PooledConvBackward
             buffer.Slice(l.InputGradient, l.Image).Clear();
             for (var co = 0; co < s.OutChannels; co++)
                 AddFilter<TChunks>(ref image, l.InputGradient, windows.Slice(co * capacity, counts[co]), gradients.Slice(co * capacity, counts[co]),
-                    buffer.Slice(l.Filters + co * l.Filter, l.Filter), l.RowFloats);
+                    filters.Slice(co * l.Filter, l.Filter), l.RowFloats);
         }
         if (withDx)
             Transpose(buffer.Slice(l.InputGradient, l.Image), dx, s, l.Stride, toChannelLast: false);

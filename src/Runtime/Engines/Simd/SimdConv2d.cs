@@ -294,12 +294,21 @@ public static class SimdConv2d
     {
         var s = g.S;
         var (length, pooled) = (PartialLength(s), ConvBlockKernels.Outputs(s));
-        WorkerTeam.For(s.Batch, parallelism, () => PooledConvBackward.Buffer(weights.Span, s), (n, buffer) =>
+        var filters = PooledConvBackward.ChannelLastFilters(weights.Span, s);
+        try
         {
-            PooledConvBackward.Image(x.AsSpan(n * g.Pixels, g.Pixels), dy.AsSpan(n * pooled, pooled), argmax.AsSpan(n * pooled, pooled),
-                partials.AsSpan(n * length, length), dx is null ? default : dx.AsSpan(n * g.Pixels, g.Pixels), buffer.Span, s, g.PaddedWidth, g.Columns);
-            return buffer;
-        }, _ => { });
+            WorkerTeam.For(s.Batch, parallelism, () => PooledConvBackward.Buffer(s), (n, buffer) =>
+            {
+                PooledConvBackward.Image(x.AsSpan(n * g.Pixels, g.Pixels), dy.AsSpan(n * pooled, pooled), argmax.AsSpan(n * pooled, pooled),
+                    partials.AsSpan(n * length, length), dx is null ? default : dx.AsSpan(n * g.Pixels, g.Pixels), filters, buffer.Span, s,
+                    g.PaddedWidth, g.Columns);
+                return buffer;
+            }, _ => { });
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(filters);
+        }
     }
 
     /// <summary>
