@@ -345,8 +345,7 @@ public static class SimdBatchNorm
 internal sealed class SimdBatchNormLayer : SimdLayer
 {
     public override Model.LayerKind Kind => Model.LayerKinds.BatchNorm;
-    public override (int Argmax, int Saved, int Scratch) Buffers(Op op, int batch, int train) =>
-        (0, 2 * op.Input.Channels, 0);
+    public override (int Argmax, int Saved, int Scratch) Buffers(Op op, int batch, int train) => (0, 2 * op.Input.Channels, 0);
 
     public override void Forward(SimdOp o) =>
         SimdBatchNorm.Forward(o.Input, o.Output, o.Parameters, o.Offset("weight"), o.Offset("bias"), o.Offset("running_mean"), o.Offset("running_var"),
