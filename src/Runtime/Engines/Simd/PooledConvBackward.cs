@@ -110,7 +110,9 @@ internal static class PooledConvBackward
     public static void Image(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, ReadOnlySpan<int> argmax, Span<float> partial, Span<float> dx,
         ReadOnlySpan<float> filters, Span<float> buffer, ConvShape s, int gridWidth, int gridColumns)
     {
-        if (PixelStride(s) == 2 * Chunk)
+        if (s.InChannels == 24)
+            Image<TwentyFour>(x, dy, argmax, partial, dx, filters, buffer, s, gridWidth, gridColumns);
+        else if (PixelStride(s) == 2 * Chunk)
             Image<Six>(x, dy, argmax, partial, dx, filters, buffer, s, gridWidth, gridColumns);
         else
             Image<Three>(x, dy, argmax, partial, dx, filters, buffer, s, gridWidth, gridColumns);
@@ -307,6 +309,23 @@ internal static class PooledConvBackward
         }
         ref var dx = ref Unsafe.Add(ref buffer, inputGradient);
         var row = (nuint)rowFloats;
+        if (TChunks.Narrow)
+        {
+            // 24 channels: each pixel's second vector holds 8 of them, added as a 256-bit half (fewer bytes stored).
+            for (var j = 0; j < windows.Length; j++)
+            {
+                var g = Vector512.Create(gradients[j]);
+                var h = g.GetLower();
+                ref var r = ref Unsafe.Add(ref dx, windows[j]);
+                AddTo(ref r, 0, g, f00); AddTo(ref r, 16, h, f01.GetLower()); AddTo(ref r, 32, g, f02);
+                AddTo(ref r, 48, h, f03.GetLower()); AddTo(ref r, 64, g, f04); AddTo(ref r, 80, h, f05.GetLower());
+                AddTo(ref r, row, g, f10); AddTo(ref r, row + 16, h, f11.GetLower()); AddTo(ref r, row + 32, g, f12);
+                AddTo(ref r, row + 48, h, f13.GetLower()); AddTo(ref r, row + 64, g, f14); AddTo(ref r, row + 80, h, f15.GetLower());
+                AddTo(ref r, 2 * row, g, f20); AddTo(ref r, 2 * row + 16, h, f21.GetLower()); AddTo(ref r, 2 * row + 32, g, f22);
+                AddTo(ref r, 2 * row + 48, h, f23.GetLower()); AddTo(ref r, 2 * row + 64, g, f24); AddTo(ref r, 2 * row + 80, h, f25.GetLower());
+            }
+            return;
+        }
         for (var j = 0; j < windows.Length; j++)
         {
             var g = Vector512.Create(gradients[j]);
@@ -324,6 +343,11 @@ internal static class PooledConvBackward
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void AddTo(ref float target, nuint at, Vector512<float> g, Vector512<float> f) =>
         Vector512.FusedMultiplyAdd(g, f, Vector512.LoadUnsafe(ref target, at)).StoreUnsafe(ref target, at);
+
+    /// <summary>target[at..at+8] = g·f + target[at..at+8], fused.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddTo(ref float target, nuint at, Vector256<float> g, Vector256<float> f) =>
+        Vector256.FusedMultiplyAdd(g, f, Vector256.LoadUnsafe(ref target, at)).StoreUnsafe(ref target, at);
 
     /// <summary>
     /// A filter's dW (HWC order, In channels a pixel) from its eight lanes' sums (<paramref name="stride"/> floats a
@@ -406,11 +430,16 @@ internal static class PooledConvBackward
     private interface IChunks
     {
         static abstract int Count { get; }
+        /// <summary>Whether each pixel's second vector holds 8 channels (24 a pixel): dx adds it as a 256-bit half.</summary>
+        static abstract bool Narrow { get; }
     }
 
     /// <summary>A window row of three vectors: three pixels of 16 channels.</summary>
-    private readonly struct Three : IChunks { public static int Count => 3; }
+    private readonly struct Three : IChunks { public static int Count => 3; public static bool Narrow => false; }
 
     /// <summary>A window row of six vectors: three pixels of 32 channels.</summary>
-    private readonly struct Six : IChunks { public static int Count => 6; }
+    private readonly struct Six : IChunks { public static int Count => 6; public static bool Narrow => false; }
+
+    /// <summary>A window row of six vectors, three pixels of 24 channels: each pixel's second vector half used.</summary>
+    private readonly struct TwentyFour : IChunks { public static int Count => 6; public static bool Narrow => true; }
 }
