@@ -36,10 +36,10 @@ internal static class TimeToAccuracy
         var settings = recipe.Settings with { BatchSize = o.BatchSize ?? recipe.Settings.BatchSize, Seed = o.Seed ?? recipe.Settings.Seed };
         var tta = TestTimeAugmentation.Parse(o.Tta ?? recipe.Tta);
         var trainSource = DataLocator.Locate(o.DataDir, [Split.Train, Split.Test]);
-        var train = FashionMnist.Load(trainSource, Split.Train);
-        var test = FashionMnist.Load(trainSource, Split.Test);
+        var loading = new DataLoading(trainSource, Split.Train, Split.Test);
+        using var engine = loading.OpenEngine(() => EngineFactory.Open(DeviceSpec.Parse(o.Device), model, settings));
+        var (train, test) = (loading.Splits[0], loading.Splits[1]);
         RunAnnouncer.Data(human, trainSource, train);
-        using var engine = EngineFactory.Open(DeviceSpec.Parse(o.Device), model, settings);
         var config = new RunConfiguration
         {
             Model = model.Definition, Recipe = recipe.Name, Settings = settings, Epochs = recipe.Epochs, ValidationSplit = recipe.ValidationSplit,

@@ -88,8 +88,7 @@ public sealed class TrainJob(IOptions<TrainOptions> options, ILogger<TrainJob> l
         var source = DataLocator.Locate(dataDirectory, [Split.Train]);
         if (o.DataDir is null && dataDirectory is not null)
             source = source with { Origin = DataOrigin.Resumed };
-        var loaded = FashionMnist.Load(source, Split.Train);
-        RunAnnouncer.Data(output, source, loaded);
+        var loading = new DataLoading(source, Split.Train);
 
         var recipe = o.Recipe;
         var config = resume?.Config ?? new RunConfiguration
@@ -97,6 +96,11 @@ public sealed class TrainJob(IOptions<TrainOptions> options, ILogger<TrainJob> l
             Model = model.Definition, Recipe = recipe.Name, Settings = o.ResolveSettings(), Epochs = o.Epochs ?? recipe.Epochs,
             ValidationSplit = o.ValidationSplit ?? recipe.ValidationSplit, LimitTrain = o.LimitTrain, Patience = o.Patience ?? recipe.Patience,
         };
+        // A resumed run continues on its own device unless --device says otherwise, which is said out loud.
+        var device = resume is not null && !o.FromCommandLine.Contains("--device") && resume.Config.Device.Length > 0 ? resume.Config.Device : o.Device;
+        using var engine = loading.OpenEngine(() => EngineFactory.Open(DeviceSpec.Parse(device), model, config.Settings));
+        var loaded = loading.Splits[0];
+        RunAnnouncer.Data(output, source, loaded);
         if (config.Patience is not null && config.ValidationSplit == 0)
             throw new UsageException("--patience stops on validation accuracy, and --validation-split 0 leaves no validation set; drop one of them");
         if (resume is not null)
@@ -117,9 +121,6 @@ public sealed class TrainJob(IOptions<TrainOptions> options, ILogger<TrainJob> l
 
         output.Write(model.Summary());
         output.WriteLine($"recipe: {config.RecipeLine}");
-        // A resumed run continues on its own device unless --device says otherwise, which is said out loud.
-        var device = resume is not null && !o.FromCommandLine.Contains("--device") && resume.Config.Device.Length > 0 ? resume.Config.Device : o.Device;
-        using var engine = EngineFactory.Open(DeviceSpec.Parse(device), model, config.Settings);
         if (resume is not null && resume.Config.Device.Length > 0 && engine.DeviceId != resume.Config.Device)
             output.WriteLine($"warning: {runDirectory} was trained on {resume.Config.Device} and continues on {engine.DeviceId}; the result will not be bit-identical to an uninterrupted run");
         config = config with { Device = engine.DeviceId };
