@@ -48,22 +48,35 @@ internal static class PooledConvBackward
     /// <summary>Floats a pixel takes in the channel-last layouts: its channels rounded up to whole vectors.</summary>
     private static int PixelStride(ConvShape s) => (s.InChannels + Chunk - 1) / Chunk * Chunk;
 
-    /// <summary>The per-thread buffer's parts, in floats from an aligned start.</summary>
-    private readonly record struct Layout(ConvShape S)
+    /// <summary>The per-thread buffer's parts, in floats from an aligned start; fields, read in the per-filter loops.</summary>
+    private readonly struct Layout
     {
-        public int Stride => PixelStride(S);
-        public int RowWidth => S.Width + 2 * S.Padding;
-        public int RowFloats => RowWidth * Stride;
+        public Layout(ConvShape s)
+        {
+            Stride = PixelStride(s);
+            RowWidth = s.Width + 2 * s.Padding;
+            RowFloats = RowWidth * Stride;
+            Image = (s.Height + 2 * s.Padding) * RowFloats;
+            Filter = KernelSize * KernelSize * Stride;
+            InputGradient = Image;
+            LaneSums = 2 * Image;
+            Gradients = LaneSums + Lanes * Filter;
+            Length = Gradients + s.OutChannels * (s.OutHeight / 2 * (s.OutWidth / 2) + Chunk);
+        }
+
+        public int Stride { get; }
+        public int RowWidth { get; }
+        public int RowFloats { get; }
         /// <summary>A padded image [H + 2P, W + 2P, Stride].</summary>
-        public int Image => (S.Height + 2 * S.Padding) * RowFloats;
+        public int Image { get; }
         /// <summary>A filter, or a lane's sums: [3, 3, Stride].</summary>
-        public int Filter => KernelSize * KernelSize * Stride;
+        public int Filter { get; }
         public int Input => 0;
-        public int InputGradient => Image;
-        public int LaneSums => 2 * Image;
+        public int InputGradient { get; }
+        public int LaneSums { get; }
         /// <summary>Each filter's cells' gradients, in grid order.</summary>
-        public int Gradients => LaneSums + Lanes * Filter;
-        public int Length => Gradients + S.OutChannels * (S.OutHeight / 2 * (S.OutWidth / 2) + Chunk);
+        public int Gradients { get; }
+        public int Length { get; }
     }
 
     /// <summary>
