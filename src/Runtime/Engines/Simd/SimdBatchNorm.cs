@@ -105,10 +105,7 @@ public static class SimdBatchNorm
         var (sumDy, sumDyXhat) = (new Sums(), new Sums());
         ReadOnlySpan<float> Relu(int n) => reluOutput is null ? default : Plane(reluOutput, s, n, c);
         for (var n = 0; n < s.Batch; n++)
-        {
-            sumDy.Add(Plane(dy, s, n, c), Relu(n));
-            sumDyXhat.AddProducts(Plane(dy, s, n, c), Relu(n), Plane(x, s, n, c), mean, invstd);
-        }
+            Sums.AddGradients(ref sumDy, ref sumDyXhat, Plane(dy, s, n, c), Relu(n), Plane(x, s, n, c), mean, invstd);
         var (db, dw) = ((float)sumDy.Total, (float)sumDyXhat.Total);
         gradients[dBias + c] = db;
         gradients[dWeight + c] = dw;
@@ -313,14 +310,17 @@ public static class SimdBatchNorm
         }
 
         /// <summary>
-        /// Σ dy·x̂ with x̂ = (x - mean)·invstd computed in float, as the kernels do; dy masked by <paramref name="relu"/>
-        /// as in <see cref="Add(ReadOnlySpan{float}, ReadOnlySpan{float})"/>.
+        /// In one pass over a plane: Σ g into <paramref name="gradients"/> and Σ g·x̂ into <paramref name="products"/>, with
+        /// x̂ = (x - mean)·invstd computed in float, as the kernels do, and g = dy, masked by <paramref name="relu"/> as in
+        /// <see cref="Add(ReadOnlySpan{float}, ReadOnlySpan{float})"/>: each sum's additions as that method's, in the same order.
         /// </summary>
-        public void AddProducts(ReadOnlySpan<float> dy, ReadOnlySpan<float> relu, ReadOnlySpan<float> x, float mean, float invstd)
+        public static void AddGradients(ref Sums gradients, ref Sums products, ReadOnlySpan<float> dy, ReadOnlySpan<float> relu, ReadOnlySpan<float> x,
+            float mean, float invstd)
         {
             if (dy.Length < x.Length || (!relu.IsEmpty && relu.Length < x.Length))
                 throw new ArgumentException("dy or the ReLU's output is shorter than x", nameof(dy));
-            var (low, high, tail) = (_low, _high, _tail);
+            var (low, high, tail) = (gradients._low, gradients._high, gradients._tail);
+            var (productLow, productHigh, productTail) = (products._low, products._high, products._tail);
             ref var g = ref MemoryMarshal.GetReference(dy);
             ref var r = ref MemoryMarshal.GetReference(relu);
             ref var v = ref MemoryMarshal.GetReference(x);
@@ -332,12 +332,19 @@ public static class SimdBatchNorm
                 var gradient = Vector256.LoadUnsafe(ref g, (nuint)i);
                 var (glo, ghi) = Vector256.Widen(masked ? SimdRelu.Through(gradient, Vector256.LoadUnsafe(ref r, (nuint)i)) : gradient);
                 var (xlo, xhi) = Vector256.Widen((Vector256.LoadUnsafe(ref v, (nuint)i) - m) * s);
-                low += glo * xlo;
-                high += ghi * xhi;
+                low += glo;
+                high += ghi;
+                productLow += glo * xlo;
+                productHigh += ghi * xhi;
             }
             for (; i < x.Length; i++)
-                tail += (masked ? SimdRelu.Through(dy[i], relu[i]) : dy[i]) * (double)((x[i] - mean) * invstd);
-            (_low, _high, _tail) = (low, high, tail);
+            {
+                var gradient = masked ? SimdRelu.Through(dy[i], relu[i]) : dy[i];
+                tail += gradient;
+                productTail += gradient * (double)((x[i] - mean) * invstd);
+            }
+            (gradients._low, gradients._high, gradients._tail) = (low, high, tail);
+            (products._low, products._high, products._tail) = (productLow, productHigh, productTail);
         }
     }
 }
