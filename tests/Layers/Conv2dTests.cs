@@ -69,6 +69,10 @@ public sealed class SimdConvPoolTests
     [InlineData(2, 1, 3, 20, 17, 3, 1)] // an odd width (split column by column): pooled 10x8, one strip
     [InlineData(1, 1, 4, 18, 32, 3, 2)] // padding 2: pooled 10x17, three strips
     [InlineData(2, 1, 6, 28, 28, 3, 1, 300)] // a NaN pixel: the pool keeps the first NaN of each window
+    // Wide rows of 16 (14 wide and "same", or 16 wide and valid): pooled a row pair to a 512-bit vector pair.
+    [InlineData(2, 16, 5, 12, 16, 3, 0)] // valid: 10x14 outputs, pooled 5x7
+    [InlineData(2, 3, 4, 13, 14, 3, 1)] // floor mode dropping row 12
+    [InlineData(2, 4, 8, 14, 14, 3, 1, 100)] // a NaN pixel: the pool keeps the first NaN of each window
     // 16 to 32 input channels, 3x3: the backward from the pooled cells alone (PooledConvBackward) on AVX-512.
     [InlineData(3, 24, 48, 14, 14, 3, 1)] // the fast recipe's second conv: pooled 7x7, 32-float pixels
     [InlineData(2, 16, 5, 9, 11, 3, 0)] // valid: 7x9 outputs, pooled 3x4, 16-float pixels

@@ -170,6 +170,8 @@ public static class SimdConv2d
         var tapStarts = g.TapStarts().Append(ones).ToArray();
         var pool = new PoolShape(1, s.OutChannels, s.OutHeight, s.OutWidth);
         var pooled = s.OutChannels * pool.OutHeight * pool.OutWidth;
+        // Wide rows of 16 (a 14-wide "same" convolution): a row pair of the product is two 512-bit vectors.
+        var sixteen = g.PaddedWidth == 16 && Vector512.IsHardwareAccelerated;
         WorkerTeam.For(s.Batch, parallelism, () =>
         {
             var scratch = Scratch(product + s.OutChannels * g.Columns, g.Padded);
@@ -191,8 +193,12 @@ public static class SimdConv2d
                 // The rest of the image's outputs and wide planes: channels go in order, so a plane's last row may run
                 // on into the next channel's, which overwrites it; only the image's last row stays narrow.
                 var (o, image) = (n * pooled + co * pool.OutHeight * pool.OutWidth, (n + 1) * pooled);
-                SimdMaxPool.PoolPlane(scratch.AsSpan(product + co * g.Columns), g.PaddedWidth, y.AsSpan(o, image - o), argmax.AsSpan(o, image - o),
-                    pool.OutHeight, pool.OutWidth);
+                if (sixteen)
+                    SimdMaxPool.PoolPlaneSixteen(scratch.AsSpan(product + co * g.Columns, g.Columns), y.AsSpan(o, image - o), argmax.AsSpan(o, image - o),
+                        pool.OutHeight, pool.OutWidth);
+                else
+                    SimdMaxPool.PoolPlane(scratch.AsSpan(product + co * g.Columns), g.PaddedWidth, y.AsSpan(o, image - o), argmax.AsSpan(o, image - o),
+                        pool.OutHeight, pool.OutWidth);
             }
             return scratch;
         }, scratch => ArrayPool<float>.Shared.Return(scratch));

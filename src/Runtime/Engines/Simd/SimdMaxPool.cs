@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using FashionGpu.Kernels;
@@ -25,6 +26,43 @@ public static class SimdMaxPool
     {
         for (var py = 0; py < oh; py++)
             PoolRow(input[(2 * py * rowStride)..], input[((2 * py + 1) * rowStride)..], y[(py * ow)..], argmax[(py * ow)..], ow);
+    }
+
+    /// <summary>
+    /// <see cref="PoolPlane"/> for input rows exactly 16 floats apart and at most 8 windows a row, with 512-bit vectors:
+    /// a row pair is two vectors, and its windows' maxima one 8-lane result, stored whole where the spans hold eight
+    /// more (what lies past the row's windows the next row, or the next plane pooled in order, overwrites) and window by
+    /// window where they end.
+    /// </summary>
+    public static void PoolPlaneSixteen(ReadOnlySpan<float> input, Span<float> y, Span<int> argmax, int oh, int ow)
+    {
+        if (ow > 8 || input.Length < 32 * oh || y.Length < oh * ow || argmax.Length < oh * ow)
+            throw new ArgumentException("PoolPlaneSixteen: rows of 16 floats and at most 8 windows a row");
+        var order = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+        ref var from = ref MemoryMarshal.GetReference(input);
+        ref var to = ref MemoryMarshal.GetReference(y);
+        ref var which = ref MemoryMarshal.GetReference(argmax);
+        for (var py = 0; py < oh; py++)
+        {
+            var top = Vector512.Shuffle(Vector512.LoadUnsafe(ref from, (nuint)(32 * py)), order);
+            var bottom = Vector512.Shuffle(Vector512.LoadUnsafe(ref from, (nuint)(32 * py + 16)), order);
+            var (best, index) = (top.GetLower(), Vector256<int>.Zero);
+            Take(top.GetUpper(), 1, ref best, ref index);
+            Take(bottom.GetLower(), 2, ref best, ref index);
+            Take(bottom.GetUpper(), 3, ref best, ref index);
+            var at = (nuint)(py * ow);
+            if (at + 8 <= (nuint)y.Length && at + 8 <= (nuint)argmax.Length)
+            {
+                best.StoreUnsafe(ref to, at);
+                index.StoreUnsafe(ref which, at);
+            }
+            else
+                for (var px = 0; px < ow; px++)
+                {
+                    Unsafe.Add(ref to, at + (nuint)px) = best.GetElement(px);
+                    Unsafe.Add(ref which, at + (nuint)px) = index.GetElement(px);
+                }
+        }
     }
 
     /// <summary>
