@@ -5,7 +5,9 @@
 # loading and the recipe's test-time augmentation included). The peer: ../shared/peers/pytorch_fast_recipe.py
 # (override with PEER=path; PEER_ARGS, default "--epochs 6 --no-augment", as its README measures it), whose seconds
 # are its own cumulative training time at the first epoch that reached TARGET (data loading and tests excluded).
-# Needs a Release build, /usr/bin/python3 with torch and numpy; OpenBLAS is used when installed.
+# Needs a Release build and /usr/bin/python3 with torch and numpy; the peer runs on OpenBLAS when it is installed
+# (apt-get install python3-torch python3-numpy libopenblas0-pthread), as the figures in the docs were measured, and
+# on the reference BLAS otherwise, much more slowly: the machine line names which, and a warning says so.
 set -euo pipefail
 [ $# -ge 2 ] || { echo "usage: $0 RECIPE TARGET [SEED...]" >&2; exit 2; }
 recipe=$1 target=$2
@@ -20,7 +22,12 @@ dll=src/Cli/bin/Release/net10.0/fashiongpu.dll
 openblas=/usr/lib/x86_64-linux-gnu/openblas-pthread
 cores=$(nproc)
 width=$(grep -qw avx512f /proc/cpuinfo && [ "${DOTNET_EnableAVX512:-1}" != 0 ] && echo "AVX-512" || echo "AVX2")
-echo "machine: $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), family $(sed -n 's/^cpu family\s*: //p' /proc/cpuinfo | head -1), $cores cores, $width"
+blas="OpenBLAS"
+if [ ! -e "$openblas/libblas.so.3" ]; then
+  blas="the reference BLAS"
+  echo "warning: no OpenBLAS at $openblas, so the peer runs on the reference BLAS and takes far longer than in the docs; apt-get install libopenblas0-pthread" >&2
+fi
+echo "machine: $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), family $(sed -n 's/^cpu family\s*: //p' /proc/cpuinfo | head -1), $cores cores, $width; the peer on $blas"
 # bench's JSON as "seconds epoch accuracy": the first epoch at the target, or the last one's figures.
 summary='
 import json, sys
