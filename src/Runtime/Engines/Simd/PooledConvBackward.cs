@@ -232,27 +232,20 @@ internal static class PooledConvBackward
     private static void ByLane(ReadOnlySpan<int> windows, ReadOnlySpan<float> gradients, ReadOnlySpan<int> qs, Span<int> laneWindows,
         Span<float> laneGradients, Span<int> counts, int capacity)
     {
-        if (laneWindows.Length < Lanes * capacity || laneGradients.Length < Lanes * capacity || capacity < windows.Length + Chunk)
+        if (laneWindows.Length < Lanes * capacity || laneGradients.Length < Lanes * capacity || capacity < windows.Length
+            || gradients.Length < windows.Length || qs.Length < windows.Length || counts.Length < Lanes)
             throw new ArgumentException("PooledConvBackward: the lanes' lists are short");
-        var column = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-        var seven = Vector512.Create(Lanes - 1);
-        ref var w0 = ref MemoryMarshal.GetReference(windows);
-        ref var g0 = ref MemoryMarshal.GetReference(gradients);
-        ref var q0 = ref MemoryMarshal.GetReference(qs);
+        counts[..Lanes].Clear();
+        ref var count0 = ref MemoryMarshal.GetReference(counts);
         ref var lw = ref MemoryMarshal.GetReference(laneWindows);
         ref var lg = ref MemoryMarshal.GetReference(laneGradients);
-        for (var lane = 0; lane < Lanes; lane++)
+        for (var j = 0; j < windows.Length; j++)
         {
-            var (count, at) = (0, lane * capacity);
-            for (var i = 0; i < windows.Length; i += Chunk)
-            {
-                var taken = Vector512.Equals(Vector512.LoadUnsafe(ref q0, (nuint)i) & seven, Vector512.Create(lane))
-                    & Vector512.LessThan(column, Vector512.Create(windows.Length - i));
-                Avx512F.Compress(Vector512<int>.Zero, taken, Vector512.LoadUnsafe(ref w0, (nuint)i)).StoreUnsafe(ref lw, (nuint)(at + count));
-                Avx512F.Compress(Vector512<float>.Zero, taken.AsSingle(), Vector512.LoadUnsafe(ref g0, (nuint)i)).StoreUnsafe(ref lg, (nuint)(at + count));
-                count += BitOperations.PopCount(taken.ExtractMostSignificantBits());
-            }
-            counts[lane] = count;
+            var lane = qs[j] & (Lanes - 1);
+            ref var count = ref Unsafe.Add(ref count0, lane);
+            var at = lane * capacity + count++;
+            Unsafe.Add(ref lw, at) = windows[j];
+            Unsafe.Add(ref lg, at) = gradients[j];
         }
     }
 
