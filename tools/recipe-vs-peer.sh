@@ -5,6 +5,7 @@
 # loading and the recipe's test-time augmentation included). The peer: ../shared/peers/pytorch_fast_recipe.py
 # (override with PEER=path; PEER_ARGS, default "--epochs 6 --no-augment", as its README measures it), whose seconds
 # are its own cumulative training time at the first epoch that reached TARGET (data loading and tests excluded).
+# A side that ends short of TARGET says so, with its last accuracy (and for ours, its epochs and seconds).
 # Needs a Release build and /usr/bin/python3 with torch and numpy; the peer runs on OpenBLAS when it is installed
 # (apt-get install python3-torch python3-numpy libopenblas0-pthread), as the figures in the docs were measured, and
 # on the reference BLAS otherwise, much more slowly: the machine line names which, and a warning says so.
@@ -28,14 +29,14 @@ if [ ! -e "$openblas/libblas.so.3" ]; then
   echo "warning: no OpenBLAS at $openblas, so the peer runs on the reference BLAS and takes far longer than in the docs; apt-get install libopenblas0-pthread" >&2
 fi
 echo "machine: $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), family $(sed -n 's/^cpu family\s*: //p' /proc/cpuinfo | head -1), $cores cores, $width; the peer on $blas"
-# bench's JSON as "seconds epoch accuracy": the first epoch at the target, or the last one's figures.
+# bench's JSON as "reached seconds epoch accuracy": the first epoch at the target, or the last one's figures.
 summary='
 import json, sys
 d = json.loads(sys.stdin.read())
 row = next((r for r in d["epochs"] if r["epoch"] == d["epoch"]), d["epochs"][-1])
 acc = row["tta_accuracy"] if row["tta_accuracy"] is not None else row["test_accuracy"]
-seconds = "%.1f" % d["seconds"] if d["reached"] else "not-reached"
-print(seconds, d["epoch"] or "-", "%.4f" % acc + ("" if d["tta"] == "none" else "(" + d["tta"] + ")"))'
+seconds = "%.1f" % (d["seconds"] if d["reached"] else row["seconds"])
+print("yes" if d["reached"] else "no", seconds, row["epoch"], "%.4f" % acc + ("" if d["tta"] == "none" else "(" + d["tta"] + ")"))'
 echo "| seed | peer s to $target | peer epoch | ours s to $target | ours epoch | accuracy judged | peer / ours |"
 echo "| --- | --- | --- | --- | --- | --- | --- |"
 for seed in "${seeds[@]}"; do
@@ -44,7 +45,9 @@ for seed in "${seeds[@]}"; do
   peer_s=${peer_row#* } peer_epoch=${peer_row%% *}
   [ -n "$peer_row" ] || { peer_s="not reached (last: $(echo "$peer_log" | tail -1 | awk '{print $NF}'))"; peer_epoch=-; }
   ours=$(dotnet "$dll" bench --to-accuracy "$target" --model "$recipe" --seed "$seed" --json 2>/dev/null)
-  read -r ours_s ours_epoch judged < <(/usr/bin/python3 -c "$summary" <<< "$ours")
+  read -r ours_reached ours_s ours_epoch judged < <(/usr/bin/python3 -c "$summary" <<< "$ours")
+  # Short of the target, the row still shows how long the whole recipe took and where it ended.
+  [ "$ours_reached" = yes ] || { ours_s="not reached (last: $judged after $ours_epoch epochs, $ours_s s)"; ours_epoch=-; }
   ratio=$(awk -v p="$peer_s" -v o="$ours_s" 'BEGIN { if (p + 0 > 0 && o + 0 > 0) printf "%.2f", p / o; else print "-" }')
   echo "| $seed | $peer_s | $peer_epoch | $ours_s | $ours_epoch | $judged | $ratio |"
 done
