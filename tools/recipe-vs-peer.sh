@@ -35,8 +35,7 @@ import json, sys
 d = json.loads(sys.stdin.read())
 row = next((r for r in d["epochs"] if r["epoch"] == d["epoch"]), d["epochs"][-1])
 acc = row["tta_accuracy"] if row["tta_accuracy"] is not None else row["test_accuracy"]
-seconds = "%.1f" % (d["seconds"] if d["reached"] else row["seconds"])
-print("yes" if d["reached"] else "no", seconds, row["epoch"], "%.4f" % acc + ("" if d["tta"] == "none" else "(" + d["tta"] + ")"))'
+print("yes" if d["reached"] else "no", "%.1f" % row["seconds"], row["epoch"], "%.4f" % acc + ("" if d["tta"] == "none" else "(" + d["tta"] + ")"))'
 echo "| seed | peer s to $target | peer epoch | ours s to $target | ours epoch | accuracy judged | peer / ours |"
 echo "| --- | --- | --- | --- | --- | --- | --- |"
 for seed in "${seeds[@]}"; do
