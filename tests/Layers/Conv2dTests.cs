@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Runtime.Intrinsics.X86;
 using FashionGpu.Kernels;
 using FashionGpu.Runtime.Engines.Simd;
 using FashionGpu.Tests.Support;
@@ -73,7 +75,7 @@ public sealed class SimdConvPoolTests
     [InlineData(2, 16, 5, 12, 16, 3, 0)] // valid: 10x14 outputs, pooled 5x7
     [InlineData(2, 3, 4, 13, 14, 3, 1)] // floor mode dropping row 12
     [InlineData(2, 4, 8, 14, 14, 3, 1, 100)] // a NaN pixel: the pool keeps the first NaN of each window
-    // 16 to 32 input channels, 3x3: the backward from the pooled cells alone (PooledConvBackward) on AVX-512.
+    // 16 to 32 input channels, 3x3: the backward from the pooled cells alone (PooledConvBackward).
     [InlineData(3, 24, 48, 14, 14, 3, 1)] // the fast recipe's second conv: pooled 7x7, 32-float pixels
     [InlineData(2, 16, 5, 9, 11, 3, 0)] // valid: 7x9 outputs, pooled 3x4, 16-float pixels
     [InlineData(2, 32, 6, 15, 15, 3, 1)] // pooled 7x7, floor mode dropping row and column 14
@@ -107,6 +109,64 @@ public sealed class SimdConvPoolTests
         var (dw, db, dx) = Backward(x, dy, argmax, weight, s);
         Assert.Equal(wantDw, dw);
         Assert.Equal(wantDb, db);
+        Assert.Equal(wantDx, dx);
+    }
+
+    /// <summary>
+    /// <see cref="PooledConvBackward"/>'s two forms, the 512-bit one (AVX-512) and the 256-bit one (eight channels at a
+    /// time, as AVX2-only processors run it), each called image by image with the partials added in image order as
+    /// <see cref="SimdConv2d.Backward"/> adds them: every bit of dW, db and dx that the conv and the pool give apart.
+    /// The test above checks only the form this processor picks.
+    /// </summary>
+    [SkippableTheory]
+    [InlineData(3, 24, 48, 14, 14, 3, 1, true)]
+    [InlineData(3, 24, 48, 14, 14, 3, 1, false)]
+    [InlineData(2, 16, 5, 9, 11, 3, 0, true)]
+    [InlineData(2, 16, 5, 9, 11, 3, 0, false)]
+    [InlineData(2, 32, 6, 15, 15, 3, 1, true)]
+    [InlineData(2, 32, 6, 15, 15, 3, 1, false)]
+    [InlineData(1, 24, 4, 28, 28, 3, 1, false)]
+    [InlineData(2, 16, 3, 8, 20, 3, 2, false)]
+    public void Pooled_backward_in_either_vector_width_gives_the_bits_of_the_two_ops(int batch, int cin, int cout, int h, int w, int k, int pad,
+        bool wide)
+    {
+        Skip.If(wide && !PooledConvBackward.Wide, "this processor has no AVX-512 for the 512-bit form");
+        Skip.IfNot(Avx2.IsSupported && Fma.IsSupported, "this processor has no AVX2 and FMA");
+        var s = new ConvShape(batch, cin, cout, h, w, k, pad);
+        var pool = new PoolShape(batch, cout, s.OutHeight, s.OutWidth);
+        var random = new Random(batch * 1000 + cin * 100 + k * 10 + pad);
+        var x = TestData.Uniform(random, batch * cin * h * w);
+        var weight = TestData.Uniform(random, cout * s.Taps);
+        var dy = TestData.Uniform(random, batch * cout * pool.OutHeight * pool.OutWidth);
+        var conv = new float[batch * cout * s.OutHeight * s.OutWidth];
+        SimdConv2d.Forward(x, weight, 0, new float[cout], conv, null, s, AllCores);
+        var (y, argmax) = (new float[dy.Length], new int[dy.Length]);
+        SimdMaxPool.Forward(conv, y, argmax, pool, AllCores);
+        var dConv = new float[conv.Length];
+        SimdMaxPool.Backward(dy, argmax, dConv, pool, AllCores);
+        var (wantDw, wantDb, wantDx) = Backward(x, dConv, null, weight, s);
+
+        // The dense backward's grid, which orders the sums: rows W + K - 1 wide, OH of them, in whole 16-column tiles.
+        var gridWidth = w + k - 1;
+        var gridColumns = (s.OutHeight * gridWidth + 15) / 16 * 16;
+        var image = new ConvShape(1, cin, cout, h, w, k, pad);
+        var (pixels, pooled, length) = (cin * h * w, dy.Length / batch, SimdConv2d.PartialLength(s));
+        var filters = PooledConvBackward.ChannelLastFilters(weight, image, wide);
+        var buffer = PooledConvBackward.Buffer(image, wide);
+        var (sum, dx) = (new float[length], new float[x.Length]);
+        var partial = new float[length];
+        for (var n = 0; n < batch; n++)
+        {
+            PooledConvBackward.Image(x.AsSpan(n * pixels, pixels), dy.AsSpan(n * pooled, pooled), argmax.AsSpan(n * pooled, pooled), partial,
+                dx.AsSpan(n * pixels, pixels), filters, buffer.Span, image, gridWidth, gridColumns, wide);
+            for (var i = 0; i < length; i++)
+                sum[i] = n == 0 ? partial[i] : sum[i] + partial[i];
+        }
+        ArrayPool<float>.Shared.Return(filters);
+        var dw = new float[cout * s.Taps];
+        PooledConvBackward.ToFilterOrder(sum, dw, s);
+        Assert.Equal(wantDw, dw);
+        Assert.Equal(wantDb, sum.AsSpan(cout * s.Taps, cout).ToArray());
         Assert.Equal(wantDx, dx);
     }
 

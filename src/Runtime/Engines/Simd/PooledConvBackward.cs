@@ -13,8 +13,10 @@ namespace FashionGpu.Runtime.Engines.Simd;
 /// only the one its argmax picked has a gradient, so dW, db and dx are sums over the pooled cells alone, a quarter of
 /// the terms of <see cref="SimdConv2d"/>'s dense products. A cell adds g times its input window to its filter's dW and
 /// g times the filter to dx's window. Images and filters lie channel-last, each pixel's channels padded to a whole
-/// number of 512-bit vectors (<see cref="PixelStride"/>), in buffers aligned to 64 bytes: a window row is then a few
-/// aligned vectors, summed in registers for dW and added in place for dx.
+/// number of vectors (<see cref="PixelStride"/>), in buffers aligned to 64 bytes: a window row is then a few aligned
+/// vectors, summed in registers for dW and added in place for dx. With AVX-512 a pixel is one or two 512-bit vectors and
+/// a window's three rows are held at once; with 256-bit vectors alone (sixteen registers) a pixel is two to four
+/// 256-bit vectors and the window is taken eight channels at a time, its nine taps in registers.
 /// </summary>
 /// <remarks>
 /// The sums are the dense products' sums, term for term and in the same order, so the bits are the same: only terms
@@ -23,7 +25,8 @@ namespace FashionGpu.Runtime.Engines.Simd;
 /// product along q, adds q into vector lane q mod 8 in order of q, then adds the lanes as ((0+1)+(2+3))+((4+5)+(6+7)):
 /// here the cells go into eight lists by that lane, each in order of q, and the lists' sums are added the same way. db
 /// is <see cref="SimdConv2d.Sum"/> of the gradient on that grid: the cells' g go into its 32 slots by q mod 32 in order
-/// of q. dx's dense product adds filter after filter, each in order of q; so do the cells here.
+/// of q. dx's dense product adds filter after filter, each in order of q; so do the cells here, and each dx element lies
+/// in one block of eight channels, so taking the blocks one after another keeps its order.
 /// </remarks>
 internal static class PooledConvBackward
 {
@@ -35,25 +38,32 @@ internal static class PooledConvBackward
     [ThreadStatic] private static float[]? _buffer;
     [ThreadStatic] private static int[]? _windows;
 
+    /// <summary>Whether this processor runs the 512-bit form (AVX-512); the 256-bit one needs AVX2 and FMA.</summary>
+    public static readonly bool Wide = Avx512F.IsSupported && Vector512.IsHardwareAccelerated;
+
     /// <summary>
-    /// Whether <paramref name="s"/> runs here: AVX-512, 3x3 filters, 16, 24 or 32 input channels (a window row of three
-    /// or six vectors, eighteen registers at most; whole blocks of eight channels for the transposes), images at least
-    /// eight wide, and at most 16 pooled columns and <see cref="MaxCells"/> pooled cells a plane. Fewer channels would
-    /// leave the vectors mostly empty; the dense products are faster there.
+    /// Whether <paramref name="s"/> runs here: AVX-512, or AVX2 and FMA; 3x3 filters, 16, 24 or 32 input channels (a
+    /// window row of three or six 512-bit vectors, eighteen registers at most; whole blocks of eight channels for the
+    /// transposes and the 256-bit form), images at least eight wide, and at most 16 pooled columns and
+    /// <see cref="MaxCells"/> pooled cells a plane. Fewer channels would leave the vectors mostly empty; the dense
+    /// products are faster there.
     /// </summary>
     public static bool Fit(ConvShape s) =>
-        Avx512F.IsSupported && Vector512.IsHardwareAccelerated && s.KernelSize == KernelSize && s.InChannels is >= 16 and <= 32
+        (Wide || Avx2.IsSupported && Fma.IsSupported && Vector256.IsHardwareAccelerated) && s.KernelSize == KernelSize && s.InChannels is >= 16 and <= 32
         && s.InChannels % 8 == 0 && s.Width >= 8 && s.OutWidth / 2 <= Chunk && s.OutHeight / 2 * (s.OutWidth / 2) <= MaxCells;
 
-    /// <summary>Floats a pixel takes in the channel-last layouts: its channels rounded up to whole vectors.</summary>
-    private static int PixelStride(ConvShape s) => (s.InChannels + Chunk - 1) / Chunk * Chunk;
+    /// <summary>
+    /// Floats a pixel takes in the channel-last layouts: its channels rounded up to whole 512-bit vectors for the
+    /// <paramref name="wide"/> form, or as they are (whole 256-bit vectors, as <see cref="Fit"/> asks).
+    /// </summary>
+    private static int PixelStride(ConvShape s, bool wide) => wide ? (s.InChannels + Chunk - 1) / Chunk * Chunk : s.InChannels;
 
     /// <summary>The per-thread buffer's parts, in floats from an aligned start; fields, read in the per-filter loops.</summary>
     private readonly struct Layout
     {
-        public Layout(ConvShape s)
+        public Layout(ConvShape s, bool wide)
         {
-            Stride = PixelStride(s);
+            Stride = PixelStride(s, wide);
             RowWidth = s.Width + 2 * s.Padding;
             RowFloats = RowWidth * Stride;
             Image = (s.Height + 2 * s.Padding) * RowFloats;
@@ -83,9 +93,9 @@ internal static class PooledConvBackward
     /// The calling thread's buffer for <see cref="Image"/>: pinned, so that its aligned start stays put, and kept for the
     /// thread's next call.
     /// </summary>
-    public static Memory<float> Buffer(ConvShape s)
+    public static Memory<float> Buffer(ConvShape s, bool wide)
     {
-        var l = new Layout(s);
+        var l = new Layout(s, wide);
         if (_buffer is null || _buffer.Length < l.Length + Chunk)
             _buffer = GC.AllocateArray<float>(l.Length + Chunk, pinned: true);
         var misalignment = (int)(Marshal.UnsafeAddrOfPinnedArrayElement(_buffer, 0) & 63) / sizeof(float);
@@ -100,9 +110,9 @@ internal static class PooledConvBackward
     /// W [Out, In, 3, 3] as the filters <see cref="Image"/> adds into dx: [Out, 3, 3, <see cref="PixelStride"/>], the
     /// padding channels zero; once per backward, for every thread. Rented: the caller returns it to the shared pool.
     /// </summary>
-    public static float[] ChannelLastFilters(ReadOnlySpan<float> weights, ConvShape s)
+    public static float[] ChannelLastFilters(ReadOnlySpan<float> weights, ConvShape s, bool wide)
     {
-        var l = new Layout(s);
+        var l = new Layout(s, wide);
         var filters = ArrayPool<float>.Shared.Rent(s.OutChannels * l.Filter);
         filters.AsSpan(0, s.OutChannels * l.Filter).Clear();
         for (var co = 0; co < s.OutChannels; co++)
@@ -118,14 +128,17 @@ internal static class PooledConvBackward
     /// its input x [In, H, W], the pooled gradient and the pool's argmax. <paramref name="filters"/> come from
     /// <see cref="ChannelLastFilters"/>; <paramref name="buffer"/> is the thread's <see cref="Buffer"/>;
     /// <paramref name="gridWidth"/> and <paramref name="gridColumns"/> are the dense backward's grid, which decides the
-    /// order of the sums.
+    /// order of the sums. <paramref name="wide"/>: the 512-bit form (<see cref="Wide"/>), or the 256-bit one; both give
+    /// the same bits, and the filters and the buffer must be laid out for the same one.
     /// </summary>
     public static void Image(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, ReadOnlySpan<int> argmax, Span<float> partial, Span<float> dx,
-        ReadOnlySpan<float> filters, Span<float> buffer, ConvShape s, int gridWidth, int gridColumns)
+        ReadOnlySpan<float> filters, Span<float> buffer, ConvShape s, int gridWidth, int gridColumns, bool wide)
     {
-        if (s.InChannels == 24)
+        if (!wide)
+            Image<Blocks>(x, dy, argmax, partial, dx, filters, buffer, s, gridWidth, gridColumns);
+        else if (s.InChannels == 24)
             Image<TwentyFour>(x, dy, argmax, partial, dx, filters, buffer, s, gridWidth, gridColumns);
-        else if (PixelStride(s) == 2 * Chunk)
+        else if (PixelStride(s, wide: true) == 2 * Chunk)
             Image<Six>(x, dy, argmax, partial, dx, filters, buffer, s, gridWidth, gridColumns);
         else
             Image<Three>(x, dy, argmax, partial, dx, filters, buffer, s, gridWidth, gridColumns);
@@ -134,7 +147,7 @@ internal static class PooledConvBackward
     private static void Image<TChunks>(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, ReadOnlySpan<int> argmax, Span<float> partial,
         Span<float> dx, ReadOnlySpan<float> filters, Span<float> buffer, ConvShape s, int gridWidth, int gridColumns) where TChunks : struct, IChunks
     {
-        var l = new Layout(s);
+        var l = new Layout(s, TChunks.Wide);
         var cells = s.OutHeight / 2 * (s.OutWidth / 2);
         var taps = s.Taps;
         if (partial.Length < s.OutChannels * (taps + 1) || argmax.Length < s.OutChannels * cells || dy.Length < s.OutChannels * cells)
@@ -160,11 +173,19 @@ internal static class PooledConvBackward
             dy.Slice(co * cells, cells).CopyTo(rowGradients);
             var w = windows.Slice(co * capacity, capacity);
             var g = gradients.Slice(co * capacity, capacity);
-            var n = counts[co] = InGridOrder(rowArgmax, rowGradients, w, g, qs, s, gridWidth, l);
+            var n = counts[co] = TChunks.Wide ? InGridOrder(rowArgmax, rowGradients, w, g, qs, s, gridWidth, l)
+                : InGridOrderScalar(rowArgmax, rowGradients, w, g, qs, s, gridWidth, l);
             ByLane(w[..n], g[..n], qs[..n], laneWindows, laneGradients, laneCounts, capacity);
             for (var lane = 0; lane < Lanes; lane++)
-                SumLane<TChunks>(ref image, laneWindows.Slice(lane * capacity, laneCounts[lane]), laneGradients.Slice(lane * capacity, laneCounts[lane]),
-                    l.RowFloats, buffer.Slice(l.LaneSums + lane * l.Filter, l.Filter));
+            {
+                var laneWindow = laneWindows.Slice(lane * capacity, laneCounts[lane]);
+                var laneGradient = laneGradients.Slice(lane * capacity, laneCounts[lane]);
+                var sums = buffer.Slice(l.LaneSums + lane * l.Filter, l.Filter);
+                if (TChunks.Wide)
+                    SumLane<TChunks>(ref image, laneWindow, laneGradient, l.RowFloats, sums);
+                else
+                    SumLaneByBlock(ref image, laneWindow, laneGradient, l, s.InChannels, sums);
+            }
             ReduceLanes(buffer.Slice(l.LaneSums, Lanes * l.Filter), partial.Slice(co * taps, taps), s.InChannels, l.Stride);
             partial[s.OutChannels * taps + co] = GridSum(g[..n], qs[..n], gridColumns);
         }
@@ -173,8 +194,15 @@ internal static class PooledConvBackward
         {
             buffer.Slice(l.InputGradient, l.Image).Clear();
             for (var co = 0; co < s.OutChannels; co++)
-                AddFilter<TChunks>(ref image, l.InputGradient, windows.Slice(co * capacity, counts[co]), gradients.Slice(co * capacity, counts[co]),
-                    filters.Slice(co * l.Filter, l.Filter), l.RowFloats);
+            {
+                var filterWindows = windows.Slice(co * capacity, counts[co]);
+                var filterGradients = gradients.Slice(co * capacity, counts[co]);
+                var filter = filters.Slice(co * l.Filter, l.Filter);
+                if (TChunks.Wide)
+                    AddFilter<TChunks>(ref image, l.InputGradient, filterWindows, filterGradients, filter, l.RowFloats);
+                else
+                    AddFilterByBlock(ref image, l.InputGradient, filterWindows, filterGradients, filter, l, s.InChannels);
+            }
         }
         if (withDx)
             Transpose(buffer.Slice(l.InputGradient, l.Image), dx, s, l.Stride, toChannelLast: false);
@@ -214,6 +242,32 @@ internal static class PooledConvBackward
             n = Append(inRow & Vector512.Equals(lower, Vector512<int>.Zero), window, g, q, ref w0, ref gr0, ref q0, n);
             n = Append(inRow & Vector512.Equals(lower, one), window, g, q, ref w0, ref gr0, ref q0, n);
         }
+        return n;
+    }
+
+    /// <summary>
+    /// <see cref="InGridOrder"/> without AVX-512's compress: each cell written at the count, which moves on only when the
+    /// cell belongs to the row half being listed.
+    /// </summary>
+    private static int InGridOrderScalar(ReadOnlySpan<int> argmax, ReadOnlySpan<float> dy, Span<int> windows, Span<float> gradients, Span<int> qs,
+        ConvShape s, int gridWidth, Layout l)
+    {
+        var (ph, pw) = (s.OutHeight / 2, s.OutWidth / 2);
+        var room = ph * pw + 1;
+        if (argmax.Length < ph * pw || dy.Length < ph * pw || windows.Length < room || gradients.Length < room || qs.Length < room)
+            throw new ArgumentException("PooledConvBackward: a cell list is short");
+        var n = 0;
+        for (var py = 0; py < ph; py++)
+            for (var lower = 0; lower < 2; lower++)
+                for (var px = 0; px < pw; px++)
+                {
+                    var a = argmax[py * pw + px] & 3;
+                    var (oy, ox) = (2 * py + lower, 2 * px + (a & 1));
+                    windows[n] = (oy * l.RowWidth + ox) * l.Stride;
+                    gradients[n] = dy[py * pw + px];
+                    qs[n] = oy * gridWidth + ox;
+                    n += (a >> 1) == lower ? 1 : 0;
+                }
         return n;
     }
 
@@ -290,6 +344,69 @@ internal static class PooledConvBackward
         if (TChunks.Count > 3) { a13.StoreUnsafe(ref s, next + 48); a14.StoreUnsafe(ref s, next + 64); a15.StoreUnsafe(ref s, next + 80); }
         a20.StoreUnsafe(ref s, 2 * next); a21.StoreUnsafe(ref s, 2 * next + 16); a22.StoreUnsafe(ref s, 2 * next + 32);
         if (TChunks.Count > 3) { a23.StoreUnsafe(ref s, 2 * next + 48); a24.StoreUnsafe(ref s, 2 * next + 64); a25.StoreUnsafe(ref s, 2 * next + 80); }
+    }
+
+    /// <summary>
+    /// <see cref="SumLane{TChunks}"/> in 256-bit vectors: eight channels at a time, the window's nine taps in registers
+    /// over the lane's cells, block after block.
+    /// </summary>
+    private static void SumLaneByBlock(ref float image, ReadOnlySpan<int> windows, ReadOnlySpan<float> gradients, Layout l, int inChannels,
+        Span<float> sums)
+    {
+        if (sums.Length < l.Filter || l.Filter < KernelSize * KernelSize * inChannels)
+            throw new ArgumentException("PooledConvBackward: the lane's sums do not fit");
+        var (row, pixel) = ((nuint)l.RowFloats, (nuint)l.Stride);
+        ref var sum = ref MemoryMarshal.GetReference(sums);
+        for (var block = 0; block < inChannels; block += 8)
+        {
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default, a8 = default;
+            for (var j = 0; j < windows.Length; j++)
+            {
+                var g = Vector256.Create(gradients[j]);
+                ref var r = ref Unsafe.Add(ref image, windows[j] + block);
+                a0 = Vector256.FusedMultiplyAdd(g, Vector256.LoadUnsafe(ref r), a0);
+                a1 = Vector256.FusedMultiplyAdd(g, Vector256.LoadUnsafe(ref r, pixel), a1);
+                a2 = Vector256.FusedMultiplyAdd(g, Vector256.LoadUnsafe(ref r, 2 * pixel), a2);
+                a3 = Vector256.FusedMultiplyAdd(g, Vector256.LoadUnsafe(ref r, row), a3);
+                a4 = Vector256.FusedMultiplyAdd(g, Vector256.LoadUnsafe(ref r, row + pixel), a4);
+                a5 = Vector256.FusedMultiplyAdd(g, Vector256.LoadUnsafe(ref r, row + 2 * pixel), a5);
+                a6 = Vector256.FusedMultiplyAdd(g, Vector256.LoadUnsafe(ref r, 2 * row), a6);
+                a7 = Vector256.FusedMultiplyAdd(g, Vector256.LoadUnsafe(ref r, 2 * row + pixel), a7);
+                a8 = Vector256.FusedMultiplyAdd(g, Vector256.LoadUnsafe(ref r, 2 * row + 2 * pixel), a8);
+            }
+            ref var s = ref Unsafe.Add(ref sum, block);
+            a0.StoreUnsafe(ref s); a1.StoreUnsafe(ref s, pixel); a2.StoreUnsafe(ref s, 2 * pixel);
+            a3.StoreUnsafe(ref s, 3 * pixel); a4.StoreUnsafe(ref s, 4 * pixel); a5.StoreUnsafe(ref s, 5 * pixel);
+            a6.StoreUnsafe(ref s, 6 * pixel); a7.StoreUnsafe(ref s, 7 * pixel); a8.StoreUnsafe(ref s, 8 * pixel);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="AddFilter{TChunks}"/> in 256-bit vectors: eight channels at a time, the filter's nine taps in registers,
+    /// every cell in the order given for each block.
+    /// </summary>
+    private static void AddFilterByBlock(ref float buffer, int inputGradient, ReadOnlySpan<int> windows, ReadOnlySpan<float> gradients,
+        ReadOnlySpan<float> filter, Layout l, int inChannels)
+    {
+        if (filter.Length < KernelSize * KernelSize * l.Stride || l.Stride < inChannels)
+            throw new ArgumentException("PooledConvBackward: the filter is short");
+        var (row, pixel) = ((nuint)l.RowFloats, (nuint)l.Stride);
+        ref var dx = ref Unsafe.Add(ref buffer, inputGradient);
+        for (var block = 0; block < inChannels; block += 8)
+        {
+            ref var f = ref Unsafe.Add(ref MemoryMarshal.GetReference(filter), block);
+            var (f0, f1, f2) = (Vector256.LoadUnsafe(ref f), Vector256.LoadUnsafe(ref f, pixel), Vector256.LoadUnsafe(ref f, 2 * pixel));
+            var (f3, f4, f5) = (Vector256.LoadUnsafe(ref f, 3 * pixel), Vector256.LoadUnsafe(ref f, 4 * pixel), Vector256.LoadUnsafe(ref f, 5 * pixel));
+            var (f6, f7, f8) = (Vector256.LoadUnsafe(ref f, 6 * pixel), Vector256.LoadUnsafe(ref f, 7 * pixel), Vector256.LoadUnsafe(ref f, 8 * pixel));
+            for (var j = 0; j < windows.Length; j++)
+            {
+                var g = Vector256.Create(gradients[j]);
+                ref var r = ref Unsafe.Add(ref dx, windows[j] + block);
+                AddTo(ref r, 0, g, f0); AddTo(ref r, pixel, g, f1); AddTo(ref r, 2 * pixel, g, f2);
+                AddTo(ref r, row, g, f3); AddTo(ref r, row + pixel, g, f4); AddTo(ref r, row + 2 * pixel, g, f5);
+                AddTo(ref r, 2 * row, g, f6); AddTo(ref r, 2 * row + pixel, g, f7); AddTo(ref r, 2 * row + 2 * pixel, g, f8);
+            }
+        }
     }
 
     /// <summary>
@@ -435,17 +552,22 @@ internal static class PooledConvBackward
 
     private interface IChunks
     {
+        /// <summary>Whether this is a 512-bit form; the 256-bit one (<see cref="Blocks"/>) takes eight channels at a time.</summary>
+        static abstract bool Wide { get; }
         static abstract int Count { get; }
         /// <summary>Whether each pixel's second vector holds 8 channels (24 a pixel): dx adds it as a 256-bit half.</summary>
         static abstract bool Narrow { get; }
     }
 
     /// <summary>A window row of three vectors: three pixels of 16 channels.</summary>
-    private readonly struct Three : IChunks { public static int Count => 3; public static bool Narrow => false; }
+    private readonly struct Three : IChunks { public static bool Wide => true; public static int Count => 3; public static bool Narrow => false; }
 
     /// <summary>A window row of six vectors: three pixels of 32 channels.</summary>
-    private readonly struct Six : IChunks { public static int Count => 6; public static bool Narrow => false; }
+    private readonly struct Six : IChunks { public static bool Wide => true; public static int Count => 6; public static bool Narrow => false; }
 
     /// <summary>A window row of six vectors, three pixels of 24 channels: each pixel's second vector half used.</summary>
-    private readonly struct TwentyFour : IChunks { public static int Count => 6; public static bool Narrow => true; }
+    private readonly struct TwentyFour : IChunks { public static bool Wide => true; public static int Count => 6; public static bool Narrow => true; }
+
+    /// <summary>256-bit vectors: the window eight channels at a time (<see cref="SumLaneByBlock"/>, <see cref="AddFilterByBlock"/>).</summary>
+    private readonly struct Blocks : IChunks { public static bool Wide => false; public static int Count => 0; public static bool Narrow => false; }
 }

@@ -300,14 +300,15 @@ public static class SimdConv2d
     {
         var s = g.S;
         var (length, pooled) = (PartialLength(s), ConvBlockKernels.Outputs(s));
-        var filters = PooledConvBackward.ChannelLastFilters(weights.Span, s);
+        var wide = PooledConvBackward.Wide;
+        var filters = PooledConvBackward.ChannelLastFilters(weights.Span, s, wide);
         try
         {
-            WorkerTeam.For(s.Batch, parallelism, () => PooledConvBackward.Buffer(s), (n, buffer) =>
+            WorkerTeam.For(s.Batch, parallelism, () => PooledConvBackward.Buffer(s, wide), (n, buffer) =>
             {
                 PooledConvBackward.Image(x.AsSpan(n * g.Pixels, g.Pixels), dy.AsSpan(n * pooled, pooled), argmax.AsSpan(n * pooled, pooled),
                     partials.AsSpan(n * length, length), dx is null ? default : dx.AsSpan(n * g.Pixels, g.Pixels), filters, buffer.Span, s,
-                    g.PaddedWidth, g.Columns);
+                    g.PaddedWidth, g.Columns, wide);
                 return buffer;
             }, _ => { });
         }
