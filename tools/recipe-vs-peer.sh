@@ -9,6 +9,9 @@
 # Needs a Release build and /usr/bin/python3 with torch and numpy; the peer runs on OpenBLAS when it is installed
 # (apt-get install python3-torch python3-numpy libopenblas0-pthread), as the figures in the docs were measured, and
 # on the reference BLAS otherwise, much more slowly: the machine line names which, and a warning says so.
+# With DOTNET_EnableAVX512=0 on an AVX-512 machine both sides keep to AVX2, as on an AVX2-only processor: ours through
+# .NET, the peer through oneDNN's, OpenBLAS's and ATen's own switches (DNNL_MAX_CPU_ISA, OPENBLAS_CORETYPE,
+# ATEN_CPU_CAPABILITY).
 set -euo pipefail
 [ $# -ge 2 ] || { echo "usage: $0 RECIPE TARGET [SEED...]" >&2; exit 2; }
 recipe=$1 target=$2
@@ -24,11 +27,15 @@ openblas=/usr/lib/x86_64-linux-gnu/openblas-pthread
 cores=$(nproc)
 width=$(grep -qw avx512f /proc/cpuinfo && [ "${DOTNET_EnableAVX512:-1}" != 0 ] && echo "AVX-512" || echo "AVX2")
 blas="OpenBLAS"
+peer_isa=()
+if [ "$width" = AVX2 ] && grep -qw avx512f /proc/cpuinfo; then
+  peer_isa=(DNNL_MAX_CPU_ISA=AVX2 OPENBLAS_CORETYPE=Haswell ATEN_CPU_CAPABILITY=avx2)
+fi
 if [ ! -e "$openblas/libblas.so.3" ]; then
   blas="the reference BLAS"
   echo "warning: no OpenBLAS at $openblas, so the peer runs on the reference BLAS and takes far longer than in the docs; apt-get install libopenblas0-pthread" >&2
 fi
-echo "machine: $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), family $(sed -n 's/^cpu family\s*: //p' /proc/cpuinfo | head -1), $cores cores, $width; the peer on $blas"
+echo "machine: $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), family $(sed -n 's/^cpu family\s*: //p' /proc/cpuinfo | head -1), $cores cores, $width on both sides; the peer on $blas"
 # bench's JSON as "reached seconds epoch accuracy": the first epoch at the target, or the last one's figures.
 summary='
 import json, sys
@@ -39,7 +46,7 @@ print("yes" if d["reached"] else "no", "%.1f" % row["seconds"], row["epoch"], "%
 echo "| seed | peer s to $target | peer epoch | ours s to $target | ours epoch | accuracy judged | peer / ours |"
 echo "| --- | --- | --- | --- | --- | --- | --- |"
 for seed in "${seeds[@]}"; do
-  peer_log=$(OPENBLAS_NUM_THREADS=$cores LD_LIBRARY_PATH=$openblas /usr/bin/python3 "$peer" ${PEER_ARGS:---epochs 6 --no-augment} --threads "$cores" --seed "$seed")
+  peer_log=$(env "${peer_isa[@]}" OPENBLAS_NUM_THREADS=$cores LD_LIBRARY_PATH=$openblas /usr/bin/python3 "$peer" ${PEER_ARGS:---epochs 6 --no-augment} --threads "$cores" --seed "$seed")
   peer_row=$(echo "$peer_log" | awk -v t="$target" '/^epoch/ { e=$2; sub(":", "", e); if ($NF + 0 >= t + 0) { print e, $4; exit } }')
   peer_s=${peer_row#* } peer_epoch=${peer_row%% *}
   [ -n "$peer_row" ] || { peer_s="not reached (last: $(echo "$peer_log" | tail -1 | awk '{print $NF}'))"; peer_epoch=-; }
