@@ -185,6 +185,19 @@ public static class SimdGemm
         if (Vector512.IsHardwareAccelerated)
             for (; j + 32 <= j1; j += 32)
                 Tile8<Vector512<float>, Lanes512>(ref aRef, (nuint)aOffset, ref bRef, ref startRef, ref cRef, (nuint)(cOffset + i0 * n + j), (nuint)n, k, j);
+        if (SixteenRegisters && Vector256.IsHardwareAccelerated)
+        {
+            // 24 columns at a time while what is left stays a whole number of 16s.
+            var wide = (j1 - j) / 24;
+            if (wide > 0 && (j1 - j - 24 * wide) % 16 != 0)
+                wide--;
+            for (var t = 0; t < wide; t++, j += 24)
+            {
+                var ci = (nuint)(cOffset + i0 * n + j);
+                Tile4x24(ref aRef, (nuint)aOffset, ref bRef, ref startRef, ref cRef, ci, (nuint)n, k, j);
+                Tile4x24(ref aRef, (nuint)aOffset + 4, ref bRef, ref startRef, ref cRef, ci + 4 * (nuint)n, (nuint)n, k, j);
+            }
+        }
         for (; j + 16 <= j1; j += 16)
         {
             var ci = (nuint)(cOffset + i0 * n + j);
@@ -224,6 +237,37 @@ public static class SimdGemm
         c10.StoreUnsafe(ref cRef, ci); c11.StoreUnsafe(ref cRef, ci + 8); ci += row;
         c20.StoreUnsafe(ref cRef, ci); c21.StoreUnsafe(ref cRef, ci + 8); ci += row;
         c30.StoreUnsafe(ref cRef, ci); c31.StoreUnsafe(ref cRef, ci + 8);
+    }
+
+    /// <summary>
+    /// Four rows by 24 columns of C in twelve 256-bit accumulators, for sixteen registers: with three vectors of B and a
+    /// broadcast of A that is all of them, and each step of K has twelve FMAs to hide their latency where
+    /// <see cref="Tile4"/> has eight.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile4x24(ref float aRef, nuint ai, ref float bRef, ref int startRef, ref float cRef, nuint ci, nuint row, int k, int j)
+    {
+        Vector256<float> c00 = default, c01 = default, c02 = default, c10 = default, c11 = default, c12 = default;
+        Vector256<float> c20 = default, c21 = default, c22 = default, c30 = default, c31 = default, c32 = default;
+        for (var kk = 0; kk < k; kk++, ai += 8)
+        {
+            var bi = (nuint)(Unsafe.Add(ref startRef, kk) + j);
+            var b0 = Vector256.LoadUnsafe(ref bRef, bi);
+            var b1 = Vector256.LoadUnsafe(ref bRef, bi + 8);
+            var b2 = Vector256.LoadUnsafe(ref bRef, bi + 16);
+            var a = Vector256.Create(Unsafe.Add(ref aRef, ai));
+            c00 = Vector256.FusedMultiplyAdd(a, b0, c00); c01 = Vector256.FusedMultiplyAdd(a, b1, c01); c02 = Vector256.FusedMultiplyAdd(a, b2, c02);
+            a = Vector256.Create(Unsafe.Add(ref aRef, ai + 1));
+            c10 = Vector256.FusedMultiplyAdd(a, b0, c10); c11 = Vector256.FusedMultiplyAdd(a, b1, c11); c12 = Vector256.FusedMultiplyAdd(a, b2, c12);
+            a = Vector256.Create(Unsafe.Add(ref aRef, ai + 2));
+            c20 = Vector256.FusedMultiplyAdd(a, b0, c20); c21 = Vector256.FusedMultiplyAdd(a, b1, c21); c22 = Vector256.FusedMultiplyAdd(a, b2, c22);
+            a = Vector256.Create(Unsafe.Add(ref aRef, ai + 3));
+            c30 = Vector256.FusedMultiplyAdd(a, b0, c30); c31 = Vector256.FusedMultiplyAdd(a, b1, c31); c32 = Vector256.FusedMultiplyAdd(a, b2, c32);
+        }
+        c00.StoreUnsafe(ref cRef, ci); c01.StoreUnsafe(ref cRef, ci + 8); c02.StoreUnsafe(ref cRef, ci + 16); ci += row;
+        c10.StoreUnsafe(ref cRef, ci); c11.StoreUnsafe(ref cRef, ci + 8); c12.StoreUnsafe(ref cRef, ci + 16); ci += row;
+        c20.StoreUnsafe(ref cRef, ci); c21.StoreUnsafe(ref cRef, ci + 8); c22.StoreUnsafe(ref cRef, ci + 16); ci += row;
+        c30.StoreUnsafe(ref cRef, ci); c31.StoreUnsafe(ref cRef, ci + 8); c32.StoreUnsafe(ref cRef, ci + 16);
     }
 
     /// <summary>
