@@ -174,7 +174,7 @@ internal static class PooledConvBackward
             var w = windows.Slice(co * capacity, capacity);
             var g = gradients.Slice(co * capacity, capacity);
             var n = counts[co] = TChunks.Wide ? InGridOrder(rowArgmax, rowGradients, w, g, qs, s, gridWidth, l)
-                : InGridOrderScalar(rowArgmax, rowGradients, w, g, qs, s, gridWidth, l);
+                : InGridOrder256(rowArgmax, rowGradients, w, g, qs, s, gridWidth, l);
             ByLane(w[..n], g[..n], qs[..n], laneWindows, laneGradients, laneCounts, capacity);
             for (var lane = 0; lane < Lanes; lane++)
             {
@@ -246,27 +246,49 @@ internal static class PooledConvBackward
     }
 
     /// <summary>
-    /// <see cref="InGridOrder"/> without AVX-512's compress: each cell written at the count, which moves on only when the
-    /// cell belongs to the row half being listed.
+    /// For each 8-bit mask, the lanes it sets, lowest first, then the rest: a permutation that packs a 256-bit vector's
+    /// chosen lanes to its start, as AVX-512's compress does.
     /// </summary>
-    private static int InGridOrderScalar(ReadOnlySpan<int> argmax, ReadOnlySpan<float> dy, Span<int> windows, Span<float> gradients, Span<int> qs,
+    private static readonly int[] PackedLanes = Enumerable.Range(0, 256)
+        .SelectMany(mask => Enumerable.Range(0, 8).OrderBy(lane => (mask >> lane & 1) == 0 ? 1 : 0).ThenBy(lane => lane)).ToArray();
+
+    /// <summary>
+    /// <see cref="InGridOrder"/> in 256-bit vectors (AVX2 has no compress): eight cells of a pooled row at a time, the
+    /// chosen ones packed to the front by a permutation from <see cref="PackedLanes"/>.
+    /// </summary>
+    private static int InGridOrder256(ReadOnlySpan<int> argmax, ReadOnlySpan<float> dy, Span<int> windows, Span<float> gradients, Span<int> qs,
         ConvShape s, int gridWidth, Layout l)
     {
         var (ph, pw) = (s.OutHeight / 2, s.OutWidth / 2);
-        var room = ph * pw + 1;
-        if (argmax.Length < ph * pw || dy.Length < ph * pw || windows.Length < room || gradients.Length < room || qs.Length < room)
-            throw new ArgumentException("PooledConvBackward: a cell list is short");
+        // Whole vectors are loaded from each row and stored at the count: every span has a vector to spare.
+        var room = ph * pw + Chunk;
+        if (argmax.Length < room || dy.Length < room || windows.Length < room || gradients.Length < room || qs.Length < room)
+            throw new ArgumentException("PooledConvBackward: a cell list has no vector to spare");
+        var column = Vector256<int>.Indices;
+        var (one, twice) = (Vector256.Create(1), column * 2);
+        ref var a0 = ref MemoryMarshal.GetReference(argmax);
+        ref var g0 = ref MemoryMarshal.GetReference(dy);
+        ref var w0 = ref MemoryMarshal.GetReference(windows);
+        ref var gr0 = ref MemoryMarshal.GetReference(gradients);
+        ref var q0 = ref MemoryMarshal.GetReference(qs);
+        ref var lanes = ref MemoryMarshal.GetArrayDataReference(PackedLanes);
         var n = 0;
         for (var py = 0; py < ph; py++)
             for (var lower = 0; lower < 2; lower++)
-                for (var px = 0; px < pw; px++)
+                for (var px = 0; px < pw; px += 8)
                 {
-                    var a = argmax[py * pw + px] & 3;
-                    var (oy, ox) = (2 * py + lower, 2 * px + (a & 1));
-                    windows[n] = (oy * l.RowWidth + ox) * l.Stride;
-                    gradients[n] = dy[py * pw + px];
-                    qs[n] = oy * gridWidth + ox;
-                    n += (a >> 1) == lower ? 1 : 0;
+                    var at = (nuint)(py * pw + px);
+                    // Masked to the window's four cells: the windows' offsets below are used unchecked.
+                    var a = Vector256.LoadUnsafe(ref a0, at) & Vector256.Create(3);
+                    var oy = Vector256.Create(2 * py + lower);
+                    var ox = Vector256.Create(2 * px) + twice + (a & one);
+                    var taken = Vector256.LessThan(column, Vector256.Create(pw - px)) & Vector256.Equals(Vector256.ShiftRightLogical(a, 1), Vector256.Create(lower));
+                    var mask = taken.ExtractMostSignificantBits();
+                    var order = Vector256.LoadUnsafe(ref lanes, (nuint)(mask * 8));
+                    Avx2.PermuteVar8x32((oy * Vector256.Create(l.RowWidth) + ox) * Vector256.Create(l.Stride), order).StoreUnsafe(ref w0, (nuint)n);
+                    Avx2.PermuteVar8x32(Vector256.LoadUnsafe(ref g0, at), order).StoreUnsafe(ref gr0, (nuint)n);
+                    Avx2.PermuteVar8x32(oy * Vector256.Create(gridWidth) + ox, order).StoreUnsafe(ref q0, (nuint)n);
+                    n += BitOperations.PopCount(mask);
                 }
         return n;
     }
