@@ -502,16 +502,14 @@ public static class SimdGemm
             var rowsB = new BRows(b.Start(j0), b.Start(j0 + Math.Min(1, cols - 1)), b.Start(j0 + Math.Min(2, cols - 1)), b.Start(j0 + Math.Min(3, cols - 1)));
             var partial = cols < 4 ? ArrayPool<float>.Shared.Rent(16) : null;
             var (target, at, ldc) = partial is null ? (c, cOffset + j0, n) : (partial, 0, 4);
+            // Sixteen registers hold three rows' tile (twelve accumulators), not four.
+            var tileRows = SixteenRegisters ? 3 : 4;
             if (Vector256.IsHardwareAccelerated)
-                for (; i + 4 <= i1; i += 4)
+                for (; i + tileRows <= i1; i += tileRows)
                 {
                     var c0 = partial is null ? at + i * ldc : 0;
                     if (SixteenRegisters)
-                    {
-                        // Tile2x4 adds its own tail.
-                        Tile2x4(a.Data, a.Start(i), lda, b.Data, rowsB, target, c0, ldc, k);
-                        Tile2x4(a.Data, a.Start(i + 2), lda, b.Data, rowsB, target, c0 + 2 * ldc, ldc, k);
-                    }
+                        Tile3x4(a.Data, a.Start(i), lda, b.Data, rowsB, target, c0, ldc, k);
                     else
                     {
                         Tile4x4(a.Data, a.Start(i), lda, b.Data, rowsB, target, c0, ldc, k);
@@ -519,7 +517,7 @@ public static class SimdGemm
                             AddTail(a.Data, a.Start(i), lda, b.Data, rowsB, target, c0, ldc, k, k / 8 * 8, 4);
                     }
                     if (partial is not null)
-                        for (var r = 0; r < 4; r++)
+                        for (var r = 0; r < tileRows; r++)
                             partial.AsSpan(r * 4, cols).CopyTo(c.AsSpan(cOffset + (i + r) * n + j0, cols));
                 }
             for (; i < i1; i += 2)
@@ -734,6 +732,41 @@ public static class SimdGemm
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> LowAndHigh(ref float low, nuint at, nint high) =>
         Avx512F.InsertVector256(Vector256.LoadUnsafe(ref low, at).ToVector512Unsafe(), Vector256.LoadUnsafe(ref Unsafe.Add(ref low, high), at), 1);
+
+    /// <summary>
+    /// <see cref="Tile4x4"/> for three rows of A, for sixteen registers: twelve accumulators, the three rows' vectors and
+    /// one of B at a time. Adds its own tail.
+    /// </summary>
+    private static void Tile3x4(float[] a, int a0, int lda, float[] b, BRows rowsB, float[] c, int c0, int ldc, int k)
+    {
+        ref var x = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(a), a0);
+        ref var bRef = ref MemoryMarshal.GetArrayDataReference(b);
+        ref var b0 = ref Unsafe.Add(ref bRef, rowsB.R0);
+        ref var b1 = ref Unsafe.Add(ref bRef, rowsB.R1);
+        ref var b2 = ref Unsafe.Add(ref bRef, rowsB.R2);
+        ref var b3 = ref Unsafe.Add(ref bRef, rowsB.R3);
+        Vector256<float> s00 = default, s01 = default, s02 = default, s03 = default, s10 = default, s11 = default, s12 = default, s13 = default;
+        Vector256<float> s20 = default, s21 = default, s22 = default, s23 = default;
+        var ka = (nuint)lda;
+        nuint kk = 0;
+        for (; kk + 8 <= (nuint)k; kk += 8)
+        {
+            var (x0, x1, x2) = (Vector256.LoadUnsafe(ref x, kk), Vector256.LoadUnsafe(ref x, kk + ka), Vector256.LoadUnsafe(ref x, kk + 2 * ka));
+            var w = Vector256.LoadUnsafe(ref b0, kk);
+            s00 = Vector256.FusedMultiplyAdd(x0, w, s00); s10 = Vector256.FusedMultiplyAdd(x1, w, s10); s20 = Vector256.FusedMultiplyAdd(x2, w, s20);
+            w = Vector256.LoadUnsafe(ref b1, kk);
+            s01 = Vector256.FusedMultiplyAdd(x0, w, s01); s11 = Vector256.FusedMultiplyAdd(x1, w, s11); s21 = Vector256.FusedMultiplyAdd(x2, w, s21);
+            w = Vector256.LoadUnsafe(ref b2, kk);
+            s02 = Vector256.FusedMultiplyAdd(x0, w, s02); s12 = Vector256.FusedMultiplyAdd(x1, w, s12); s22 = Vector256.FusedMultiplyAdd(x2, w, s22);
+            w = Vector256.LoadUnsafe(ref b3, kk);
+            s03 = Vector256.FusedMultiplyAdd(x0, w, s03); s13 = Vector256.FusedMultiplyAdd(x1, w, s13); s23 = Vector256.FusedMultiplyAdd(x2, w, s23);
+        }
+        StoreSums(c, c0, s00, s01, s02, s03);
+        StoreSums(c, c0 + ldc, s10, s11, s12, s13);
+        StoreSums(c, c0 + 2 * ldc, s20, s21, s22, s23);
+        if ((int)kk < k)
+            AddTail(a, a0, lda, b, rowsB, c, c0, ldc, k, (int)kk, 3);
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Tile2x4(float[] a, int a0, int lda, float[] b, BRows rowsB, float[] c, int c0, int ldc, int k)
