@@ -175,7 +175,7 @@ internal static class PooledConvBackward
             var g = gradients.Slice(co * capacity, capacity);
             var n = counts[co] = TChunks.Wide ? InGridOrder(rowArgmax, rowGradients, w, g, qs, s, gridWidth, l)
                 : InGridOrder256(rowArgmax, rowGradients, w, g, qs, s, gridWidth, l);
-            ByLane(w[..n], g[..n], qs[..n], laneWindows, laneGradients, laneCounts, capacity);
+            var bias = ByLane(w[..n], g[..n], qs[..n], laneWindows, laneGradients, laneCounts, capacity, gridColumns);
             for (var lane = 0; lane < Lanes; lane++)
             {
                 var laneWindow = laneWindows.Slice(lane * capacity, laneCounts[lane]);
@@ -187,7 +187,7 @@ internal static class PooledConvBackward
                     SumLaneByBlock(ref image, laneWindow, laneGradient, l, s.InChannels, sums);
             }
             ReduceLanes(buffer.Slice(l.LaneSums, Lanes * l.Filter), partial.Slice(co * taps, taps), s.InChannels, l.Stride);
-            partial[s.OutChannels * taps + co] = GridSum(g[..n], qs[..n], gridColumns);
+            partial[s.OutChannels * taps + co] = bias;
         }
         var withDx = !dx.IsEmpty;
         if (withDx)
@@ -304,25 +304,45 @@ internal static class PooledConvBackward
         return n + BitOperations.PopCount(taken.ExtractMostSignificantBits());
     }
 
-    /// <summary>The cells split by their lane, q mod 8, each lane's in the order given: lane i's from i·<paramref name="capacity"/>.</summary>
-    private static void ByLane(ReadOnlySpan<int> windows, ReadOnlySpan<float> gradients, ReadOnlySpan<int> qs, Span<int> laneWindows,
-        Span<float> laneGradients, Span<int> counts, int capacity)
+    /// <summary>
+    /// The cells split by their lane, q mod 8, each lane's in the order given: lane i's from i·<paramref name="capacity"/>.
+    /// Returns db's term, <see cref="SimdConv2d.Sum"/> of a gradient plane of <paramref name="columns"/> floats that holds
+    /// the gradients at their q (in increasing order) and zeros elsewhere, without the plane: the same additions in the
+    /// same order, the cells in whole 32-column blocks into 32 slots by q mod 32, then the slots' sum, then the rest.
+    /// </summary>
+    private static float ByLane(ReadOnlySpan<int> windows, ReadOnlySpan<float> gradients, ReadOnlySpan<int> qs, Span<int> laneWindows,
+        Span<float> laneGradients, Span<int> counts, int capacity, int columns)
     {
         if (laneWindows.Length < Lanes * capacity || laneGradients.Length < Lanes * capacity || capacity < windows.Length
             || gradients.Length < windows.Length || qs.Length < windows.Length || counts.Length < Lanes)
             throw new ArgumentException("PooledConvBackward: the lanes' lists are short");
         counts[..Lanes].Clear();
+        // Slot 32 takes the cells past the whole blocks, whose gradients are added after the slots' sum.
+        Span<float> slots = stackalloc float[33];
+        slots.Clear();
+        ref var slot = ref MemoryMarshal.GetReference(slots);
         ref var count0 = ref MemoryMarshal.GetReference(counts);
         ref var lw = ref MemoryMarshal.GetReference(laneWindows);
         ref var lg = ref MemoryMarshal.GetReference(laneGradients);
+        var blocks = columns / 32 * 32;
         for (var j = 0; j < windows.Length; j++)
         {
-            var lane = qs[j] & (Lanes - 1);
-            ref var count = ref Unsafe.Add(ref count0, lane);
-            var at = lane * capacity + count++;
+            var (q, g) = (qs[j], gradients[j]);
+            ref var count = ref Unsafe.Add(ref count0, q & (Lanes - 1));
+            var at = (q & (Lanes - 1)) * capacity + count++;
             Unsafe.Add(ref lw, at) = windows[j];
-            Unsafe.Add(ref lg, at) = gradients[j];
+            Unsafe.Add(ref lg, at) = g;
+            Unsafe.Add(ref slot, q < blocks ? q & 31 : 32) += g;
         }
+        var (a, b) = (Vector256.LoadUnsafe(ref slot), Vector256.LoadUnsafe(ref slot, 8));
+        var (c, d) = (Vector256.LoadUnsafe(ref slot, 16), Vector256.LoadUnsafe(ref slot, 24));
+        var sum = Vector256.Sum((a + b) + (c + d));
+        var tail = windows.Length;
+        while (tail > 0 && qs[tail - 1] >= blocks)
+            tail--;
+        for (; tail < windows.Length; tail++)
+            sum += gradients[tail];
+        return sum;
     }
 
     /// <summary>Σ g·window over one lane's cells, in registers: three window rows of <typeparamref name="TChunks"/> vectors.</summary>
@@ -516,29 +536,6 @@ internal static class PooledConvBackward
                     + (Vector256.LoadUnsafe(ref l, at + 6 * laneStride) + Vector256.LoadUnsafe(ref l, at + 7 * laneStride));
                 (low + high).StoreUnsafe(ref d, (nuint)(pixel * inChannels + ci));
             }
-    }
-
-    /// <summary>
-    /// <see cref="SimdConv2d.Sum"/> of a gradient plane of <paramref name="columns"/> floats that holds <paramref name="gradients"/>
-    /// at <paramref name="qs"/> (in increasing order) and zeros elsewhere, without the plane: the same additions in the same order.
-    /// </summary>
-    private static float GridSum(ReadOnlySpan<float> gradients, ReadOnlySpan<int> qs, int columns)
-    {
-        Span<float> slots = stackalloc float[32];
-        slots.Clear();
-        ref var slot = ref MemoryMarshal.GetReference(slots);
-        // The cells in whole 32-column blocks go to their slots; the rest, the plane's tail, are added after the slots' sum.
-        var (blocks, inBlocks) = (columns / 32 * 32, qs.Length);
-        while (inBlocks > 0 && qs[inBlocks - 1] >= blocks)
-            inBlocks--;
-        for (var i = 0; i < inBlocks; i++)
-            Unsafe.Add(ref slot, qs[i] & 31) += gradients[i];
-        var (a, b) = (Vector256.LoadUnsafe(ref slot), Vector256.LoadUnsafe(ref slot, 8));
-        var (c, d) = (Vector256.LoadUnsafe(ref slot, 16), Vector256.LoadUnsafe(ref slot, 24));
-        var sum = Vector256.Sum((a + b) + (c + d));
-        for (var i = inBlocks; i < qs.Length; i++)
-            sum += gradients[i];
-        return sum;
     }
 
     /// <summary>dW [Out, 3, 3, In] (the order <see cref="Image"/> gives) into [Out, In, 3, 3].</summary>
