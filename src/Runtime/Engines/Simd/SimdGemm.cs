@@ -60,7 +60,8 @@ public static class SimdGemm
     /// <summary>
     /// Whether the JIT has only sixteen vector registers (no AVX-512's EVEX encoding: AVX2-only processors, or AVX-512
     /// switched off). The tiles of sixteen 256-bit accumulators would then spill some to the stack on every step of K,
-    /// so they run as two tiles of half as many rows instead: the same products in the same order, the same bits.
+    /// so tiles of twelve run instead (4x24 for NN products, 3x4 for NT ones): the same products in the same order, the
+    /// same bits.
     /// </summary>
     private static readonly bool SixteenRegisters = !Avx512F.VL.IsSupported;
 
@@ -171,8 +172,8 @@ public static class SimdGemm
 
     /// <summary>
     /// C rows i0..i0+7, columns [j0, j1) (a multiple of 16 wide): 8x32 register tiles of 512-bit vectors where the
-    /// processor has them, then 8x16 tiles of 256-bit ones (16 accumulators either way; two 4x16 tiles where there are
-    /// only <see cref="SixteenRegisters"/>); row kk of B starts at bStarts[kk]. All add the same products in the same
+    /// processor has them, then 8x16 tiles of 256-bit ones (16 accumulators either way; where there are only
+    /// <see cref="SixteenRegisters"/>, 4x24 tiles and then 4x16 ones for what is left); row kk of B starts at bStarts[kk]. All add the same products in the same
     /// order, so neither the vector width nor the register count changes a bit.
     /// </summary>
     private static void Rows8NN(float[] packed, int aOffset, float[] b, int[] bStarts, float[] c, int cOffset, int n, int k, int i0, int j0, int j1)
@@ -407,8 +408,8 @@ public static class SimdGemm
 
     /// <summary>
     /// C[i,j] = Σ_k A[i,k]·B[j,k] for row-major A [M,K] and B [N,K] (x·Wᵀ with W in PyTorch's layout), vectorised along
-    /// K with 4x4 tiles of dot products (4x8 on 512-bit vectors, 4x5 for ten columns there; two 2x4 tiles where there
-    /// are only <see cref="SixteenRegisters"/>; 2x4 and single dot products at the edges); blocks of B's rows, and groups
+    /// K with 4x4 tiles of dot products (4x8 on 512-bit vectors, 4x5 for ten columns there; 3x4 tiles where there are
+    /// only <see cref="SixteenRegisters"/>; 2x4 and single dot products at the edges); blocks of B's rows, and groups
     /// of A's rows when the blocks are few, run in parallel. With <paramref name="bias"/>, C[i,j] + bias[j] (then
     /// max(·, 0) when <paramref name="relu"/>, a NaN staying NaN), added by the thread that formed the sum.
     /// </summary>
