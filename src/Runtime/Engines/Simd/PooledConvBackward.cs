@@ -216,10 +216,7 @@ internal static class PooledConvBackward
         ConvShape s, int gridWidth, Layout l)
     {
         var (ph, pw) = (s.OutHeight / 2, s.OutWidth / 2);
-        // Whole vectors are loaded from each row and stored at the count: every span has a vector to spare.
-        var room = ph * pw + Chunk;
-        if (argmax.Length < room || dy.Length < room || windows.Length < room || gradients.Length < room || qs.Length < room)
-            throw new ArgumentException("PooledConvBackward: a cell list has no vector to spare");
+        RequireVectorToSpare(argmax, dy, windows, gradients, qs, ph * pw);
         var column = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
         var inRow = Vector512.LessThan(column, Vector512.Create(pw));
         var (one, twice) = (Vector512.Create(1), column * 2);
@@ -246,6 +243,18 @@ internal static class PooledConvBackward
     }
 
     /// <summary>
+    /// Whole vectors are loaded from each pooled row and stored at the count, unchecked: every span must have a vector to
+    /// spare past the plane's <paramref name="cells"/>.
+    /// </summary>
+    private static void RequireVectorToSpare(ReadOnlySpan<int> argmax, ReadOnlySpan<float> dy, Span<int> windows, Span<float> gradients, Span<int> qs,
+        int cells)
+    {
+        var room = cells + Chunk;
+        if (argmax.Length < room || dy.Length < room || windows.Length < room || gradients.Length < room || qs.Length < room)
+            throw new ArgumentException("PooledConvBackward: a cell list has no vector to spare");
+    }
+
+    /// <summary>
     /// For each 8-bit mask, the lanes it sets, lowest first, then the rest: a permutation that packs a 256-bit vector's
     /// chosen lanes to its start, as AVX-512's compress does.
     /// </summary>
@@ -260,10 +269,7 @@ internal static class PooledConvBackward
         ConvShape s, int gridWidth, Layout l)
     {
         var (ph, pw) = (s.OutHeight / 2, s.OutWidth / 2);
-        // Whole vectors are loaded from each row and stored at the count: every span has a vector to spare.
-        var room = ph * pw + Chunk;
-        if (argmax.Length < room || dy.Length < room || windows.Length < room || gradients.Length < room || qs.Length < room)
-            throw new ArgumentException("PooledConvBackward: a cell list has no vector to spare");
+        RequireVectorToSpare(argmax, dy, windows, gradients, qs, ph * pw);
         var column = Vector256<int>.Indices;
         var (one, twice) = (Vector256.Create(1), column * 2);
         ref var a0 = ref MemoryMarshal.GetReference(argmax);
