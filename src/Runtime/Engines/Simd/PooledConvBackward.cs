@@ -323,14 +323,13 @@ internal static class PooledConvBackward
             || gradients.Length < windows.Length || qs.Length < windows.Length || counts.Length < Lanes)
             throw new ArgumentException("PooledConvBackward: the lanes' lists are short");
         counts[..Lanes].Clear();
-        // Slot 32 takes the cells past the whole blocks, whose gradients are added after the slots' sum.
-        Span<float> slots = stackalloc float[33];
+        Span<float> slots = stackalloc float[32];
         slots.Clear();
         ref var slot = ref MemoryMarshal.GetReference(slots);
         ref var count0 = ref MemoryMarshal.GetReference(counts);
         ref var lw = ref MemoryMarshal.GetReference(laneWindows);
         ref var lg = ref MemoryMarshal.GetReference(laneGradients);
-        var blocks = columns / 32 * 32;
+        var (blocks, inBlocks) = (columns / 32 * 32, 0);
         for (var j = 0; j < windows.Length; j++)
         {
             var (q, g) = (qs[j], gradients[j]);
@@ -338,16 +337,18 @@ internal static class PooledConvBackward
             var at = (q & (Lanes - 1)) * capacity + count++;
             Unsafe.Add(ref lw, at) = windows[j];
             Unsafe.Add(ref lg, at) = g;
-            Unsafe.Add(ref slot, q < blocks ? q & 31 : 32) += g;
+            if (q < blocks)
+            {
+                Unsafe.Add(ref slot, q & 31) += g;
+                inBlocks++;
+            }
         }
         var (a, b) = (Vector256.LoadUnsafe(ref slot), Vector256.LoadUnsafe(ref slot, 8));
         var (c, d) = (Vector256.LoadUnsafe(ref slot, 16), Vector256.LoadUnsafe(ref slot, 24));
         var sum = Vector256.Sum((a + b) + (c + d));
-        var tail = windows.Length;
-        while (tail > 0 && qs[tail - 1] >= blocks)
-            tail--;
-        for (; tail < windows.Length; tail++)
-            sum += gradients[tail];
+        // The cells past the whole blocks, the plane's tail, come last in q order.
+        for (var j = inBlocks; j < windows.Length; j++)
+            sum += gradients[j];
         return sum;
     }
 
