@@ -25,10 +25,11 @@ dll=src/Cli/bin/Release/net10.0/fashiongpu.dll
 [ -f "$dll" ] || { echo "error: no build at $dll; run 'dotnet build FashionGpu.sln -c Release' first" >&2; exit 2; }
 openblas=/usr/lib/x86_64-linux-gnu/openblas-pthread
 cores=$(nproc)
-width=$(grep -qw avx512f /proc/cpuinfo && [ "${DOTNET_EnableAVX512:-1}" != 0 ] && echo "AVX-512" || echo "AVX2")
+has512=$(grep -qw avx512f /proc/cpuinfo && echo yes || echo no)
+width=$([ "$has512" = yes ] && [ "${DOTNET_EnableAVX512:-1}" != 0 ] && echo "AVX-512" || echo "AVX2")
 blas="OpenBLAS"
 peer_isa=()
-if [ "$width" = AVX2 ] && grep -qw avx512f /proc/cpuinfo; then
+if [ "$width" = AVX2 ] && [ "$has512" = yes ]; then
   peer_isa=(DNNL_MAX_CPU_ISA=AVX2 OPENBLAS_CORETYPE=Haswell ATEN_CPU_CAPABILITY=avx2)
 fi
 if [ ! -e "$openblas/libblas.so.3" ]; then

@@ -173,8 +173,9 @@ public static class SimdGemm
     /// <summary>
     /// C rows i0..i0+7, columns [j0, j1) (a multiple of 16 wide): 8x32 register tiles of 512-bit vectors where the
     /// processor has them, then 8x16 tiles of 256-bit ones (16 accumulators either way; where there are only
-    /// <see cref="SixteenRegisters"/>, 4x24 tiles and then 4x16 ones for what is left); row kk of B starts at bStarts[kk]. All add the same products in the same
-    /// order, so neither the vector width nor the register count changes a bit.
+    /// <see cref="SixteenRegisters"/>, 4x24 tiles and then 4x16 ones for what is left); row kk of B starts at
+    /// bStarts[kk]. All add the same products in the same order, so neither the vector width nor the register count
+    /// changes a bit.
     /// </summary>
     private static void Rows8NN(float[] packed, int aOffset, float[] b, int[] bStarts, float[] c, int cOffset, int n, int k, int i0, int j0, int j1)
     {
