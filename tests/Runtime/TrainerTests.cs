@@ -1,3 +1,4 @@
+using FashionGpu.Runtime;
 using FashionGpu.Runtime.Checkpoints;
 using FashionGpu.Runtime.Data;
 using FashionGpu.Runtime.Engines;
@@ -100,6 +101,79 @@ public sealed class TrainerTests(CpuDeviceFixture gpu) : IDisposable
         }
         Assert.Equal(File.ReadAllLines(Path.Combine(straight, "metrics.jsonl"))[1].Split("\"seconds\"")[0],
             File.ReadAllLines(Path.Combine(interrupted, "metrics.jsonl"))[1].Split("\"seconds\"")[0]);
+    }
+
+    /// <summary>
+    /// With checkpoints every third epoch, epochs 1 and 2 write nothing; Ctrl+C in epoch 3 writes `last` and the best
+    /// epoch held back since; resumed, the run ends with the same `last` and `best` as a run that saved every epoch.
+    /// </summary>
+    [Fact]
+    public void Checkpoints_every_third_epoch_end_with_the_files_of_every_epochs_and_keep_the_best_on_ctrl_c()
+    {
+        var images = Sample.Take(256);
+        var config = Config(4);
+        var everyEpoch = Path.Combine(_temp.Path, "every-epoch");
+        var everyThird = Path.Combine(_temp.Path, "every-third");
+        using (var engine = new IlgpuEngine(gpu.Device, Models.Seed, config.Settings))
+            new Trainer(engine).Run(images, config, everyEpoch, null, NullTrainingObserver.Instance, CancellationToken.None);
+
+        var lastAfterEpoch = new List<bool>();
+        using (var engine = new IlgpuEngine(gpu.Device, Models.Seed, config.Settings))
+        using (var cancel = new CancellationTokenSource())
+        {
+            var observer = new ObserveEpochs(_ => lastAfterEpoch.Add(File.Exists(Checkpoint.PathOf(everyThird, "last"))), new CancelAt(3, 96, cancel));
+            var trainer = new Trainer(engine) { ProgressInterval = TimeSpan.Zero, CheckpointEvery = 3 };
+            var first = trainer.Run(images, config, everyThird, null, observer, cancel.Token);
+            Assert.Equal(TrainOutcome.Interrupted, first.Outcome);
+            Assert.Equal((2, 128), (first.Last.Epoch, first.Last.Position));
+        }
+        Assert.Equal([false, false], lastAfterEpoch);
+        var (_, _, interruptedInfo) = Checkpoint.Load(Checkpoint.PathOf(everyThird, "last"));
+        var (_, _, heldBackBest) = Checkpoint.Load(Checkpoint.PathOf(everyThird, "best"));
+        Assert.InRange(interruptedInfo!.BestEpoch, 1, 2);
+        Assert.Equal(interruptedInfo.BestEpoch, heldBackBest!.Epoch);
+
+        var (_, state, info) = Checkpoint.Load(Checkpoint.PathOf(everyThird, "last"));
+        using (var engine = new IlgpuEngine(gpu.Device, Models.Seed, config.Settings))
+        {
+            engine.LoadState(state);
+            new Trainer(engine) { CheckpointEvery = 3 }.Run(images, config, everyThird, info, NullTrainingObserver.Instance, CancellationToken.None);
+        }
+        foreach (var name in new[] { "last", "best" })
+        {
+            var expected = Checkpoint.Load(Checkpoint.PathOf(everyEpoch, name));
+            var actual = Checkpoint.Load(Checkpoint.PathOf(everyThird, name));
+            Assert.Equal((expected.Info!.Epoch, expected.Info.Step, expected.Info.BestEpoch), (actual.Info!.Epoch, actual.Info.Step, actual.Info.BestEpoch));
+            Assert.True(expected.State.Parameters.AsSpan().SequenceEqual(actual.State.Parameters), $"{name}: parameters differ");
+            Assert.True(expected.State.SecondMoment.AsSpan().SequenceEqual(actual.State.SecondMoment), $"{name}: Adam's v differs");
+        }
+        Assert.Equal(File.ReadAllLines(Path.Combine(everyEpoch, "metrics.jsonl")).Select(l => l.Split("\"seconds\"")[0]),
+            File.ReadAllLines(Path.Combine(everyThird, "metrics.jsonl")).Select(l => l.Split("\"seconds\"")[0]));
+    }
+
+    /// <summary>A checkpoint written in the background that fails stops the run with the write's own reason.</summary>
+    [Fact]
+    public void A_checkpoint_that_cannot_be_written_stops_the_run_with_the_reason()
+    {
+        Directory.CreateDirectory(Checkpoint.PathOf(_temp.Path, "last"));
+        using var engine = new IlgpuEngine(gpu.Device, Models.Seed, Config(2).Settings);
+        var e = Assert.Throws<FashionGpuException>(() =>
+            new Trainer(engine).Run(Sample.Take(128), Config(2), _temp.Path, null, NullTrainingObserver.Instance, CancellationToken.None));
+        Assert.Contains("last.safetensors is a directory", e.Message);
+    }
+
+    /// <summary>Calls <paramref name="finished"/> after each epoch and passes everything on to <paramref name="inner"/>.</summary>
+    private sealed class ObserveEpochs(Action<EpochMetrics> finished, ITrainingObserver inner) : ITrainingObserver
+    {
+        public void EpochStarted(int epoch, int epochs, int samples, int position) => inner.EpochStarted(epoch, epochs, samples, position);
+        public void Progress(int epoch, int samplesDone, int samples, EpochTotals totals, double imagesPerSecond) =>
+            inner.Progress(epoch, samplesDone, samples, totals, imagesPerSecond);
+
+        public void EpochFinished(EpochMetrics metrics)
+        {
+            finished(metrics);
+            inner.EpochFinished(metrics);
+        }
     }
 
     [Fact]

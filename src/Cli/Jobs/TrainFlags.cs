@@ -167,6 +167,8 @@ public static class TrainFlags
         new TrainFlag<string>("--run-dir", "RunDir", "Where checkpoints and metrics go (default: runs/<timestamp>)", o => o.RunDir, (o, v) => o.RunDir = v,
             resume: (_, directory) => directory,
             differs: (o, _, directory) => o.RunDir is not null && Path.GetFullPath(o.RunDir) != Path.GetFullPath(directory)),
+        new TrainFlag<int>("--checkpoint-every", "CheckpointEvery", "Write checkpoints after every Nth epoch (and always after the last, an early stop or Ctrl+C); a crash loses at most the epochs since (default: 1)",
+            o => o.CheckpointEvery, (o, v) => o.CheckpointEvery = v, (name, v) => AtLeast(name, v, 1)),
         new TrainFlag<string>("--resume", "Resume", "Continue the run in DIR from its last checkpoint", o => o.Resume, (o, v) => o.Resume = v),
         new TrainFlag<bool>("--json", "Json", "Print one JSON object per epoch on stdout", o => o.Json, (o, v) => o.Json |= v),
     ];

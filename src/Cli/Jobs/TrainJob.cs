@@ -129,14 +129,16 @@ public sealed class TrainJob(IOptions<TrainOptions> options, ILogger<TrainJob> l
         output.WriteLine($"device: {engine.DeviceId} ({engine.DeviceName})");
         if (resumeState is not null)
             engine.LoadState(resumeState);
+        var trainer = new Trainer(engine) { CheckpointEvery = o.CheckpointEvery ?? 1 };
         var split = (int)Math.Round(images.Count * config.ValidationSplit);
         output.WriteLine(resume is null
             ? $"run: {runDirectory}; {images.Count - split:N0} training + {split:N0} validation images, {config.Epochs} epoch{(config.Epochs == 1 ? "" : "s")} of batch {config.Settings.BatchSize}, " +
               $"{(model.PixelScale == 1f ? "raw 0..255 pixels" : model.PixelScale == ModelDefinition.ScaledPixels ? "pixels scaled to [0, 1]" : string.Create(CultureInfo.InvariantCulture, $"pixels × {model.PixelScale:0.#########}"))}, seed {config.Settings.Seed}"
             : $"run: resuming {runDirectory} at epoch {resume.Epoch + 1}, sample {resume.Position:N0} (step {resume.Step:N0})");
+        if (trainer.CheckpointEvery > 1)
+            output.WriteLine($"checkpoints: after every {trainer.CheckpointEvery} epochs and the last (--checkpoint-every); a crash loses the epochs since");
         logger.LogDebug("configuration {@Config}", config);
 
-        var trainer = new Trainer(engine);
         var result = console.Run(observer => trainer.Run(images, config, runDirectory, resume, observer, stopping));
         if (result.Outcome == TrainOutcome.Interrupted)
         {

@@ -23,6 +23,8 @@ public sealed class TrainOptions
     public double? Ema { get; set; }
     public string? Augment { get; set; }
     public int? Patience { get; set; }
+    /// <summary>Epochs between checkpoints; it does not change the run, so --resume may give another.</summary>
+    public int? CheckpointEvery { get; set; }
     public ulong Seed { get; set; } = 42;
     /// <summary>A built-in recipe (<see cref="Recipes"/>) or model (<see cref="ModelPresets"/>); the default is seed.</summary>
     public string? Model { get; set; }

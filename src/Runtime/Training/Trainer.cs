@@ -19,17 +19,41 @@ public sealed record TrainResult(TrainOutcome Outcome, IReadOnlyList<EpochMetric
 
 /// <summary>
 /// The training loop: epochs of shuffled batches through an <see cref="IEngine"/>, validation after each epoch, and
-/// checkpoints in the run directory (last after every epoch and on interruption, best on a new best validation
-/// accuracy). It reads results back from the device only to report progress (at most every
-/// <see cref="ProgressInterval"/>) and at the end of an epoch. Cancellation stops after the current step, saves
-/// `last` with the position inside the epoch, and returns <see cref="TrainOutcome.Interrupted"/>.
+/// checkpoints in the run directory: `last` after every <see cref="CheckpointEvery"/>th epoch, the final one, an early
+/// stop and an interruption; `best` with it when the best validation accuracy changed since. Checkpoints are written
+/// in the background while the next epoch trains, and the run returns only once they are on disk. It reads results
+/// back from the device only to report progress (at most every <see cref="ProgressInterval"/>), at the end of an
+/// epoch, and for a checkpoint. Cancellation stops after the current step, saves `last` with the position inside the
+/// epoch, and returns <see cref="TrainOutcome.Interrupted"/>.
 /// </summary>
 public sealed class Trainer(IEngine engine)
 {
     public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>Epochs between checkpoints (1: every epoch). A crash loses at most the epochs since the last one.</summary>
+    public int CheckpointEvery { get; init; } = 1;
+
     public TrainResult Run(LabeledImages trainingSet, RunConfiguration config, string runDirectory, CheckpointInfo? resume,
         ITrainingObserver observer, CancellationToken cancellation)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(CheckpointEvery, 1);
+        var writer = new CheckpointWriter();
+        TrainResult result;
+        try
+        {
+            result = Train(trainingSet, config, runDirectory, resume, observer, writer, cancellation);
+        }
+        catch
+        {
+            writer.FinishQuietly();
+            throw;
+        }
+        writer.Finish();
+        return result;
+    }
+
+    private TrainResult Train(LabeledImages trainingSet, RunConfiguration config, string runDirectory, CheckpointInfo? resume,
+        ITrainingObserver observer, CheckpointWriter writer, CancellationToken cancellation)
     {
         var settings = config.Settings;
         var (train, validation) = DataSplit.Create(trainingSet.Count, config.ValidationSplit, settings.Seed);
@@ -63,16 +87,28 @@ public sealed class Trainer(IEngine engine)
         var history = new List<EpochMetrics>();
         var last = resume ?? new CheckpointInfo { Config = config };
 
-        CheckpointInfo Save(string name, int savedEpoch, int savedPosition, EpochTotals partial, double? validationAccuracy, ModelState? state = null)
+        // A new best waits here, as a copy read from the device, until `last` is written; it goes to disk first, so that
+        // `last` never names a best epoch whose checkpoint is not there yet.
+        (ModelState State, CheckpointInfo Info)? unsavedBest = null;
+
+        CheckpointInfo Describe(ModelState state, int savedEpoch, int savedPosition, EpochTotals partial, double? validationAccuracy) => new()
         {
-            state ??= engine.ReadState();
-            var info = new CheckpointInfo
+            Epoch = savedEpoch, Position = savedPosition, Step = state.Step, PartialLossSum = partial.LossSum,
+            PartialCorrect = partial.Correct, ValidationAccuracy = validationAccuracy, BestValidationAccuracy = hasValidation ? tracker.Best : null,
+            BestEpoch = tracker.BestEpoch, Config = config, SavedAt = DateTimeOffset.UtcNow,
+        };
+
+        CheckpointInfo SaveLast(ModelState state, int savedEpoch, int savedPosition, EpochTotals partial, double? validationAccuracy)
+        {
+            var info = Describe(state, savedEpoch, savedPosition, partial, validationAccuracy);
+            var best = unsavedBest;
+            unsavedBest = null;
+            writer.Start(() =>
             {
-                Epoch = savedEpoch, Position = savedPosition, Step = state.Step, PartialLossSum = partial.LossSum,
-                PartialCorrect = partial.Correct, ValidationAccuracy = validationAccuracy, BestValidationAccuracy = hasValidation ? tracker.Best : null,
-                BestEpoch = tracker.BestEpoch, Config = config, SavedAt = DateTimeOffset.UtcNow,
-            };
-            Checkpoint.Save(runDirectory, name, engine.Model, state, info);
+                if (best is var (bestState, bestInfo))
+                    Checkpoint.Save(runDirectory, "best", engine.Model, bestState, bestInfo);
+                Checkpoint.Save(runDirectory, "last", engine.Model, state, info);
+            });
             return info;
         }
 
@@ -102,7 +138,7 @@ public sealed class Trainer(IEngine engine)
                     observer.Progress(epoch + 1, start, order.Length, soFar, (start - position) / clock.Elapsed.TotalSeconds);
                     if (interrupted)
                     {
-                        last = Save("last", epoch, start, soFar, null);
+                        last = SaveLast(engine.ReadState(), epoch, start, soFar, null);
                         return new TrainResult(TrainOutcome.Interrupted, history, last);
                     }
                 }
@@ -117,22 +153,26 @@ public sealed class Trainer(IEngine engine)
             EnsureFinite(totals.LossSum + (validationLoss ?? 0), epoch + 1, order.Length, runDirectory, last);
             epoch++;
             var isBest = tracker.Observe(epoch, validationAccuracy);
-            var state = engine.ReadState();
-            var metrics = new EpochMetrics(epoch, config.Epochs, state.Step, totals.MeanLoss, totals.Accuracy, validationLoss,
+            var stopsEarly = hasValidation && epoch < config.Epochs && tracker.ShouldStop(epoch);
+            var cancelled = cancellation.IsCancellationRequested && epoch < config.Epochs;
+            var checkpoint = epoch % CheckpointEvery == 0 || epoch == config.Epochs || stopsEarly || cancelled;
+            var state = checkpoint || isBest ? engine.ReadState() : null;
+            var metrics = new EpochMetrics(epoch, config.Epochs, step, totals.MeanLoss, totals.Accuracy, validationLoss,
                 validationAccuracy, clock.Elapsed.TotalSeconds, (order.Length - position) / trainSeconds, isBest, rate);
             // The epoch's line goes in before its checkpoints: a crash in between leaves a line a resume drops, never
             // a checkpoint whose epoch has no line.
             File.AppendAllText(metricsPath, JsonSerializer.Serialize(metrics, MetricsJson) + "\n");
-            last = Save("last", epoch, 0, default, validationAccuracy, state);
             if (isBest)
-                Save("best", epoch, 0, default, validationAccuracy, state);
+                unsavedBest = (state!, Describe(state!, epoch, 0, default, validationAccuracy));
+            if (checkpoint)
+                last = SaveLast(state!, epoch, 0, default, validationAccuracy);
             history.Add(metrics);
             observer.EpochFinished(metrics);
             position = 0;
             carried = default;
-            if (hasValidation && epoch < config.Epochs && tracker.ShouldStop(epoch))
+            if (stopsEarly)
                 return new TrainResult(TrainOutcome.StoppedEarly, history, last);
-            if (cancellation.IsCancellationRequested && epoch < config.Epochs)
+            if (cancelled)
                 return new TrainResult(TrainOutcome.Interrupted, history, last);
         }
         return new TrainResult(TrainOutcome.Completed, history, last);
