@@ -88,6 +88,16 @@ public sealed class DataTests : IDisposable
         var test = FashionMnist.Load(source, Split.Test);
         Assert.Equal(10000, test.Data.Count);
         Assert.True(test.IsOfficial, test.Verification);
+
+        // The same files recompressed still are; one pixel changed is not.
+        var labels = Idx(IdxReader.LabelsMagic, 10000).Concat(test.Data.Labels).ToArray();
+        var pixels = Idx(IdxReader.ImagesMagic, 10000, 28, 28).Concat(test.Data.Pixels).ToArray();
+        Write("t10k-labels-idx1-ubyte.gz", labels, gzip: true);
+        Write("t10k-images-idx3-ubyte.gz", pixels, gzip: true);
+        Assert.Equal(test.Verification, FashionMnist.Load(DataLocator.Locate(_temp.Path, [Split.Test]), Split.Test).Verification);
+        pixels[^1] ^= 1;
+        Write("t10k-images-idx3-ubyte.gz", pixels, gzip: true);
+        Assert.Equal("not the official release (checksums differ)", FashionMnist.Load(DataLocator.Locate(_temp.Path, [Split.Test]), Split.Test).Verification);
     }
 
     [Fact]
